@@ -1,0 +1,3 @@
+from pigweight.cli import main
+
+raise SystemExit(main())

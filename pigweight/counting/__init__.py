@@ -1,0 +1,1 @@
+"""Detections over time become a count you can trust."""

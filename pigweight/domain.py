@@ -1,0 +1,101 @@
+"""The shared vocabulary: every stage speaks in these types.
+
+Images are `(H, W, 3) uint8` RGB arrays throughout; converters to BGR (OpenCV) or other
+layouts live at the edges that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded picture of a source."""
+
+    image: Image  # (H, W, 3) uint8 RGB
+    ts: float = 0.0  # seconds: media time for files, wall clock for live sources
+    index: int = 0  # frame number within the source
+    source_id: str = ""
+
+
+@dataclass(slots=True)
+class Detections:
+    """Animals found in one frame; every array has N rows, in the same order."""
+
+    boxes: npt.NDArray[np.float32]  # (N, 4) x1, y1, x2, y2 in frame pixels
+    scores: npt.NDArray[np.float32]  # (N,) 0-1
+    class_ids: npt.NDArray[np.int64]  # (N,)
+    masks: npt.NDArray[np.bool_] | None = None  # (N, H, W) at frame size; None: boxes only
+    track_ids: npt.NDArray[np.int64] | None = None  # (N,) set by the tracker
+    frame_shape: tuple[int, int] = (0, 0)  # (H, W) of the frame the detections refer to
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes)
+        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(n, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(n)
+        self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(n)
+        if self.masks is not None:
+            self.masks = np.asarray(self.masks, dtype=bool)
+            if self.masks.shape[0] != n:
+                raise ValueError(f"{self.masks.shape[0]} masks for {n} boxes")
+            if n and self.frame_shape == (0, 0):
+                self.frame_shape = (int(self.masks.shape[1]), int(self.masks.shape[2]))
+        if self.track_ids is not None:
+            self.track_ids = np.asarray(self.track_ids, dtype=np.int64).reshape(n)
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def empty(cls, frame_shape: tuple[int, int] = (0, 0), with_masks: bool = True) -> Detections:
+        h, w = frame_shape
+        return cls(
+            boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros(0, np.float32),
+            class_ids=np.zeros(0, np.int64),
+            masks=np.zeros((0, h, w), bool) if with_masks else None,
+            frame_shape=frame_shape,
+        )
+
+    def select(self, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> Detections:
+        """The detections at a boolean mask or index array, in that order."""
+        return Detections(
+            boxes=self.boxes[keep],
+            scores=self.scores[keep],
+            class_ids=self.class_ids[keep],
+            masks=None if self.masks is None else self.masks[keep],
+            track_ids=None if self.track_ids is None else self.track_ids[keep],
+            frame_shape=self.frame_shape,
+        )
+
+    @property
+    def confidence(self) -> float:
+        """Mean score of the detections; 1.0 for an empty frame (nothing doubtful seen)."""
+        return float(self.scores.mean()) if len(self) else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CountSample:
+    """A count observed at one moment."""
+
+    ts: float  # seconds, same clock as Frame.ts
+    count: int
+    confidence: float = 1.0  # 0-1, from the detections behind the count
+
+
+@dataclass(frozen=True, slots=True)
+class StableCount:
+    """What the counter reports: a value to trust, and how much to trust it."""
+
+    value: int | None  # None until the window holds enough samples
+    confidence: float  # 0-1: agreement of the window times the detections' own confidence
+    latest: int | None = None  # the most recent raw count
+    samples: int = 0  # samples in the window
+    stable: bool = False  # confidence reached the threshold
+    histogram: dict[int, int] = field(default_factory=dict)  # count -> samples in window

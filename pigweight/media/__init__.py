@@ -1,0 +1,1 @@
+"""Bytes become frames here; this package knows nothing of pigs."""

@@ -1,0 +1,194 @@
+"""Every knob of PigWeight, read from the environment and `.env`.
+
+The field names double as environment names (case-insensitive, no prefix) so that the
+farm's legacy `.env` files (`MODEL_PATH`, `CONF_THRESHOLD`, `FPS`, ...) keep working.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+SegmenterName = Literal["classic", "yolo_onnx"]
+
+
+class Settings(BaseSettings):
+    """PigWeight configuration; unknown keys in `.env` are errors."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # --- server -------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the web server.")
+    data_dir: Path = Field(Path("data"), description="Where the database and media live.")
+    records_dir: Path = Field(
+        Path("records"), description="Folder of the daily CSV exports weight_avg_YYYYMMDD.csv."
+    )
+    log_dir: Path = Field(Path("logs"), description="Folder of perf.log and other logs.")
+    ui_language: Literal["ru", "en"] = Field("ru", description="Default language of the web UI.")
+
+    # --- segmentation -------------------------------------------------------------------
+    segmenter: SegmenterName = Field(
+        "classic",
+        description="Which segmenter counts the animals: 'classic' (built in, no weights) "
+        "or 'yolo_onnx' (a YOLOv8/YOLO11 model exported to ONNX, see MODEL_PATH).",
+    )
+    model_path: Path | None = Field(
+        None, description="ONNX file of a YOLOv8/YOLO11 detect or segment model."
+    )
+    conf_threshold: float = Field(
+        0.25, ge=0.0, le=1.0, description="Minimum confidence of a detection (0-1)."
+    )
+    iou_threshold: float = Field(
+        0.5, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged by NMS."
+    )
+    target_class_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None,
+        description="Class ids of the model that count as pigs, e.g. '0' or '0,2'. "
+        "Empty: the class named 'pig' (or every class of a one-class model).",
+    )
+    imgsz: int | None = Field(
+        None,
+        ge=32,
+        le=4096,
+        description="Inference size for a dynamic-shape ONNX model (multiple of 32). "
+        "Empty: the model's own imgsz.",
+    )
+    onnx_threads: int = Field(
+        0, ge=0, le=256, description="onnxruntime intra-op threads; 0 lets onnxruntime decide."
+    )
+    onnx_use_gpu: bool = Field(
+        True, description="Use a GPU execution provider (CUDA, TensorRT...) when one is present."
+    )
+    max_detections: int = Field(300, ge=1, le=10000, description="Most detections per frame.")
+    classic_work_px: int = Field(
+        1280,
+        ge=320,
+        le=4096,
+        description="Longest side, in pixels, the classic segmenter works at (the frame is "
+        "downscaled to it; masks are returned at full size).",
+    )
+
+    # --- inputs ---------------------------------------------------------------------------
+    max_image_megapixels: float = Field(
+        60.0, gt=0, le=500, description="Largest image accepted, in megapixels."
+    )
+    max_upload_mb: float = Field(
+        50.0, gt=0, le=100_000, description="Largest photo upload accepted, in megabytes."
+    )
+
+    # --- live cameras (legacy names) -----------------------------------------------------
+    cam_url: SecretStr | None = Field(
+        None, description="URL of the camera (rtsp://user:pass@host/...); never printed."
+    )
+    fps: float = Field(25.0, gt=0, le=240, description="Expected frame rate of the camera.")
+    target_fps: float = Field(
+        5.0, gt=0, le=240, description="How many frames per second are counted."
+    )
+    frame_skip: int = Field(0, ge=0, le=1000, description="Frames skipped between inferences.")
+    auto_start_cam: bool = Field(True, description="Start enabled cameras when the server starts.")
+    preload_model: bool = Field(
+        True, description="Load the segmenter and run a warm-up inference before serving."
+    )
+    count_window: int = Field(
+        15, ge=1, le=10000, description="Samples in the sliding window of the stable count."
+    )
+
+    @field_validator("target_class_ids", mode="before")
+    @classmethod
+    def _parse_class_ids(cls, value: Any) -> Any:
+        if value is None or isinstance(value, list):
+            return value
+        text = str(value).strip().strip("[]")
+        if not text:
+            return None
+        parts = [p for p in re.split(r"[,\s;]+", text) if p]
+        try:
+            return [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"expected comma-separated integers like '0' or '0,2', got {value!r}"
+            ) from None
+
+    @field_validator("model_path", "cam_url", "imgsz", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("imgsz")
+    @classmethod
+    def _imgsz_multiple_of_32(cls, value: int | None) -> int | None:
+        if value is not None and value % 32:
+            raise ValueError(f"must be a multiple of 32, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _model_needed(self) -> Settings:
+        if self.segmenter == "yolo_onnx" and self.model_path is None:
+            raise ValueError("SEGMENTER=yolo_onnx needs MODEL_PATH (an .onnx file)")
+        return self
+
+    def public_dict(self) -> dict[str, Any]:
+        """The effective settings with every secret redacted, for printing."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = redact_url(value.get_secret_value())
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message names the variable and what to fix."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning pydantic's report into one readable message per variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = loc.upper()
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting (check the spelling in .env)"
+            lines.append(f"{name}: {msg}")
+        raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*@)")
+
+
+def redact_url(url: str) -> str:
+    """Replace the password of a URL with `***`, keeping the user name for diagnosis."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USERINFO.sub(r"\g<scheme>***@", url)
+    if parts.password is None and parts.username is None:
+        return _USERINFO.sub(r"\g<scheme>***@", url)
+    user = quote(unquote(parts.username or ""), safe="")
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{user}:***@{host}" if parts.password is not None else f"{user}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,1 @@
+"""Frames become Detections here; this package knows nothing of HTTP or storage."""

@@ -1,0 +1,117 @@
+"""Draw what was counted: pastel masks, an id per animal, the count.
+
+The same picture operators know from the prototype, and the evidence snapshot of a weighing.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+import cv2
+import numpy as np
+
+from pigweight.domain import Detections, Image
+
+_MASK_ALPHA = 0.45
+
+
+def pastel(index: int) -> tuple[int, int, int]:
+    """A soft RGB colour, distinct for neighbouring indices (golden-ratio hue walk)."""
+    hue = (index * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.45, 1.0)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def instance_ids(detections: Detections) -> list[int]:
+    """The number shown on each animal: its track id when tracked, else 1..N."""
+    if detections.track_ids is not None:
+        return [int(t) for t in detections.track_ids]
+    return list(range(1, len(detections) + 1))
+
+
+def draw_overlay(image: Image, detections: Detections, count: int | None = None) -> Image:
+    """A copy of `image` with masks (or boxes), ids and the count drawn on it."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    ids = instance_ids(detections)
+    scale = max(h, w) / 1280.0
+    thickness = max(1, round(2 * scale))
+    if detections.masks is not None and len(detections):
+        tint = out.astype(np.float32)
+        for i, mask in enumerate(detections.masks):
+            colour = np.array(pastel(ids[i]), np.float32)
+            tint[mask] = tint[mask] * (1 - _MASK_ALPHA) + colour * _MASK_ALPHA
+        out = tint.astype(np.uint8)
+        for i, mask in enumerate(detections.masks):
+            contours, _ = cv2.findContours(
+                mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+            )
+            cv2.drawContours(out, contours, -1, pastel(ids[i]), thickness, cv2.LINE_AA)
+    else:
+        for i, (x1, y1, x2, y2) in enumerate(detections.boxes):
+            p1, p2 = (int(x1), int(y1)), (int(x2), int(y2))
+            cv2.rectangle(out, p1, p2, pastel(ids[i]), thickness, cv2.LINE_AA)
+    for i, label in enumerate(ids):
+        cx, cy = _label_point(detections, i)
+        _text(out, str(label), (cx, cy), 0.6 * scale + 0.2, centred=True)
+    shown = len(detections) if count is None else count
+    _text(out, f"{shown}", (int(16 * scale) + 4, int(56 * scale) + 8), 1.8 * scale + 0.4)
+    return out
+
+
+def _label_point(detections: Detections, i: int) -> tuple[int, int]:
+    if detections.masks is not None:
+        ys, xs = np.nonzero(detections.masks[i])
+        if len(xs):
+            # The mask pixel nearest the centroid: always on the animal, even if it bends.
+            cy, cx = ys.mean(), xs.mean()
+            k = int(np.argmin((ys - cy) ** 2 + (xs - cx) ** 2))
+            return int(xs[k]), int(ys[k])
+    x1, y1, x2, y2 = detections.boxes[i]
+    return int((x1 + x2) / 2), int((y1 + y2) / 2)
+
+
+def _text(
+    image: Image, text: str, org: tuple[int, int], font_scale: float, centred: bool = False
+) -> None:
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    thick = max(1, round(font_scale * 2))
+    (tw, th), _ = cv2.getTextSize(text, font, font_scale, thick)
+    x, y = org
+    if centred:
+        x, y = x - tw // 2, y + th // 2
+    cv2.putText(image, text, (x, y), font, font_scale, (0, 0, 0), thick + 3, cv2.LINE_AA)
+    cv2.putText(image, text, (x, y), font, font_scale, (255, 255, 255), thick, cv2.LINE_AA)
+
+
+def mask_outlines(
+    detections: Detections, max_points: int = 64
+) -> list[list[tuple[float, float]]]:
+    """One polygon per animal, as (x, y) in 0-1 of the frame size, for browsers to draw."""
+    h, w = detections.frame_shape
+    polygons: list[list[tuple[float, float]]] = []
+    for i in range(len(detections)):
+        if detections.masks is not None and h and w:
+            contours, _ = cv2.findContours(
+                detections.masks[i].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+            )
+            if contours:
+                contour = max(contours, key=cv2.contourArea)
+                eps = 0.002 * cv2.arcLength(contour, True)
+                while len(contour) > max_points:
+                    contour = cv2.approxPolyDP(contour, eps, True)
+                    eps *= 1.6
+                pts = contour.reshape(-1, 2)
+                polygons.append([(round(x / w, 4), round(y / h, 4)) for x, y in pts])
+                continue
+        x1, y1, x2, y2 = (float(v) for v in detections.boxes[i])
+        sw, sh = (w or 1), (h or 1)
+        polygons.append(
+            [
+                (round(x1 / sw, 4), round(y1 / sh, 4)),
+                (round(x2 / sw, 4), round(y1 / sh, 4)),
+                (round(x2 / sw, 4), round(y2 / sh, 4)),
+                (round(x1 / sw, 4), round(y2 / sh, 4)),
+            ]
+        )
+    return polygons
