@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -175,20 +175,21 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
 
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*@)")
+_AUTHORITY = re.compile(
+    r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:]*)(?P<password>:.*)?@(?P<rest>[^@]*)$",
+    re.S,
+)
 
 
 def redact_url(url: str) -> str:
-    """Replace the password of a URL with `***`, keeping the user name for diagnosis."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _USERINFO.sub(r"\g<scheme>***@", url)
-    if parts.password is None and parts.username is None:
-        return _USERINFO.sub(r"\g<scheme>***@", url)
-    user = quote(unquote(parts.username or ""), safe="")
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}" if parts.password is not None else f"{user}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """Replace the password of a URL with `***`, keeping the user name for diagnosis.
+
+    Works on raw passwords too (`rtsp://admin:p@ss:w/rd@host/`): a camera URL typed by hand
+    is often not percent-encoded, so everything up to the last `@` is taken as user info.
+    """
+    match = _AUTHORITY.match(url.strip())
+    if match is None:
+        return url
+    user = quote(unquote(match["user"]), safe="")
+    hidden = f"{user}:***" if match["password"] is not None else user
+    return f"{match['scheme']}{hidden}@{match['rest']}"

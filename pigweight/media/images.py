@@ -31,6 +31,8 @@ def load_image(source: bytes | Path | str, max_megapixels: float = 60.0) -> Imag
             raise InvalidImage(
                 f"{name}: not an image PigWeight can read (use JPEG, PNG, BMP, TIFF or WebP)"
             ) from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InvalidImage(f"{name}: the image is damaged or truncated ({exc})") from None
         w, h = pil.size
         megapixels = w * h / 1e6
         if megapixels > max_megapixels:

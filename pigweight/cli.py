@@ -1,0 +1,204 @@
+"""`pigweight serve | count | eval | demo-video | settings`.
+
+Every user error ends as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pigweight.errors import PigWeightError
+from pigweight.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except (CliError, PigWeightError, SettingsError) as exc:
+        print(f"pigweight: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pigweight: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pigweight", description="Count piglets on a group scale and record weighings."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the web server (settings from env and .env)")
+    serve.add_argument("--host", help="bind address (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default PORT or 8000)")
+    serve.set_defaults(func=_cmd_serve)
+
+    count = sub.add_parser("count", help="count the animals in photos and videos")
+    count.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _segmenter_options(count)
+    count.add_argument("--every", type=float, default=1.0, help="video sampling period, s")
+    count.add_argument("--json", action="store_true", help="print one JSON list")
+    count.add_argument("--overlay-dir", type=Path, help="write annotated pictures here")
+    count.set_defaults(func=_cmd_count)
+
+    ev = sub.add_parser("eval", help="measure counting accuracy on a labelled folder")
+    ev.add_argument(
+        "target",
+        type=Path,
+        metavar="DIR",
+        help="folder with images/ and counts.csv, or a demo video with its .truth.json",
+    )
+    _segmenter_options(ev)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--overlay-dir", type=Path, help="write annotated pictures here")
+    ev.add_argument("--frames", type=int, default=0, help="video: evaluate at most N frames")
+    ev.set_defaults(func=_cmd_eval)
+
+    demo = sub.add_parser("demo-video", help="write a synthetic platform video + ground truth")
+    demo.add_argument("out", type=Path, metavar="OUT.mp4")
+    demo.add_argument("--seconds", type=float, default=60.0)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--width", type=int, default=1280)
+    demo.add_argument("--height", type=int, default=720)
+    demo.add_argument("--fps", type=int, default=25)
+    demo.set_defaults(func=_cmd_demo_video)
+
+    show = sub.add_parser("settings", help="print the effective settings, secrets redacted")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_settings)
+    return parser
+
+
+def _segmenter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--segmenter", choices=["classic", "yolo_onnx"], help="default SEGMENTER")
+    parser.add_argument("--model", type=Path, help="ONNX model file (implies yolo_onnx)")
+    parser.add_argument("--conf", type=float, help="confidence threshold (CONF_THRESHOLD)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "model", None) is not None:
+        overrides["model_path"] = args.model
+        overrides["segmenter"] = args.segmenter or "yolo_onnx"
+    elif getattr(args, "segmenter", None):
+        overrides["segmenter"] = args.segmenter
+    if getattr(args, "conf", None) is not None:
+        overrides["conf_threshold"] = args.conf
+    return load_settings(**overrides)
+
+
+def _progress(total: int, desc: str, enabled: bool = True) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, file=sys.stderr)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    from pigweight.app import create_app
+
+    print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _cmd_count(args: argparse.Namespace) -> int:
+    from pigweight.cli_count import count_paths
+
+    if args.every <= 0:
+        raise CliError("--every must be a positive number of seconds")
+    settings = _settings(args)
+    results, failures = count_paths(
+        settings, args.paths, every_s=args.every, overlay_dir=args.overlay_dir
+    )
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        for row in results:
+            at = f" t={row['t']:.1f}s" if "t" in row else ""
+            print(f"{row['path']}{at}: {row['count']} (confidence {row['confidence']:.2f})")
+    for message in failures:
+        print(f"pigweight: error: {message}", file=sys.stderr)
+    return EXIT_USAGE if failures else 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from pigweight.cli_eval import run_eval
+
+    settings = _settings(args)
+    report = run_eval(settings, args.target, overlay_dir=args.overlay_dir, frames=args.frames)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(report.text())
+    return 0
+
+
+def _cmd_demo_video(args: argparse.Namespace) -> int:
+    from pigweight.media.synth import write_demo_video
+
+    if args.seconds <= 0 or args.seconds > 3600:
+        raise CliError("--seconds must be between 0 and 3600")
+    if args.out.suffix.lower() != ".mp4":
+        raise CliError(f"{args.out}: the demo video is an .mp4 file")
+    if not args.out.parent.is_dir():
+        raise CliError(f"{args.out.parent}: no such folder")
+    total = round(args.seconds * args.fps)
+    bar = _progress(total, "rendering", sys.stderr.isatty())
+    step: Callable[[int, int], None] = lambda done, _total: bar.update(done - bar.n)  # noqa: E731
+    try:
+        write_demo_video(
+            args.out,
+            seconds=args.seconds,
+            seed=args.seed,
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            progress=step,
+        )
+    finally:
+        bar.close()
+    print(f"wrote {args.out} and its ground truth ({total} frames)", file=sys.stderr)
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    values = load_settings().public_dict()
+    if args.json:
+        print(json.dumps(values, ensure_ascii=False, default=str))
+        return 0
+    for name, value in values.items():
+        shown = "" if value is None else value
+        if isinstance(value, list):
+            shown = ",".join(str(v) for v in value)
+        print(f"{name.upper()}={shown}")
+    return 0
