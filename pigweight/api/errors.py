@@ -1,0 +1,95 @@
+"""Every error a client can cause, mapped to one HTTP answer here and nowhere else.
+
+Answers are `{"detail": "<what to fix>", "code": "<stable id>"}`: `detail` is for people
+(English, one line), `code` lets the web page show the message in the operator's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from pigweight.errors import ImageTooLarge, InvalidImage, ModelLoadError, PigWeightError
+
+logger = logging.getLogger(__name__)
+
+
+class UploadTooLarge(PigWeightError):
+    """The upload has more bytes than MAX_UPLOAD_MB allows."""
+
+    def __init__(self, limit_mb: float) -> None:
+        super().__init__(upload_limit_message(limit_mb))
+        self.limit_mb = limit_mb
+
+
+# Most specific first: ImageTooLarge is an InvalidImage, UploadTooLarge a PigWeightError.
+_STATUS_AND_CODE: list[tuple[type[PigWeightError], int, str]] = [
+    (ImageTooLarge, 413, "image_too_large"),
+    (InvalidImage, 422, "invalid_image"),
+    (UploadTooLarge, 413, "upload_too_large"),
+    (ModelLoadError, 503, "model_unavailable"),
+    (PigWeightError, 400, "bad_request"),
+]
+
+MISSING_FILE_MESSAGE = (
+    "no photo in the request: send it as the multipart form field 'file' "
+    "(curl -F file=@photo.jpg ...)"
+)
+
+
+def upload_limit_message(limit_mb: float) -> str:
+    """The one sentence every 413 for an oversize upload says."""
+    return (
+        f"the upload is larger than the {limit_mb:g} MB limit (MAX_UPLOAD_MB); send a smaller photo"
+    )
+
+
+def error_response(status_code: int, detail: str, code: str) -> JSONResponse:
+    """The JSON body of every error answer."""
+    return JSONResponse({"detail": detail, "code": code}, status_code=status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain exceptions and request validation errors to clear 4xx/503 answers."""
+    app.add_exception_handler(PigWeightError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+
+
+def _classify(exc: PigWeightError) -> tuple[int, str]:
+    for exc_type, status_code, code in _STATUS_AND_CODE:
+        if isinstance(exc, exc_type):
+            return status_code, code
+    return 400, "bad_request"
+
+
+async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
+    status_code, code = _classify(exc)
+    if status_code >= 500:
+        logger.error("%s %s: %s", request.method, request.url.path, exc)
+    else:
+        logger.info("%s %s refused: %s", request.method, request.url.path, exc)
+    return error_response(status_code, str(exc), code)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(tuple(err.get("loc", ()))[-1:] == ("file",) for err in errors):
+        return error_response(422, MISSING_FILE_MESSAGE, "missing_file")
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return error_response(422, "; ".join(parts) or "invalid request", "invalid_request")
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
+    response = error_response(exc.status_code, str(exc.detail), code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response

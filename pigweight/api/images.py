@@ -1,0 +1,64 @@
+"""POST /api/count_image: a photo in, the count and the overlay out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, File, UploadFile
+
+from pigweight.api.deps import CpuLimiterDep, SegmenterHolderDep, SettingsDep
+from pigweight.api.photo import PhotoCount, count_photo
+from pigweight.api.schemas import ErrorPublic, PhotoCountPublic
+from pigweight.api.uploads import read_upload
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["photos"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    413: {"model": ErrorPublic, "description": "Upload or image over the configured limit."},
+    422: {"model": ErrorPublic, "description": "No field 'file', or not a readable image."},
+    503: {"model": ErrorPublic, "description": "The segmenter's model cannot be loaded."},
+}
+
+
+@router.post("/count_image", response_model=PhotoCountPublic, responses=_ERRORS)
+async def count_image(
+    file: Annotated[UploadFile, File(description="The photo: JPEG, PNG, BMP, TIFF or WebP.")],
+    settings: SettingsDep,
+    holder: SegmenterHolderDep,
+    limiter: CpuLimiterDep,
+) -> PhotoCountPublic:
+    """Count the animals on an uploaded photo and return the overlay to show."""
+    data = await read_upload(file, settings.max_upload_mb)
+    analysis_max_px = max(settings.classic_work_px, settings.imgsz or 0)
+    # Decoding, inference and encoding are CPU work: off the event loop, at most
+    # `limiter.total_tokens` photos at a time so a burst cannot starve live cameras.
+    result: PhotoCount = await anyio.to_thread.run_sync(
+        count_photo,
+        data,
+        holder.get,
+        settings.max_image_megapixels,
+        analysis_max_px,
+        limiter=limiter,
+    )
+    logger.info(
+        "counted %d animals on %s (%dx%d) in %.0f ms",
+        result.count,
+        file.filename,
+        result.width_px,
+        result.height_px,
+        result.processing_ms,
+    )
+    return PhotoCountPublic(
+        count=result.count,
+        confidence=result.confidence,
+        width=result.width_px,
+        height=result.height_px,
+        segmenter=holder.name,
+        ms=result.processing_ms,
+        outlines=result.outlines,
+        overlay=result.overlay_data_url(),
+    )

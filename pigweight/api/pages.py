@@ -1,0 +1,38 @@
+"""The web page at `/`: static files from pigweight/web, with settings filled into index.html."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from pigweight import __version__
+from pigweight.settings import Settings
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+router = APIRouter(include_in_schema=False)
+
+
+def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
+    """index.html with the default language and limits the page starts with."""
+    values = {
+        "__UI_LANGUAGE__": settings.ui_language,
+        "__MAX_UPLOAD_MB__": f"{settings.max_upload_mb:g}",
+        "__MAX_IMAGE_MEGAPIXELS__": f"{settings.max_image_megapixels:g}",
+        "__VERSION__": __version__,
+    }
+    page = (web_dir / "index.html").read_text(encoding="utf-8")
+    for placeholder, value in values.items():
+        page = page.replace(placeholder, html.escape(value, quote=True))
+    return page
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    """The photo counting page."""
+    page: str = request.app.state.index_html
+    # no-cache: the page carries settings; a restarted server must not show stale ones.
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,111 @@
+// Texts of the page in Russian (first) and English. Keys are used by data-i18n attributes
+// in index.html and by the other modules; {name} placeholders are filled by t().
+
+const STORAGE_KEY = "pigweight.lang";
+export const LANGUAGES = ["ru", "en"];
+
+const TEXTS = {
+  ru: {
+    tagline: "Подсчёт поросят по фото",
+    languageGroup: "Язык интерфейса",
+    dropTitle: "Перетащите фото сюда",
+    dropOr: "или",
+    chooseFile: "Выбрать файл",
+    dropHint: "JPEG, PNG, BMP, TIFF или WebP · до {mb} МБ",
+    dropRelease: "Отпустите, чтобы посчитать",
+    counting: "Считаем…",
+    countLabel: "Голов на фото",
+    confidence: "Уверенность",
+    time: "Время",
+    size: "Размер фото",
+    segmenter: "Метод",
+    chooseAnother: "Посчитать другое фото",
+    overlayAlt: "Фото с отмеченными животными",
+    ms: "{value} мс",
+    seconds: "{value} с",
+    detailPrefix: "Подробности: ",
+    "error.invalid_image": "Это не фото или файл повреждён. Выберите снимок JPEG, PNG, BMP, TIFF или WebP.",
+    "error.image_too_large": "Слишком большое изображение: не больше {mp} мегапикселей. Уменьшите фото.",
+    "error.upload_too_large": "Файл слишком большой: не больше {mb} МБ. Выберите фото поменьше.",
+    "error.model_unavailable": "Модель распознавания не загружена. Сообщите администратору.",
+    "error.missing_file": "Файл не дошёл до сервера. Выберите фото ещё раз.",
+    "error.network": "Нет связи с сервером PigWeight. Проверьте, что он запущен, и повторите.",
+    "error.unknown": "Не удалось посчитать фото. Попробуйте ещё раз.",
+  },
+  en: {
+    tagline: "Piglet count from a photo",
+    languageGroup: "Interface language",
+    dropTitle: "Drop a photo here",
+    dropOr: "or",
+    chooseFile: "Choose file",
+    dropHint: "JPEG, PNG, BMP, TIFF or WebP · up to {mb} MB",
+    dropRelease: "Release to count",
+    counting: "Counting…",
+    countLabel: "Animals on the photo",
+    confidence: "Confidence",
+    time: "Time",
+    size: "Photo size",
+    segmenter: "Method",
+    chooseAnother: "Count another photo",
+    overlayAlt: "Photo with the animals marked",
+    ms: "{value} ms",
+    seconds: "{value} s",
+    detailPrefix: "Details: ",
+    "error.invalid_image": "This is not a photo, or the file is damaged. Choose a JPEG, PNG, BMP, TIFF or WebP picture.",
+    "error.image_too_large": "The image is too large: at most {mp} megapixels. Make the photo smaller.",
+    "error.upload_too_large": "The file is too large: at most {mb} MB. Choose a smaller photo.",
+    "error.model_unavailable": "The recognition model is not loaded. Tell your administrator.",
+    "error.missing_file": "The file did not reach the server. Choose the photo again.",
+    "error.network": "No connection to the PigWeight server. Check that it is running and try again.",
+    "error.unknown": "The photo could not be counted. Try again.",
+  },
+};
+
+let current = "ru";
+
+export function language() {
+  return current;
+}
+
+export function t(key, params = {}) {
+  const text = TEXTS[current][key] ?? TEXTS.ru[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+export function hasText(key) {
+  return key in TEXTS[current];
+}
+
+// The operator's last choice wins over the server's default (settings.ui_language).
+export function initialLanguage(serverDefault) {
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // Private mode or disabled storage: fall back to the server's default.
+  }
+  if (LANGUAGES.includes(stored)) return stored;
+  return LANGUAGES.includes(serverDefault) ? serverDefault : "ru";
+}
+
+export function setLanguage(lang, params = {}) {
+  current = LANGUAGES.includes(lang) ? lang : "ru";
+  try {
+    window.localStorage.setItem(STORAGE_KEY, current);
+  } catch {
+    // Not remembered, but the page still switches.
+  }
+  document.documentElement.lang = current;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n, params);
+  }
+  for (const el of document.querySelectorAll("[data-i18n-alt]")) {
+    el.alt = t(el.dataset.i18nAlt, params);
+  }
+  for (const el of document.querySelectorAll("[data-i18n-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel, params));
+  }
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === current));
+  }
+}
