@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     _segmenter_options(ev)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--overlay-dir", type=Path, help="write annotated pictures here")
-    ev.add_argument("--frames", type=int, default=0, help="video: evaluate at most N frames")
+    ev.add_argument("--frames", type=int, default=0, help="video: at most N frames, evenly spaced")
     ev.set_defaults(func=_cmd_eval)
 
     demo = sub.add_parser("demo-video", help="write a synthetic platform video + ground truth")
