@@ -41,7 +41,9 @@ def test_count_photo_json_and_overlay(tmp_path: Path, capsys: pytest.CaptureFixt
         assert overlay.size == (320, 200)
 
 
-def test_count_video_samples_every_period(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_count_video_samples_every_period(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     video = write_video(tmp_path / "clip.mp4", seconds=2.0)
     assert main(["count", str(video), "--every", "0.5", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

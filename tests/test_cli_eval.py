@@ -67,7 +67,9 @@ def test_eval_refuses_what_it_cannot_measure(
     assert message in err and "Traceback" not in err
 
 
-def test_demo_video_refuses_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_video_refuses_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo-video", str(tmp_path / "x.avi")]) == 2
     assert main(["demo-video", str(tmp_path / "no" / "x.mp4")]) == 2
     assert main(["demo-video", str(tmp_path / "x.mp4"), "--seconds", "0"]) == 2

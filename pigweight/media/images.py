@@ -42,8 +42,7 @@ def load_image(source: bytes | Path | str, max_megapixels: float = 60.0) -> Imag
             )
         try:
             pil.load()
-            pil = ImageOps.exif_transpose(pil)
-            rgb = _to_rgb(pil)
+            rgb = _to_rgb(ImageOps.exif_transpose(pil))
         except (OSError, SyntaxError, ValueError) as exc:
             raise InvalidImage(f"{name}: the image is damaged or truncated ({exc})") from None
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))

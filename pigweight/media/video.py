@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 
 from pigweight.domain import Frame
 from pigweight.errors import InvalidVideo
@@ -58,7 +59,8 @@ def sample_frames(path: Path, every_s: float) -> Iterator[Frame]:
                 index += 1
                 if t + 1e-6 < next_t:
                     continue
-                yield Frame(image=frame.to_ndarray(format="rgb24"), ts=t, index=index - 1)
+                image = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                yield Frame(image=image, ts=t, index=index - 1)
                 while next_t <= t + 1e-6:
                     next_t += every_s
         except av.FFmpegError as exc:
