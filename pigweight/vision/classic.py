@@ -71,7 +71,9 @@ class ClassicSegmenter:
         self, work: Image
     ) -> tuple[Labels, AnimalSize | None, npt.NDArray[np.float32]]:
         skin = skin_map(work)
-        first = cv2.morphologyEx(skin.mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        first = np.asarray(
+            cv2.morphologyEx(skin.mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
+        )
         size = estimate_size(first)
         if size is None:
             return np.zeros(work.shape[:2], np.int32), None, skin.margin
