@@ -56,6 +56,7 @@ def test_count_video_samples_every_period(
     [
         ("notes.jpg", b"weights: 412 kg\n", "not an image"),
         ("empty.jpg", b"", "empty"),
+        ("cut.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00", "damaged or truncated"),
         ("fake.mp4", b"\x00" * 1000, "not a video"),
         ("empty.mp4", b"", "empty"),
     ],

@@ -42,6 +42,7 @@ async def count_image(
         holder.get,
         settings.max_image_megapixels,
         analysis_max_px,
+        _display_name(file.filename),
         limiter=limiter,
     )
     logger.info(
@@ -62,3 +63,10 @@ async def count_image(
         outlines=result.outlines,
         overlay=result.overlay_data_url(),
     )
+
+
+def _display_name(filename: str | None) -> str:
+    """The upload's base name, shortened, for error messages (never a path)."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = "".join(ch for ch in base if ch.isprintable())
+    return (base[:80] + "…") if len(base) > 80 else (base or "upload")

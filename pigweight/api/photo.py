@@ -45,6 +45,7 @@ def count_photo(
     get_segmenter: Callable[[], Segmenter],
     max_megapixels: float,
     analysis_max_px: int = ANALYSIS_MAX_PX,
+    filename: str | None = None,
 ) -> PhotoCount:
     """Count the animals on an encoded photo; raises InvalidImage, ImageTooLarge, ModelLoadError.
 
@@ -52,7 +53,7 @@ def count_photo(
     such even while the model cannot be loaded.
     """
     started = time.perf_counter()
-    image = load_image(data, max_megapixels)
+    image = load_image(data, max_megapixels, name=filename)
     height_px, width_px = image.shape[:2]
     work = fit_within(image, max(analysis_max_px, ANALYSIS_MAX_PX))
     detections = get_segmenter().segment(work)

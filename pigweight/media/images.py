@@ -16,9 +16,15 @@ from pigweight.errors import ImageTooLarge, InvalidImage
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 
-def load_image(source: bytes | Path | str, max_megapixels: float = 60.0) -> Image:
-    """Decode a photo to RGB; raises InvalidImage with a message a user can act on."""
-    name = "upload" if isinstance(source, bytes) else Path(source).name
+def load_image(
+    source: bytes | Path | str, max_megapixels: float = 60.0, name: str | None = None
+) -> Image:
+    """Decode a photo to RGB; raises InvalidImage with a message a user can act on.
+
+    `name` labels the messages (an upload's file name); paths use their own name.
+    """
+    if name is None:
+        name = "upload" if isinstance(source, bytes) else Path(source).name
     data = source if isinstance(source, bytes) else _read(Path(source))
     if not data:
         raise InvalidImage(f"{name}: the file is empty (0 bytes)")
