@@ -1,0 +1,176 @@
+"""FrameSource: a camera or a file decoded on its own thread into a latest-frame slot.
+
+Consumers never wait on decoding: they take the newest frame when they are ready for one
+(`latest`), so a slow consumer sees fewer frames, never older ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import av
+import numpy as np
+
+from pigweight.domain import Frame
+from pigweight.errors import InvalidVideo
+
+logger = logging.getLogger(__name__)
+
+
+class SourceState(StrEnum):
+    STARTING = "starting"
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What a source is doing; `last_error` never holds a password."""
+
+    state: SourceState = SourceState.STOPPED
+    last_error: str | None = None
+    reconnects: int = 0
+    streaming_since: float | None = None  # time.time() when frames started flowing
+    frames: int = 0  # frames decoded since start()
+    width: int = 0
+    height: int = 0
+
+
+class FrameSource(Protocol):
+    """Decodes on a thread of its own; `stop()` joins it."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout_s: float = 5.0) -> None: ...
+
+    def latest(self, after_index: int = -1, timeout_s: float = 1.0) -> Frame | None:
+        """The newest frame with index > after_index, waiting up to timeout_s; else None."""
+        ...
+
+    @property
+    def status(self) -> SourceStatus: ...
+
+
+@dataclass
+class FrameSlot:
+    """One-frame mailbox between a decoding thread and its consumer (newest wins)."""
+
+    _frame: Frame | None = None
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def put(self, frame: Frame) -> None:
+        with self._cond:
+            self._frame = frame
+            self._cond.notify_all()
+
+    def get(self, after_index: int, timeout_s: float) -> Frame | None:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._frame is None or self._frame.index <= after_index:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            return self._frame
+
+
+class FileSource:
+    """A video file replayed at real-time pace, in a loop (the demo camera, replays)."""
+
+    def __init__(self, path: Path, source_id: str = "", loop: bool = True) -> None:
+        self.path = Path(path)
+        self.source_id = source_id
+        self.loop = loop
+        self._slot = FrameSlot()
+        self._status = SourceStatus()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def status(self) -> SourceStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._status = SourceStatus(state=SourceState.STARTING)
+        self._thread = threading.Thread(
+            target=self._run, name=f"source-{self.source_id or self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                logger.warning("source %s did not stop within %.1f s", self.source_id, timeout_s)
+            self._thread = None
+        self._set(state=SourceState.STOPPED, streaming_since=None)
+
+    def latest(self, after_index: int = -1, timeout_s: float = 1.0) -> Frame | None:
+        return self._slot.get(after_index, timeout_s)
+
+    def _run(self) -> None:
+        index = 0
+        try:
+            while not self._stop.is_set():
+                index = self._play_once(index)
+                if not self.loop:
+                    break
+        except (InvalidVideo, av.FFmpegError, OSError) as exc:
+            logger.error("source %s failed: %s", self.source_id, exc)
+            self._set(state=SourceState.ERROR, last_error=str(exc))
+            return
+        if not self._stop.is_set():
+            self._set(state=SourceState.STOPPED)
+
+    def _play_once(self, index: int) -> int:
+        """Decode the file once at real-time pace; returns the next frame index."""
+        if not self.path.is_file():
+            raise InvalidVideo(f"{self.path}: no such file")
+        with av.open(str(self.path), options={"protocol_whitelist": "file"}) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            started = time.monotonic()
+            first_t: float | None = None
+            for frame in container.decode(stream):
+                if self._stop.is_set():
+                    break
+                t = float(frame.time or 0.0)
+                first_t = t if first_t is None else first_t
+                delay = (t - first_t) - (time.monotonic() - started)
+                if delay > 0 and self._stop.wait(delay):
+                    break
+                image = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                self._slot.put(Frame(image, ts=time.time(), index=index, source_id=self.source_id))
+                index += 1
+                self._on_frame(image, index)
+        return index
+
+    def _on_frame(self, image: np.ndarray, frames: int) -> None:
+        status = self.status
+        if status.state is not SourceState.STREAMING:
+            self._set(
+                state=SourceState.STREAMING,
+                streaming_since=time.time(),
+                width=image.shape[1],
+                height=image.shape[0],
+            )
+        self._set(frames=frames)
