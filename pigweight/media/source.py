@@ -174,3 +174,21 @@ class FileSource:
                 height=image.shape[0],
             )
         self._set(frames=frames)
+
+
+def open_source(url_or_path: str, source_id: str, **rtsp_options: float) -> FrameSource:
+    """The FrameSource for a camera URL (`rtsp://`, `rtsps://`) or a video file (looped).
+
+    `rtsp_options` go to RtspSource (open_timeout_s, read_timeout_s, stall_s, …).
+    """
+    from pigweight.media.rtsp import SCHEMES, RtspSource  # rtsp.py imports this module
+    from pigweight.settings import redact_url
+
+    if url_or_path.lower().startswith(SCHEMES):
+        return RtspSource(url_or_path, source_id, **rtsp_options)
+    if "://" not in url_or_path and Path(url_or_path).is_file():
+        return FileSource(Path(url_or_path), source_id, loop=True)
+    raise ValueError(
+        f"{redact_url(url_or_path)!r} is neither an rtsp:// or rtsps:// camera URL "
+        "nor an existing video file"
+    )
