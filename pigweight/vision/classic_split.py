@@ -56,25 +56,57 @@ def estimate_size(mask: Mask) -> AnimalSize | None:
     return AnimalSize(half_width, _single_area(mask, dist, half_width))
 
 
+# A blob this convex (area over its convex hull's) is one animal lying or standing
+# alone; two animals end to end, or in an L, are less convex.
+_MIN_SINGLE_SOLIDITY = 0.85
+
+
 def _single_area(mask: Mask, dist: FloatMap, half_width: float) -> float:
-    """Median area of the blobs shaped like one animal, else the ellipse prior."""
+    """Median body area of the blobs shaped like one animal, else the ellipse prior.
+
+    Bodies are measured without legs and tails (the same opening as `clean_mask`), so the
+    area compares with the regions that splitting produces.
+    """
     prior = _AREA_PER_HALF_WIDTH_SQ * half_width**2
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    bodies = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disk(0.4 * half_width))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bodies, connectivity=8)
     if count <= 1:
         return prior
-    peak = np.zeros(count, np.float32)
-    np.maximum.at(peak, np.asarray(labels, np.intp).ravel(), dist.ravel())
     areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    single = (
-        (peak > 0.75 * half_width)
-        & (peak < 1.4 * half_width)
-        & (areas > 0.5 * prior)
-        & (areas < 1.6 * prior)
-    )
-    single[0] = False
-    if int(single.sum()) < 2:
+    single = []
+    for blob in range(1, count):
+        # Not a speck, not a whole huddle.
+        if not 0.4 * prior < areas[blob] < 4.0 * prior:
+            continue
+        box = _box(stats[blob])
+        inside = labels[box] == blob
+        # One spine about as wide as the scene's typical one.
+        peak = float(dist[box][inside].max())
+        if 0.75 * half_width < peak < 2.0 * half_width and (
+            _solidity(inside) >= _MIN_SINGLE_SOLIDITY
+        ):
+            single.append(float(areas[blob]))
+    # Two blobs may both be parts (a head behind a bar); three agreeing are animals.
+    if len(single) < 3:
         return prior
-    return float(np.median(areas[single]))
+    return float(np.median(single))
+
+
+def _box(stat: npt.NDArray[np.int32]) -> tuple[slice, slice]:
+    x, y, w, h = (int(v) for v in stat[:4])
+    return slice(y, y + h), slice(x, x + w)
+
+
+def _solidity(blob: npt.NDArray[np.bool_]) -> float:
+    """Area of a blob over the area of its convex hull (1 for a convex shape)."""
+    contours, _ = cv2.findContours(
+        blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    if not contours:
+        return 0.0
+    points = np.concatenate(contours)
+    hull_area = float(cv2.contourArea(cv2.convexHull(points)))
+    return float(blob.sum()) / hull_area if hull_area > 0 else 0.0
 
 
 def clean_mask(mask: Mask, size: AnimalSize) -> Mask:
@@ -106,12 +138,57 @@ def cut_seams(mask: Mask, lightness: FloatMap, size: AnimalSize) -> Mask:
     return (mask > 0).astype(np.uint8) & (~long_line[labels]).astype(np.uint8)
 
 
+# Splitting runs on the mask shrunk until an animal's spine half-width is about this many
+# pixels: enough to place the borders between animals, and the cost falls with the square
+# of the factor. The outlines are restored at full size afterwards (classic_refine).
+_SPLIT_HALF_WIDTH_PX = 12.0
+
+
 def split_regions(mask: Mask, size: AnimalSize) -> Labels:
     """Label image with one region per animal (0 = background)."""
-    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
-    peaks = h_maxima(dist, 0.3 * size.half_width_px)
-    peaks &= (dist > 0.5 * size.half_width_px).astype(peaks.dtype)
-    n_peaks, markers = cv2.connectedComponents(peaks.astype(np.uint8), connectivity=8)
+    factor = max(1, int(size.half_width_px / _SPLIT_HALF_WIDTH_PX))
+    if factor == 1:
+        return _drop_specks(_split_at_scale(mask, size), size)
+    height, width = mask.shape
+    small = cv2.resize(
+        mask.astype(np.float32), None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA
+    )
+    small_size = AnimalSize(size.half_width_px / factor, size.area_px / factor**2)
+    labels = _split_at_scale((small > 0.5).astype(np.uint8), small_size)
+    full = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+    return _drop_specks(np.where(mask > 0, full, 0).astype(np.int32), size)
+
+
+def _flood(dist: FloatMap, markers: Labels, mask: Mask, size: AnimalSize) -> Labels:
+    """Watershed of the distance map from the seeds, at half size where animals are large.
+
+    The borders it draws run along the distance map's valleys, which are many pixels wide;
+    every mask pixel then takes the label of the nearest flooded one.
+    """
+    if size.half_width_px < 2 * _PEAK_HALF_WIDTH_PX:
+        return np.asarray(watershed(-dist, markers, mask=mask > 0), np.int32)
+    # Seeds are single pixels: max-pool them so that none falls between the kept pixels.
+    pooled = cv2.dilate(markers.astype(np.float32), np.ones((2, 2), np.uint8), anchor=(0, 0))
+    small = np.asarray(
+        watershed(-dist[::2, ::2], pooled[::2, ::2].astype(np.int32), mask=mask[::2, ::2] > 0),
+        np.int32,
+    )
+    height, width = mask.shape
+    full = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+    flooded = full > 0
+    if not flooded.any():
+        return np.zeros((height, width), np.int32)
+    _dist, nearest = cv2.distanceTransformWithLabels(
+        (~flooded).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    # DIST_LABEL_PIXEL numbers the zero pixels (the flooded ones) in raster order.
+    owner = full[flooded][np.asarray(nearest, np.intp) - 1]
+    return np.where(mask > 0, owner, 0).astype(np.int32)
+
+
+def _split_at_scale(mask: Mask, size: AnimalSize) -> Labels:
+    dist = np.asarray(cv2.distanceTransform(mask, cv2.DIST_L2, 5), np.float32)
+    n_peaks, markers = _peak_markers(dist, size)
     # A blob without a clear peak (flat, or thinner than the peak floor) is still one
     # region: seed it whole rather than lose it.
     blobs, blob_labels = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=8)
@@ -119,34 +196,71 @@ def split_regions(mask: Mask, size: AnimalSize) -> Labels:
     seeded[blob_labels[markers > 0]] = True
     unseeded = ~seeded[blob_labels] & (blob_labels > 0)
     markers[unseeded] = blob_labels[unseeded] + n_peaks
-    labels = watershed(-dist, markers, mask=mask > 0).astype(np.int32)
+    labels = _flood(dist, markers, mask, size)
     labels = _merge_fragments(labels, size)
     labels = _merge_cut_bodies(labels, size)
-    labels = _divide_oversized(labels, size)
+    return _divide_oversized(labels, size)
+
+
+def _drop_specks(labels: Labels, size: AnimalSize) -> Labels:
+    """Remove regions under a third of an animal: bits of legs, heads behind bars."""
     areas = np.bincount(labels.ravel())
     too_small = areas < 0.3 * size.area_px
     too_small[0] = False
-    labels[too_small[labels]] = 0
-    return labels
+    return np.where(too_small[labels], 0, labels).astype(np.int32)
+
+
+# Peaks are found on a distance map shrunk until an animal is this many pixels across its
+# half-width: the map is smooth at that scale, and h-maxima costs grow with the pixel count.
+_PEAK_HALF_WIDTH_PX = 6.0
+
+
+def _peak_markers(dist: FloatMap, size: AnimalSize) -> tuple[int, Labels]:
+    """Seeds for the watershed: one per distance-map peak that stands out by h."""
+    factor = max(1, int(size.half_width_px / _PEAK_HALF_WIDTH_PX))
+    height, width = dist.shape
+    small = dist[::factor, ::factor] if factor > 1 else dist
+    peaks = h_maxima(small, 0.3 * size.half_width_px)
+    peaks &= (small > 0.5 * size.half_width_px).astype(peaks.dtype)
+    n_peaks, small_markers = cv2.connectedComponents(peaks.astype(np.uint8), connectivity=8)
+    markers = np.zeros((height, width), np.int32)
+    # Each seed goes back as its single pixel (not a block): a block could reach over the
+    # skin's edge or into the neighbour across a thin seam.
+    ys, xs = np.nonzero(small_markers)
+    markers[ys * factor, xs * factor] = small_markers[ys, xs]
+    return n_peaks - 1 if n_peaks > 0 else 0, markers
 
 
 def _merge_fragments(labels: Labels, size: AnimalSize) -> Labels:
     """Join regions far smaller than one animal to the neighbour they touch most."""
-    out = labels.copy()
-    areas = np.bincount(out.ravel())
-    for region in np.argsort(areas)[:]:
+    areas = np.bincount(labels.ravel()).astype(np.float64)
+    parent = np.arange(len(areas))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = int(parent[i])
+        return i
+
+    borders = _shared_borders(labels)
+    for region in np.argsort(areas).tolist():
         if region == 0 or areas[region] == 0 or areas[region] >= 0.45 * size.area_px:
             continue
-        own = (out == region).astype(np.uint8)
-        ring = cv2.dilate(own, _disk(1)) & (own == 0)
-        touching = out[(ring > 0) & (out > 0)]
-        if touching.size == 0:
+        own = root(region)
+        # Borders are summed over everything already merged on either side.
+        touching: dict[int, int] = {}
+        for (a, b), border_px in borders.items():
+            ra, rb = root(a), root(b)
+            if ra != rb and own in (ra, rb):
+                other = rb if ra == own else ra
+                touching[other] = touching.get(other, 0) + border_px
+        if not touching:
             continue
-        target = int(np.bincount(touching).argmax())
-        out[own > 0] = target
-        areas[target] += areas[region]
-        areas[region] = 0
-    return out
+        target = max(touching, key=lambda k: touching[k])
+        parent[own] = target
+        areas[target] += areas[own]
+        areas[own] = 0
+    lookup = np.array([root(i) for i in range(len(areas))], np.int32)
+    return lookup[labels]
 
 
 def _shared_borders(labels: Labels) -> dict[tuple[int, int], int]:
@@ -161,6 +275,10 @@ def _shared_borders(labels: Labels) -> dict[tuple[int, int], int]:
             pair = divmod(key, int(labels.max()) + 1)
             pairs[pair] = pairs.get(pair, 0) + n
     return pairs
+
+
+# Animals of one pen differ by about +-30 % in area.
+_ONE_ANIMAL_AREA = 1.3
 
 
 def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
@@ -180,9 +298,14 @@ def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
     borders = sorted(_shared_borders(labels).items(), key=lambda kv: -kv[1])
     for (a, b), border_px in borders:
         ra, rb = root(a), root(b)
-        if ra == rb or border_px < 1.2 * size.half_width_px:
+        if ra == rb:
             continue
-        if areas[ra] + areas[rb] > 1.8 * size.area_px:
+        together = (areas[ra] + areas[rb]) / size.area_px
+        # Two pieces that make up only one animal's worth are one animal even where they
+        # touch over a narrow waist: two animals of one pen are not half-size each.
+        one_body = together <= 1.8 and border_px >= 1.2 * size.half_width_px
+        one_animal = together <= _ONE_ANIMAL_AREA and border_px >= 0.5 * size.half_width_px
+        if not (one_body or one_animal):
             continue
         parent[rb] = ra
         areas[ra] += areas[rb]

@@ -12,7 +12,9 @@ import pytest
 
 from pigweight.domain import Detections, Image
 from pigweight.errors import InvalidImage
+from pigweight.evaluation.synthetic import matched_ious
 from pigweight.media.images import load_image
+from pigweight.media.synth import DemoScene, render_scene
 from pigweight.settings import Settings
 from pigweight.vision.classic import ClassicSegmenter
 from pigweight.vision.segmenter import Segmenter, create_segmenter
@@ -125,6 +127,26 @@ def test_deterministic_and_batch_matches_single() -> None:
     assert np.array_equal(first.scores, second.scores)
 
 
+@pytest.mark.parametrize(
+    ("seed", "ir"), [(4, False), (5, False), (5, True)], ids=["pink+white", "crowd", "infrared"]
+)
+def test_rendered_platform_counts_every_piglet_and_outlines_each(seed: int, ir: bool) -> None:
+    # Pink and near-white piglets packed side by side on one platform, as the demo shows.
+    frame = render_scene(seed=seed, n_animals=15, width=640, height=360, ir=ir)
+    det = ClassicSegmenter().segment(frame.image)
+    assert len(det) == frame.count == 15
+    assert det.masks is not None
+    assert matched_ious(frame.masks, det.masks).mean() >= 0.85
+
+
+def test_empty_platform_ignores_walls_and_a_piglet_mostly_outside() -> None:
+    # The group has left: walls, rails and aisles remain, with one piglet less than half
+    # inside the frame at the gate, which a person would not count either.
+    frame = DemoScene(seed=0, width=640, height=360, fps=25, seconds=60).frame(1166)
+    assert frame.count == 0
+    assert len(ClassicSegmenter().segment(frame.image)) == 0
+
+
 def test_factory_builds_it_from_settings() -> None:
     seg = create_segmenter(Settings.model_validate({"classic_work_px": 640}), "classic")
     assert isinstance(seg, Segmenter) and seg.name == "classic"
@@ -136,11 +158,11 @@ def test_rejects_a_non_rgb_array() -> None:
         ClassicSegmenter().segment(np.zeros((10, 10), np.uint8))
 
 
-def test_real_weaner_pens_within_four(shared_data: Path) -> None:
+def test_real_weaner_pens_within_two(shared_data: Path) -> None:
     root = shared_data / "weaner_pen_topview"
     seg = ClassicSegmenter()
     with (root / "counts.csv").open() as f:
         rows = list(csv.DictReader(f))
     for row in rows:
         image = load_image(root / "images" / row["image"], max_megapixels=60)
-        assert abs(len(seg.segment(image)) - int(row["count"])) <= 4, row["image"]
+        assert abs(len(seg.segment(image)) - int(row["count"])) <= 2, row["image"]
