@@ -73,7 +73,8 @@ def synthetic_row(segmenter: str, frames: int, seconds: float, seed: int) -> dic
 
 def markdown(photos: list[dict[str, Any]], synthetic: list[dict[str, Any]]) -> str:
     lines = [
-        "| set | images | MAE | RMSE | exact | within ±1 | precision | recall | ms/image | command |",
+        "| set | images | MAE | RMSE | exact | within ±1 | precision | recall | ms/image "
+        "| command |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in photos:

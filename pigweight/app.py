@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,11 +12,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
-from pigweight.api import health, images, pages
+from pigweight.api import cameras, debug, health, images, live, pages
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
-from pigweight.errors import ModelLoadError
+from pigweight.cameras import load_cameras
+from pigweight.pipeline.camera_worker import SourceFactory
+from pigweight.pipeline.live import LiveServices
+from pigweight.pipeline.sources import open_camera_source
 from pigweight.settings import Settings
 from pigweight.vision.segmenter import create_segmenter
 
@@ -26,34 +30,38 @@ logger = logging.getLogger(__name__)
 PHOTO_CONCURRENCY = 2
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving the API and the web page for these settings."""
+def create_app(settings: Settings, source_factory: SourceFactory = open_camera_source) -> FastAPI:
+    """A FastAPI app serving the API, the live cameras and the web page for these settings."""
+    started = time.perf_counter()
     holder = SegmenterHolder(settings, create_segmenter)
+    live_services = LiveServices.build(
+        settings,
+        load_cameras(settings),
+        holder,
+        lambda s: SegmenterHolder(s, create_segmenter),
+        source_factory,
+    )
+    settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.preload_model:
-            await _preload(holder)
-        yield
+        # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
+        await live_services.startup(settings_ms)
+        try:
+            yield
+        finally:
+            await live_services.shutdown()
 
     app = FastAPI(title="PigWeight", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.segmenter_holder = holder
+    app.state.live = live_services
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
     app.add_middleware(UploadLimitMiddleware, limit_mb=settings.max_upload_mb)
-    app.include_router(health.router)
-    app.include_router(images.router)
+    for router in (health.router, images.router, cameras.router, live.router, debug.router):
+        app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB_DIR), name="static")
     return app
-
-
-async def _preload(holder: SegmenterHolder) -> None:
-    try:
-        await anyio.to_thread.run_sync(holder.warm_up)
-    except ModelLoadError as exc:
-        # Keep serving: the page and /healthz (ready=false) tell the operator what to fix,
-        # and the next photo retries the load once the model file is in place.
-        logger.error("segmenter not loaded at startup: %s", exc)

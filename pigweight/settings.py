@@ -104,6 +104,30 @@ class Settings(BaseSettings):
     count_window: int = Field(
         15, ge=1, le=10000, description="Samples in the sliding window of the stable count."
     )
+    cameras_file: Path | None = Field(
+        None,
+        description="YAML file listing the cameras (id, name, url, password_env, overrides); "
+        "see docs/settings.md. Empty: only CAM_URL, or the demo camera when that is empty too.",
+    )
+    demo_video_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Length of the synthetic clip the demo camera loops (one group of piglets "
+        "per 30 s; rendered once into DATA_DIR); 0 turns the demo camera off.",
+    )
+    demo_video_width: int = Field(
+        1280, ge=160, le=3840, description="Width in pixels of the demo clip (16:9)."
+    )
+    count_retention_days: float = Field(
+        30.0, gt=0, le=3650, description="Days the live count samples are kept in the database."
+    )
+    perf_stats_interval_s: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="Seconds between the per-camera statistics lines written to logs/perf.log.",
+    )
 
     @field_validator("target_class_ids", mode="before")
     @classmethod
@@ -121,7 +145,7 @@ class Settings(BaseSettings):
                 f"expected comma-separated integers like '0' or '0,2', got {value!r}"
             ) from None
 
-    @field_validator("model_path", "cam_url", "imgsz", mode="before")
+    @field_validator("model_path", "cam_url", "imgsz", "cameras_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

@@ -1,0 +1,272 @@
+"""Which cameras PigWeight watches: a YAML file, the legacy CAM_URL, or the demo camera.
+
+Passwords never live in the file: it names an environment variable (`password_env`) and
+the URL with the password is built only when the source is opened (`CameraConfig.open_url`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pigweight.errors import PigWeightError
+from pigweight.settings import SegmenterName, Settings, redact_url
+
+LIVE_SCHEMES = ("rtsp", "rtsps")
+LEGACY_CAMERA_ID = "cam"
+DEMO_CAMERA_ID = "demo"
+CameraKind = Literal["rtsp", "file", "demo"]
+# user:password@ up to the last @, as settings.redact_url reads hand-typed URLs.
+_INLINE_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:(?P<password>.*)@[^@]*$", re.S)
+
+
+class CameraConfigError(PigWeightError):
+    """The cameras file or CAM_URL is not usable; the message says which entry and why."""
+
+
+class CameraConfig(BaseModel):
+    """One camera; every override left empty falls back to the global setting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="Short id used in URLs (/api/cameras/{id}, ?id=): a-z, 0-9, '-', '_'.",
+    )
+    name: str = Field(default="", max_length=80, description="Name shown to the operator.")
+    url: str = Field(
+        description="rtsp:// or rtsps:// URL without a password, or a video file to replay."
+    )
+    username_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the user name (overrides the URL's).",
+    )
+    password_env: str | None = Field(
+        default=None, description="Environment variable holding the password; never written back."
+    )
+    enabled: bool = Field(
+        default=True, description="Started at start-up when AUTO_START_CAM is on."
+    )
+    fps: float | None = Field(default=None, gt=0, le=240, description="Expected frame rate.")
+    target_fps: float | None = Field(
+        default=None, gt=0, le=240, description="Frames counted per second."
+    )
+    frame_skip: int | None = Field(
+        default=None, ge=0, le=1000, description="Frames skipped between counts."
+    )
+    conf_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Minimum confidence."
+    )
+    segmenter: SegmenterName | None = Field(default=None, description="Segmenter for this camera.")
+    kind: CameraKind = Field(
+        default="rtsp", description="Set from the URL; 'demo' for the demo camera."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        return check_url(url)
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _check_env_name(cls, name: str | None) -> str | None:
+        if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
+
+    @property
+    def display_name(self) -> str:
+        """The name, or the id when none is given."""
+        return self.name or self.id
+
+    @property
+    def public_url(self) -> str:
+        """The URL with any password replaced by *** (for logs, API answers, pages)."""
+        return redact_url(self.url)
+
+    def open_url(self, environ: Mapping[str, str] | None = None) -> str:
+        """The URL to open, with credentials from the environment; never log or return it."""
+        env = os.environ if environ is None else environ
+        if self.kind != "rtsp" or not (self.username_env or self.password_env):
+            return self.url
+        parts = urlsplit(self.url)
+        user = env.get(self.username_env, "") if self.username_env else (parts.username or "")
+        password = env.get(self.password_env, "") if self.password_env else ""
+        netloc = parts.hostname or ""
+        if parts.port is not None:
+            netloc = f"{netloc}:{parts.port}"
+        auth = quote(user, safe="")
+        if password:
+            auth = f"{auth}:{quote(password, safe='')}"
+        if auth:
+            netloc = f"{auth}@{netloc}"
+        return parts._replace(netloc=netloc).geturl()
+
+    def scrub(self, text: str, environ: Mapping[str, str] | None = None) -> str:
+        """`text` with this camera's URL and password hidden (errors from libraries quote them)."""
+        text = text.replace(self.open_url(environ), self.public_url)
+        text = text.replace(self.url, self.public_url)
+        for secret in self._secrets(environ):
+            for form in {secret, quote(secret, safe=""), quote(secret), unquote(secret)}:
+                if len(form) >= 3:
+                    text = text.replace(form, "***")
+        return text
+
+    def _secrets(self, environ: Mapping[str, str] | None) -> list[str]:
+        env = os.environ if environ is None else environ
+        found = [env.get(self.password_env, "")] if self.password_env else []
+        inline = _INLINE_PASSWORD.match(self.url)
+        if inline:
+            found.append(inline["password"])
+        return [s for s in found if s]
+
+
+def check_url(url: str, allow_password: bool = False) -> str:
+    """Refuse URLs FFmpeg could take as an option, other protocols, and inline passwords."""
+    url = url.strip()
+    if not url:
+        raise ValueError("the URL is empty")
+    if url.startswith("-"):
+        raise ValueError("a URL must not start with '-' (it would be read as an option)")
+    if any(ord(c) < 32 or c == " " for c in url):
+        raise ValueError("the URL contains spaces or control characters; percent-encode them")
+    if "://" not in url:
+        return url  # a video file to replay
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in LIVE_SCHEMES:
+        raise ValueError(
+            f"scheme {parts.scheme!r} is not allowed: use rtsp:// or rtsps:// "
+            "(or the path of a video file)"
+        )
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.startswith("-") or value.startswith("-"):
+            raise ValueError("URL parameters must not start with '-'")
+    if parts.password is not None and not allow_password:
+        raise ValueError(
+            "do not write the password into the URL; put it in an environment variable "
+            "and name that variable in password_env"
+        )
+    return url
+
+
+def _kind_of(url: str) -> CameraKind:
+    return "rtsp" if "://" in url else "file"
+
+
+def _with_kind(raw: dict[str, object], base_dir: Path | None) -> dict[str, object]:
+    url = raw.get("url")
+    if isinstance(url, str) and "kind" not in raw:
+        raw = {**raw, "kind": _kind_of(url.strip())}
+        if raw["kind"] == "file" and base_dir is not None and not Path(url).is_absolute():
+            raw["url"] = str(base_dir / url)
+    return raw
+
+
+def parse_cameras(
+    text: str, source: str = "cameras file", base_dir: Path | None = None
+) -> list[CameraConfig]:
+    """Cameras from YAML text `{cameras: [...]}`; raises CameraConfigError naming the entry."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise CameraConfigError(f"{source}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"cameras"}:
+        raise CameraConfigError(f"{source}: expected one key 'cameras' holding a list")
+    entries = data.get("cameras") or []
+    if not isinstance(entries, list):
+        raise CameraConfigError(f"{source}: 'cameras' must be a list")
+    cameras: list[CameraConfig] = []
+    for i, raw in enumerate(entries):
+        label = f"{source}: camera {i + 1}"
+        if not isinstance(raw, dict):
+            raise CameraConfigError(f"{label}: expected a mapping of id, url, ...")
+        label = f"{source}: camera {raw.get('id', i + 1)!s}"
+        try:
+            cameras.append(CameraConfig.model_validate(_with_kind(raw, base_dir)))
+        except ValidationError as exc:
+            raise CameraConfigError(f"{label}: {_explain(exc)}") from None
+    ids = [c.id for c in cameras]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise CameraConfigError(f"{source}: camera ids must be unique, repeated: {duplicates}")
+    return cameras
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "camera"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        lines.append(f"{where}: {msg}")
+    return "; ".join(lines)
+
+
+def load_cameras(settings: Settings) -> list[CameraConfig]:
+    """Every configured camera: the YAML file, then CAM_URL, else the demo camera."""
+    cameras: list[CameraConfig] = []
+    if settings.cameras_file is not None:
+        path = Path(settings.cameras_file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CameraConfigError(
+                f"CAMERAS_FILE {path}: cannot be read ({exc.strerror}); fix the path"
+            ) from None
+        cameras = parse_cameras(text, f"CAMERAS_FILE {path.name}", path.parent)
+    if settings.cam_url is not None:
+        cameras = [*cameras, _legacy_camera(settings.cam_url.get_secret_value(), cameras)]
+    if not cameras and settings.demo_video_seconds > 0:
+        cameras = [demo_camera(settings)]
+    return cameras
+
+
+def _legacy_camera(url: str, others: list[CameraConfig]) -> CameraConfig:
+    if any(c.id == LEGACY_CAMERA_ID for c in others):
+        raise CameraConfigError(
+            f"CAM_URL: the cameras file already has a camera with id '{LEGACY_CAMERA_ID}'"
+        )
+    try:
+        # CAM_URL is the one place a password may sit in the URL (the legacy .env does it).
+        check_url(url, allow_password=True)
+    except ValueError as exc:
+        raise CameraConfigError(f"CAM_URL: {exc}") from None
+    return CameraConfig.model_construct(
+        id=LEGACY_CAMERA_ID,
+        name="",
+        url=url.strip(),
+        username_env=None,
+        password_env=None,
+        enabled=True,
+        fps=None,
+        target_fps=None,
+        frame_skip=None,
+        conf_threshold=None,
+        segmenter=None,
+        kind=_kind_of(url.strip()),
+    )
+
+
+def demo_camera(settings: Settings) -> CameraConfig:
+    """The synthetic platform camera shown when nothing else is configured."""
+    return CameraConfig(
+        id=DEMO_CAMERA_ID, name="Demo", url=str(demo_video_path(settings)), kind="demo"
+    )
+
+
+def demo_video_path(settings: Settings) -> Path:
+    """Where the demo clip for these settings is cached (rendered on first use)."""
+    width = settings.demo_video_width // 2 * 2
+    height = round(width * 9 / 16 / 2) * 2
+    seconds = f"{settings.demo_video_seconds:g}"
+    return Path(settings.data_dir) / "demo" / f"demo_{width}x{height}_{seconds}s.mp4"

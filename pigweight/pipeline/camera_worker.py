@@ -1,0 +1,287 @@
+"""CameraWorker: one live camera, from its frame source to counts in the hub and the store.
+
+The source decodes on its own thread into a latest-frame slot; this worker's thread takes
+the newest frame at TARGET_FPS (never older ones), segments it, updates the windowed count,
+draws and encodes the overlay once, and publishes. Nothing here runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pigweight.cameras import CameraConfig
+from pigweight.counting.counter import WindowCounter
+from pigweight.domain import CountSample, Frame
+from pigweight.errors import PigWeightError
+from pigweight.media.images import encode_jpeg
+from pigweight.media.source import FrameSource, SourceState
+from pigweight.pipeline.demo import ensure_demo_video
+from pigweight.pipeline.hub import Hub, LiveUpdate
+from pigweight.pipeline.stats import LatencyWindow, RateMeter
+from pigweight.settings import Settings
+from pigweight.store.counts import CountRow
+from pigweight.store.writer import CountStore
+from pigweight.vision.overlay import draw_overlay, mask_outlines
+from pigweight.vision.segmenter import Segmenter
+
+logger = logging.getLogger(__name__)
+perf_logger = logging.getLogger("pigweight.perf")
+
+SourceFactory = Callable[[CameraConfig], FrameSource]
+SegmenterGetter = Callable[[], Segmenter]
+
+_FRAME_WAIT_S = 0.5  # how long one wait for a frame lasts: bounds how fast stop() is seen
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    """What the operator and /debug/infer_status see of one camera."""
+
+    state: SourceState
+    last_error: str | None
+    reconnects: int
+    uptime_s: float | None  # seconds since frames started flowing
+    width: int
+    height: int
+    frames_in: int  # decoded since start
+    frames_out: int  # counted since start
+    fps_in: float
+    fps_out: float
+    inference_ms_p50: float | None
+    inference_ms_p95: float | None
+    dropped: int  # decoded but never counted (TARGET_FPS/FRAME_SKIP skip most on purpose)
+    count: int | None  # last raw count
+    stable_count: int | None
+
+
+class CameraWorker:
+    """Owns the camera's source and inference thread; start() and stop() may repeat."""
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        settings: Settings,
+        segmenter: SegmenterGetter,
+        hub: Hub,
+        store: CountStore | None,
+        source_factory: SourceFactory,
+    ) -> None:
+        self.config = config
+        self.target_fps = config.target_fps or settings.target_fps
+        self.frame_skip = (
+            config.frame_skip if config.frame_skip is not None else settings.frame_skip
+        )
+        self._settings = settings
+        self._segmenter = segmenter
+        self._hub = hub
+        self._store = store
+        self._source_factory = source_factory
+        self._counter = WindowCounter(window=settings.count_window)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._source: FrameSource | None = None
+        self._reset_stats()
+
+    # --- control ----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start counting (returns at once; the source connects in the background)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._reset_stats()
+        self._state = SourceState.STARTING
+        self._thread = threading.Thread(
+            target=self._run, name=f"camera-{self.config.id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop counting and join the source's and this worker's threads."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+            if thread.is_alive():
+                logger.warning("camera %s did not stop within %.1f s", self.config.id, timeout_s)
+            self._thread = None
+        self._state = SourceState.STOPPED
+        self._hub.forget(self.config.id)
+        self._publish_status()
+
+    # --- status -----------------------------------------------------------------------
+
+    def status(self) -> CameraStatus:
+        """A consistent snapshot of the camera's state and statistics."""
+        source = self._source
+        src = source.status if source is not None else None
+        state = self._state
+        if state is SourceState.STREAMING and src is not None:
+            state = src.state  # connecting / reconnecting / error come from the source
+        error = self._last_error or (src.last_error if src else None)
+        since = src.streaming_since if src and src.state is SourceState.STREAMING else None
+        frames_in = src.frames if src else 0
+        return CameraStatus(
+            state=state,
+            last_error=self.config.scrub(error) if error else None,
+            reconnects=src.reconnects if src else 0,
+            uptime_s=round(time.time() - since, 1) if since else None,
+            width=src.width if src else 0,
+            height=src.height if src else 0,
+            frames_in=frames_in,
+            frames_out=self._frames_out,
+            fps_in=self._rate_in.per_s(),
+            fps_out=self._rate_out.per_s(),
+            inference_ms_p50=self._inference_ms.percentile(50),
+            inference_ms_p95=self._inference_ms.percentile(95),
+            dropped=max(0, frames_in - self._frames_out),
+            count=self._count,
+            stable_count=self._stable_count,
+        )
+
+    def _reset_stats(self) -> None:
+        self._state = SourceState.STOPPED
+        self._last_error: str | None = None
+        self._frames_out = 0
+        self._frames_seen = 0
+        self._rate_in = RateMeter()
+        self._rate_out = RateMeter()
+        self._inference_ms = LatencyWindow()
+        self._count: int | None = None
+        self._stable_count: int | None = None
+        self._confidence = 0.0
+        self._published_state: str | None = None
+        self._started_at = time.perf_counter()
+        self._counter.reset()
+
+    # --- the worker thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        source: FrameSource | None = None
+        try:
+            if self.config.kind == "demo":
+                ensure_demo_video(self._settings, self._stop)
+            if self._stop.is_set():
+                return
+            opened = time.perf_counter()
+            source = self._source_factory(self.config)
+            source.start()
+            self._source = source
+            self._state = SourceState.STREAMING
+            _perf_stage(self.config.id, "camera_open", opened)
+            self._loop(source)
+        except PigWeightError as exc:
+            self._fail(str(exc))
+        except Exception as exc:
+            # The worker's top loop: anything unexpected is logged in full, shown as `error`.
+            logger.exception("camera %s failed", self.config.id)
+            self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            if source is not None:
+                source.stop()
+            self._source = None
+
+    def _fail(self, message: str) -> None:
+        self._last_error = self.config.scrub(message)
+        self._state = SourceState.ERROR
+        logger.error("camera %s: %s", self.config.id, self._last_error)
+        self._publish_status()
+
+    def _loop(self, source: FrameSource) -> None:
+        interval_s = 1.0 / self.target_fps
+        last_index = -1
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            frame = source.latest(after_index=last_index + self.frame_skip, timeout_s=_FRAME_WAIT_S)
+            self._note_frames_in(source)
+            self._publish_status()
+            if frame is None:
+                continue
+            if last_index < 0:
+                _perf_stage(self.config.id, "first_frame", self._started_at)
+            self._infer(frame)
+            if last_index < 0:
+                _perf_stage(self.config.id, "first_inference", self._started_at)
+            last_index = frame.index
+            now = time.monotonic()
+            # Never burst to catch up after a slow frame: the newest frame is what matters.
+            next_due = max(next_due + interval_s, now)
+            if next_due > now:
+                self._stop.wait(next_due - now)
+
+    def _note_frames_in(self, source: FrameSource) -> None:
+        frames = source.status.frames
+        if frames > self._frames_seen:
+            self._rate_in.add(frames - self._frames_seen)
+        self._frames_seen = frames
+
+    def _infer(self, frame: Frame) -> None:
+        started = time.perf_counter()
+        detections = self._segmenter().segment(frame.image)
+        self._inference_ms.add((time.perf_counter() - started) * 1000.0)
+        sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
+        stable = self._counter.add(sample)
+        shown = stable.value if stable.value is not None else len(detections)
+        jpeg = encode_jpeg(draw_overlay(frame.image, detections, shown), quality=80)
+        self._count, self._stable_count = len(detections), stable.value
+        self._confidence = stable.confidence
+        self._frames_out += 1
+        self._rate_out.add()
+        message = self._message(frame.ts)
+        message["outlines"] = mask_outlines(detections)
+        self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=frame.image)
+        self._published_state = str(message["status"])
+        if self._store is not None:
+            self._store.submit(
+                CountRow(self.config.id, frame.ts, len(detections), stable.value, stable.confidence)
+            )
+
+    def _message(self, ts: float) -> dict[str, object]:
+        status = self.status()
+        return {
+            "camera": self.config.id,
+            "ts": ts,
+            "count": self._count,
+            "stable_count": self._stable_count,
+            "confidence": self._confidence,
+            "status": status.state.value,
+            "last_error": status.last_error,
+            "outlines": [],
+        }
+
+    def _publish_status(self) -> None:
+        """Tell subscribers when the state changes (no inference happens while it is bad)."""
+        state = self.status().state.value
+        with self._lock:
+            if state == self._published_state:
+                return
+            self._published_state = state
+        self._hub.publish(LiveUpdate(self.config.id, self._message(time.time())))
+
+
+def _perf_stage(camera: str, stage: str, started: float) -> None:
+    perf_logger.info(
+        "stage=%s camera=%s duration_ms=%.1f",
+        stage,
+        camera,
+        (time.perf_counter() - started) * 1000.0,
+    )
+
+
+def with_conf(settings: Settings, config: CameraConfig) -> Settings:
+    """The settings a camera's segmenter is built with (its own threshold and backend)."""
+    changes: dict[str, object] = {}
+    if config.conf_threshold is not None:
+        changes["conf_threshold"] = config.conf_threshold
+    if config.segmenter is not None:
+        changes["segmenter"] = config.segmenter
+    return settings.model_copy(update=changes) if changes else settings

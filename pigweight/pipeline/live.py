@@ -1,0 +1,139 @@
+"""LiveServices: the cameras, hub, store and diagnostics of one app, started and stopped together.
+
+`create_app()` builds it; the lifespan calls `startup()` and `shutdown()`. Every thread it
+starts (camera workers, their sources, the store writer) is joined in `shutdown()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import anyio
+
+from pigweight.cameras import CameraConfig
+from pigweight.errors import ModelLoadError
+from pigweight.perf import LoopLagMonitor, PerfLog, perf_logger, stage
+from pigweight.pipeline.camera_worker import SourceFactory
+from pigweight.pipeline.hub import Hub
+from pigweight.pipeline.manager import CameraManager, HolderFactory, SegmenterHolder
+from pigweight.settings import Settings
+from pigweight.store.writer import CountStore
+
+logger = logging.getLogger(__name__)
+
+_WARM_UP_STAGE = "warm_up"
+
+
+@dataclass
+class LiveServices:
+    """Everything the live API needs, owned by one app."""
+
+    settings: Settings
+    manager: CameraManager
+    hub: Hub
+    store: CountStore
+    perf: PerfLog
+    lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    ready: bool = False
+    _stats_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        cameras: list[CameraConfig],
+        default_holder: SegmenterHolder,
+        holder_factory: HolderFactory,
+        source_factory: SourceFactory,
+    ) -> LiveServices:
+        hub = Hub()
+        store = CountStore(settings.data_dir, settings.count_retention_days)
+        manager = CameraManager(
+            settings, cameras, hub, store, default_holder, holder_factory, source_factory
+        )
+        return cls(settings, manager, hub, store, PerfLog(settings.log_dir))
+
+    async def startup(self, settings_ms: float) -> None:
+        """Open the database, warm the model (PRELOAD_MODEL), start cameras (AUTO_START_CAM)."""
+        self.perf.open()
+        perf_logger.info("stage=settings duration_ms=%.1f", settings_ms)
+        self.timings_ms["settings"] = round(settings_ms, 1)
+        self.hub.bind(asyncio.get_running_loop())
+        with stage("database", self.timings_ms):
+            await anyio.to_thread.run_sync(self.store.start)
+        if self.settings.preload_model:
+            await self.preload()
+        if self.settings.auto_start_cam:
+            with stage("cameras_start", self.timings_ms):
+                self.manager.start_enabled()
+        self.lag.start()
+        self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
+        self.ready = True
+
+    async def preload(self) -> dict[str, float]:
+        """Load every segmenter the cameras need and run one warm-up inference on each."""
+        for holder in self.manager.holders():
+            if holder.ready:
+                continue
+            try:
+                with stage("model_load", self.timings_ms):
+                    await anyio.to_thread.run_sync(holder.get)
+                with stage(_WARM_UP_STAGE, self.timings_ms):
+                    await anyio.to_thread.run_sync(_warm_up, holder)
+            except ModelLoadError as exc:
+                # Keep serving: /healthz and the camera status tell the operator what to fix.
+                logger.error("segmenter not loaded at startup: %s", exc)
+        return dict(self.timings_ms)
+
+    async def shutdown(self) -> None:
+        """Stop every camera and the store, joining their threads."""
+        self.ready = False
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
+        await self.lag.stop()
+        self.hub.close_all()
+        await anyio.to_thread.run_sync(self.manager.stop_all)
+        await anyio.to_thread.run_sync(self.store.stop)
+        self.perf.close()
+
+    async def _log_stats(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.perf_stats_interval_s)
+            self.log_stats()
+
+    def log_stats(self) -> None:
+        """One perf.log line per running camera, and the event loop's lag."""
+        for camera_id, s in self.manager.statuses().items():
+            if s.state.value == "stopped":
+                continue
+            perf_logger.info(
+                "stats camera=%s state=%s fps_in=%.2f fps_out=%.2f infer_p50_ms=%s "
+                "infer_p95_ms=%s dropped=%d reconnects=%d queue=%d uptime_s=%s",
+                camera_id,
+                s.state.value,
+                s.fps_in,
+                s.fps_out,
+                s.inference_ms_p50,
+                s.inference_ms_p95,
+                s.dropped,
+                s.reconnects,
+                self.hub.max_queue_depth(camera_id),
+                s.uptime_s,
+            )
+        lag = self.lag.percentiles()
+        perf_logger.info("stats loop_lag_p50_ms=%s loop_lag_p99_ms=%s", lag["p50"], lag["p99"])
+
+
+def _warm_up(holder: SegmenterHolder) -> None:
+    import numpy as np
+
+    started = time.perf_counter()
+    holder.get().segment(np.zeros((480, 640, 3), np.uint8))
+    logger.info("warm-up inference %.2f s", time.perf_counter() - started)

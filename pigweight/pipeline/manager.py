@@ -1,0 +1,122 @@
+"""CameraManager: every configured camera's worker, and the segmenters they share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from pigweight.cameras import CameraConfig
+from pigweight.pipeline.camera_worker import (
+    CameraStatus,
+    CameraWorker,
+    SourceFactory,
+    with_conf,
+)
+from pigweight.pipeline.hub import Hub
+from pigweight.settings import Settings
+from pigweight.store.writer import CountStore
+from pigweight.vision.segmenter import Segmenter
+
+logger = logging.getLogger(__name__)
+
+
+class SegmenterHolder(Protocol):
+    """Loads a segmenter once, on first use (api.deps.SegmenterHolder)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def get(self) -> Segmenter: ...
+
+
+HolderFactory = Callable[[Settings], SegmenterHolder]
+
+
+class UnknownCamera(KeyError):
+    """No camera has this id."""
+
+
+class CameraManager:
+    """Owns the workers; cameras with the same segmenter settings share one segmenter."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cameras: list[CameraConfig],
+        hub: Hub,
+        store: CountStore | None,
+        default_holder: SegmenterHolder,
+        holder_factory: HolderFactory,
+        source_factory: SourceFactory,
+    ) -> None:
+        self.settings = settings
+        self.cameras = {c.id: c for c in cameras}
+        self._holders: dict[tuple[str, float], SegmenterHolder] = {
+            _holder_key(settings): default_holder
+        }
+        self._workers = {
+            c.id: CameraWorker(
+                c,
+                settings,
+                self._segmenter_getter(c, holder_factory),
+                hub,
+                store,
+                source_factory,
+            )
+            for c in cameras
+        }
+
+    def _segmenter_getter(
+        self, config: CameraConfig, holder_factory: HolderFactory
+    ) -> Callable[[], Segmenter]:
+        camera_settings = with_conf(self.settings, config)
+        key = _holder_key(camera_settings)
+        if key not in self._holders:
+            self._holders[key] = holder_factory(camera_settings)
+        return self._holders[key].get
+
+    def worker(self, camera_id: str) -> CameraWorker:
+        """The worker of a camera; raises UnknownCamera."""
+        try:
+            return self._workers[camera_id]
+        except KeyError:
+            raise UnknownCamera(camera_id) from None
+
+    def start(self, camera_id: str) -> CameraStatus:
+        worker = self.worker(camera_id)
+        worker.start()
+        logger.info("camera %s started (%s)", camera_id, worker.config.public_url)
+        return worker.status()
+
+    def stop(self, camera_id: str) -> CameraStatus:
+        """Stop a camera and join its threads (blocking: call from a thread)."""
+        worker = self.worker(camera_id)
+        worker.stop()
+        logger.info("camera %s stopped", camera_id)
+        return worker.status()
+
+    def start_enabled(self) -> None:
+        """Start every enabled camera (AUTO_START_CAM)."""
+        for camera in self.cameras.values():
+            if camera.enabled:
+                self.start(camera.id)
+
+    def stop_all(self) -> None:
+        """Stop every camera and join every thread (shutdown)."""
+        for worker in self._workers.values():
+            if worker.running:
+                worker.stop()
+
+    def statuses(self) -> dict[str, CameraStatus]:
+        return {cid: w.status() for cid, w in self._workers.items()}
+
+    def holders(self) -> list[SegmenterHolder]:
+        return list(self._holders.values())
+
+
+def _holder_key(settings: Settings) -> tuple[str, float]:
+    return settings.segmenter, settings.conf_threshold
