@@ -283,7 +283,7 @@ def test_frozen_camera_trips_the_stall_watchdog_and_recovers(
 def test_server_that_never_answers_fails_in_time_and_stops_cleanly(
     servers: RtspServers, sources: list[RtspSource]
 ) -> None:
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     with socket.socket() as silent:  # accepts TCP (kernel backlog), never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -306,7 +306,7 @@ def test_server_that_never_answers_fails_in_time_and_stops_cleanly(
         source.stop()
     assert stop_s < 2.0
     assert rtsp_threads() == []
-    assert threading.active_count() == threads_before
+    assert not set(threading.enumerate()) - threads_before
     print(f"\nsilent server: failure reported after {failed_s:.2f} s; stop() took {stop_s:.3f} s")
 
 
@@ -353,13 +353,16 @@ def test_start_stop_cycles_leave_no_threads_or_files(servers: RtspServers) -> No
 
     cycle("warm-up", True, 0)  # loads FFmpeg's codecs and network libraries once
     gc.collect()
-    before = (threading.active_count(), len(os.listdir("/proc/self/task")))
+    threads_before = set(threading.enumerate())
+    tasks_before = len(os.listdir("/proc/self/task"))
     fds_before = len(os.listdir("/proc/self/fd"))
     for i in range(20):
         cycle(f"cycle-{i}", wait_for_frame=i % 7 == 6, delay_s=0.15 * (i % 7))
     gc.collect()
-    assert (threading.active_count(), len(os.listdir("/proc/self/task"))) == before
-    assert len(os.listdir("/proc/self/fd")) == fds_before
+    # Threads of earlier tests may end meanwhile (fewer is fine); none may be added.
+    assert not set(threading.enumerate()) - threads_before
+    assert len(os.listdir("/proc/self/task")) <= tasks_before
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
 
 
 @pytest.mark.rtsp
@@ -367,7 +370,7 @@ def test_password_never_reaches_logs_or_status(
     servers: RtspServers, sources: list[RtspSource], caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
-    servers.start(port, user="admin", password=PASSWORD)
+    server = servers.start(port, user="admin", password=PASSWORD)
     caplog.set_level(1)
     caplog.set_level(1, logger="libav")
     av.logging.set_level(av.logging.DEBUG)  # FFmpeg's own log lines too
@@ -377,11 +380,14 @@ def test_password_never_reaches_logs_or_status(
         raw = RtspSource(f"rtsp://admin:{PASSWORD}@{base}/cam", "raw")
         missing = RtspSource(f"rtsp://admin:{PASSWORD}@{base}/nope", "404")
         sources.extend([encoded, raw, missing])
-        for source in sources:
-            source.start()
+        # One client at a time: the point is what we log, not the test server's handling
+        # of simultaneous authenticated clients.
         # The right password works, raw or encoded: the server really checked it.
-        assert encoded.latest(timeout_s=15) is not None, encoded.status
-        assert raw.latest(timeout_s=15) is not None, raw.status
+        encoded.start()
+        assert encoded.latest(timeout_s=15) is not None, (encoded.status, server.poll())
+        raw.start()
+        assert raw.latest(timeout_s=15) is not None, (raw.status, server.poll())
+        missing.start()
         assert wait_for(lambda: missing.status.last_error is not None, 15) is not None
         statuses = [repr(source.status) for source in sources]
         for source in sources:
