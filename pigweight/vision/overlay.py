@@ -67,8 +67,23 @@ def draw_overlay(image: Image, detections: Detections, count: int | None = None)
         cx, cy = _label_point(detections, i)
         _text(out, str(label), (cx, cy), 0.6 * scale + 0.2, centred=True)
     shown = len(detections) if count is None else count
-    _text(out, f"{shown}", (int(16 * scale) + 4, int(56 * scale) + 8), 1.8 * scale + 0.4)
+    _count_badge(out, str(shown), 1.8 * scale + 0.4)
     return out
+
+
+def _count_badge(image: Image, text: str, font_scale: float) -> None:
+    """The count in a dark box in the top-right corner: cameras stamp the time top-left."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    thick = max(1, round(font_scale * 2))
+    (tw, th), baseline = cv2.getTextSize(text, font, font_scale, thick)
+    pad = max(4, th // 3)
+    h, w = image.shape[:2]
+    x2, y1 = w - pad, pad
+    x1, y2 = x2 - tw - 2 * pad, y1 + th + baseline + 2 * pad
+    region = image[max(y1, 0) : min(y2, h), max(x1, 0) : min(x2, w)]
+    region[:] = (region * 0.35).astype(np.uint8)  # darken, so white digits read on any floor
+    org = (x1 + pad, y1 + pad + th)
+    cv2.putText(image, text, org, font, font_scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 def _mask_box(mask: np.ndarray) -> tuple[slice, slice] | None:
