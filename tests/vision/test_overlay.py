@@ -43,7 +43,7 @@ def test_outlines_are_normalised_polygons(n: int) -> None:
     assert len(polygons) == n
     for polygon in polygons:
         xs, ys = zip(*polygon, strict=True)
-        assert 0 <= min(xs) and max(xs) <= 1 and 0 <= min(ys) and max(ys) <= 1
+        assert min(xs) >= 0 and max(xs) <= 1 and min(ys) >= 0 and max(ys) <= 1
     if n:
         xs, ys = zip(*polygons[0], strict=True)
         assert min(xs) == pytest.approx(0.1, abs=0.01) and max(ys) == pytest.approx(0.5, abs=0.01)
