@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,11 @@ def sample(client: httpx.Client, pid: int, started: float) -> dict[str, Any]:
 
 def summarise(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]:
     warm = [s for s in samples if s["t_s"] >= warm_up_s] or samples
-    rss0, rss1 = warm[0]["rss_kib"], warm[-1]["rss_kib"]
+    # Medians of the first and last minute: one frame's masks (tens of MB) come and go, and
+    # a single sample taken at such a moment would read as growth that is not there.
+    first = [s["rss_kib"] for s in warm if s["t_s"] < warm[0]["t_s"] + 60]
+    last = [s["rss_kib"] for s in warm if s["t_s"] > warm[-1]["t_s"] - 60]
+    rss0, rss1 = statistics.median(first), statistics.median(last)
     last = samples[-1]["status"]
     cameras = {
         cid: {
