@@ -1,13 +1,17 @@
 """CameraWorker: one live camera, from its frame source to counts in the hub and the store.
 
 The source decodes on its own thread into a latest-frame slot; this worker's thread takes
-the newest frame at TARGET_FPS (never older ones), segments it, updates the windowed count,
-draws and encodes the overlay once, and publishes. Nothing here runs on the event loop.
+the newest frame at TARGET_FPS (never older ones), segments it and updates the windowed
+count; a publisher thread draws and encodes the overlay once and publishes it, so drawing
+never delays the next inference (a one-item queue: a newer result replaces an unsent one).
+Nothing here runs on the event loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 from pigweight.cameras import CameraConfig
 from pigweight.counting.counter import WindowCounter
-from pigweight.domain import CountSample, Frame
+from pigweight.domain import CountSample, Detections, Frame
 from pigweight.errors import PigWeightError
 from pigweight.media.images import encode_jpeg
 from pigweight.media.source import FrameSource, SourceState
@@ -35,6 +39,16 @@ SourceFactory = Callable[[CameraConfig], FrameSource]
 SegmenterGetter = Callable[[], Segmenter]
 
 _FRAME_WAIT_S = 0.5  # how long one wait for a frame lasts: bounds how fast stop() is seen
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """One inference waiting for the publisher: what to draw and what to send."""
+
+    frame: Frame
+    detections: Detections
+    shown: int
+    message: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,7 @@ class CameraWorker:
         self._store = store
         self._source_factory = source_factory
         self._counter = WindowCounter(window=settings.count_window)
+        self._results: queue.Queue[_Result] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -99,6 +114,8 @@ class CameraWorker:
             return
         self._stop.clear()
         self._reset_stats()
+        with contextlib.suppress(queue.Empty):
+            self._results.get_nowait()  # a result of the previous run is not news any more
         self._state = SourceState.STARTING
         self._thread = threading.Thread(
             target=self._run, name=f"camera-{self.config.id}", daemon=True
@@ -167,6 +184,10 @@ class CameraWorker:
 
     def _run(self) -> None:
         source: FrameSource | None = None
+        done = threading.Event()
+        publisher = threading.Thread(
+            target=self._publish_loop, args=(done,), name=f"camera-{self.config.id}-publish"
+        )
         try:
             if self.config.kind == "demo":
                 ensure_demo_video(self._settings, self._stop)
@@ -178,6 +199,7 @@ class CameraWorker:
             self._source = source
             self._state = SourceState.STREAMING
             _perf_stage(self.config.id, "camera_open", opened)
+            publisher.start()
             self._loop(source)
         except PigWeightError as exc:
             self._fail(str(exc))
@@ -186,6 +208,9 @@ class CameraWorker:
             logger.exception("camera %s failed", self.config.id)
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
+            done.set()
+            if publisher.is_alive():
+                publisher.join(5.0)
             if source is not None:
                 source.stop()
             self._source = None
@@ -231,19 +256,44 @@ class CameraWorker:
         sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
         stable = self._counter.add(sample)
         shown = stable.value if stable.value is not None else len(detections)
-        jpeg = encode_jpeg(draw_overlay(frame.image, detections, shown), quality=80)
         self._count, self._stable_count = len(detections), stable.value
         self._confidence = stable.confidence
         self._frames_out += 1
         self._rate_out.add()
-        message = self._message(frame.ts)
-        message["outlines"] = mask_outlines(detections)
-        self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=frame.image)
-        self._published_state = str(message["status"])
         if self._store is not None:
             self._store.submit(
                 CountRow(self.config.id, frame.ts, len(detections), stable.value, stable.confidence)
             )
+        self._offer(_Result(frame, detections, shown, self._message(frame.ts)))
+
+    def _offer(self, result: _Result) -> None:
+        """Hand a result to the publisher; a result it has not taken yet is replaced."""
+        try:
+            self._results.put_nowait(result)
+        except queue.Full:
+            with contextlib.suppress(queue.Empty):
+                self._results.get_nowait()
+            self._results.put_nowait(result)  # only this thread puts: there is room now
+
+    def _publish_loop(self, done: threading.Event) -> None:
+        """The publisher thread: overlay, JPEG and outlines of each result, to the hub."""
+        while not done.is_set():
+            try:
+                result = self._results.get(timeout=_FRAME_WAIT_S)
+            except queue.Empty:
+                continue
+            try:
+                self._publish(result)
+            except Exception:
+                logger.exception("camera %s: publishing a result failed", self.config.id)
+
+    def _publish(self, result: _Result) -> None:
+        overlay = draw_overlay(result.frame.image, result.detections, result.shown)
+        jpeg = encode_jpeg(overlay, quality=80)
+        message = dict(result.message, outlines=mask_outlines(result.detections))
+        self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=result.frame.image)
+        with self._lock:
+            self._published_state = str(message["status"])
 
     def _message(self, ts: float) -> dict[str, object]:
         status = self.status()
