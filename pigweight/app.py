@@ -52,7 +52,11 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         finally:
             await live_services.shutdown()
 
-    app = FastAPI(title="PigWeight", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: their pages load scripts from a CDN a farm PC cannot reach, and a
+    # blank page helps nobody; the schema itself stays at /openapi.json (docs/api.md).
+    app = FastAPI(
+        title="PigWeight", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.segmenter_holder = holder
     app.state.live = live_services
