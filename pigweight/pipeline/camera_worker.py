@@ -47,7 +47,6 @@ class _Result:
 
     frame: Frame
     detections: Detections
-    shown: int
     message: dict[str, object]
 
 
@@ -255,7 +254,6 @@ class CameraWorker:
         self._inference_ms.add((time.perf_counter() - started) * 1000.0)
         sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
         stable = self._counter.add(sample)
-        shown = stable.value if stable.value is not None else len(detections)
         self._count, self._stable_count = len(detections), stable.value
         self._confidence = stable.confidence
         self._frames_out += 1
@@ -264,7 +262,7 @@ class CameraWorker:
             self._store.submit(
                 CountRow(self.config.id, frame.ts, len(detections), stable.value, stable.confidence)
             )
-        self._offer(_Result(frame, detections, shown, self._message(frame.ts)))
+        self._offer(_Result(frame, detections, self._message(frame.ts)))
 
     def _offer(self, result: _Result) -> None:
         """Hand a result to the publisher; a result it has not taken yet is replaced."""
@@ -288,7 +286,9 @@ class CameraWorker:
                 logger.exception("camera %s: publishing a result failed", self.config.id)
 
     def _publish(self, result: _Result) -> None:
-        overlay = draw_overlay(result.frame.image, result.detections, result.shown)
+        # The picture shows its own count, the one its masks add up to; the stable count
+        # (mode of the window, which lags while animals walk on or off) is in the message.
+        overlay = draw_overlay(result.frame.image, result.detections)
         jpeg = encode_jpeg(overlay, quality=80)
         message = dict(result.message, outlines=mask_outlines(result.detections))
         self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=result.frame.image)

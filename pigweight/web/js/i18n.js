@@ -58,7 +58,7 @@ const TEXTS = {
     segmenter: "Method",
     chooseAnother: "Count another photo",
     liveTitle: "Camera",
-    liveCount: "Head on the scale",
+    liveCount: "Animals on the scale",
     liveNoCamera: "No camera configured",
     liveStreamAlt: "Camera video with the animals marked",
     "live.starting": "Starting…",
