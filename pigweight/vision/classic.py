@@ -104,7 +104,7 @@ class ClassicSegmenter:
 # A region whose skin evidence is below this fraction of the scene's typical animal is
 # a bright fitting (feeder, wall, painted line), not a pig: the animals of one pen share
 # one colour, the fittings do not.
-_MIN_RELATIVE_SKIN = 0.35
+_MIN_RELATIVE_SKIN = 0.3
 # Outlines are grown over weaker evidence than the bodies need (hysteresis): the rim of
 # an animal is darker and less pink than its back, but still unlike the floor.
 _WEAK_SKIN_MARGIN = 0.3

@@ -142,8 +142,17 @@ def _pinkness(lab: FloatMap, scene: BoolMap) -> FloatMap:
     return np.asarray((lab[..., 1] - 128.0) - 0.5 * np.abs(blue_yellow), np.float32)
 
 
-def _colour_margin(flat: FloatMap, pink: FloatMap, light_t: float, scene: BoolMap) -> FloatMap:
-    """Skin evidence of a colour frame: bright and pink, or the brightest and not neutral."""
+def _warmth(lab: FloatMap, scene: BoolMap) -> FloatMap:
+    """Pinkness that forgives a cream tint: near-white pigs are faintly red and yellowish
+    (a* ~4, b* ~10), which the full yellow penalty would call neutral like paint."""
+    blue_yellow = lab[..., 2] - float(np.median(_sample(lab[..., 2][scene])))
+    return np.asarray((lab[..., 1] - 128.0) - 0.25 * np.abs(blue_yellow), np.float32)
+
+
+def _colour_margin(
+    flat: FloatMap, pink: FloatMap, warm: FloatMap, light_t: float, scene: BoolMap
+) -> FloatMap:
+    """Skin evidence of a colour frame: bright and pink, or the brightest and warm."""
     flat_spread = _spread(flat[scene])
     light_margin = (flat - light_t) / flat_spread
     bright = (flat > light_t) & scene
@@ -157,10 +166,10 @@ def _colour_margin(flat: FloatMap, pink: FloatMap, light_t: float, scene: BoolMa
     pink_t = float(np.clip(pink_t, _MIN_PINK, _MAX_PINK_THRESHOLD))
     margin = np.minimum(light_margin, (pink - pink_t) / _spread(pink[scene]))
     # White pigs are barely pink: they count where they are the brighter class of the
-    # bright things (a second Otsu split) and not green or blue.
+    # bright things (a second Otsu split) and not green or blue (cream is fine).
     upper = flat[bright]
     white_t = _otsu(upper)[0] if upper.size > 100 else light_t
-    white = np.minimum((flat - white_t) / flat_spread, (pink - _NEUTRAL_PINK) / _NEUTRAL_PINK_NOISE)
+    white = np.minimum((flat - white_t) / flat_spread, (warm - _NEUTRAL_PINK) / _NEUTRAL_PINK_NOISE)
     return np.asarray(np.maximum(margin, white), np.float32)
 
 
@@ -179,11 +188,50 @@ def _texture_margin(rgb: Image) -> FloatMap:
 _MAX_COVER = 0.6
 
 
-def _margin(flat: FloatMap, pink: FloatMap | None, light_t: float, scene: BoolMap) -> FloatMap:
-    """Skin evidence from lightness and, in colour frames, pinkness."""
-    if pink is not None:
-        return _colour_margin(flat, pink, light_t, scene)
+def _margin(
+    flat: FloatMap, chroma: tuple[FloatMap, FloatMap] | None, light_t: float, scene: BoolMap
+) -> FloatMap:
+    """Skin evidence from lightness and, in colour frames, (pinkness, warmth)."""
+    if chroma is not None:
+        return _colour_margin(flat, chroma[0], chroma[1], light_t, scene)
     return np.asarray((flat - light_t) / _spread(flat[scene]), np.float32)
+
+
+# Chroma (Lab units from the frame's median colour) that JPEG noise and a washed-out
+# camera do not reach; a frame with this share of such pixels has real colour in it (one
+# pink animal on a grey floor moves the frame's chroma spread little).
+_STRONG_CHROMA = 8.0
+_MIN_CHROMATIC_SHARE = 0.003
+
+
+def _has_colour(lab: FloatMap) -> bool:
+    """Whether a frame carries usable chroma (not an IR or washed-out frame)."""
+    a_star, b_star = _sample(lab[..., 1]), _sample(lab[..., 2])
+    if float(np.hypot(np.std(a_star), np.std(b_star))) >= _MIN_CHROMA_SPREAD:
+        return True
+    chroma = np.hypot(a_star - np.median(a_star), b_star - np.median(b_star))
+    return float((chroma > _STRONG_CHROMA).mean()) >= _MIN_CHROMATIC_SHARE
+
+
+# Lightness alone parts animals from the floor when its Otsu split is this clean (between-
+# class share of the variance): a pen of pale animals on a dark floor, not an empty floor.
+_CLEAR_LIGHT_SPLIT = 0.69
+# Pink skin reads 8-14; bright things of which nearly none reach this are not pink animals.
+_PINK_BRIGHT_SHARE = 90.0
+
+
+def _pink_uninformative(bright_pink: FloatMap, light_split: float, scene: BoolMap) -> bool:
+    """Colour cannot part animals from fittings: the bright things are no pinker than paint
+    (pale animals under a cold lamp, a weakly saturated camera), while lightness parts them
+    cleanly from the floor. Pinkness would then keep only the pinkest patches of each animal.
+
+    A bright class covering most of the scene is the floor itself (slats, a pale mat).
+    """
+    if bright_pink.size < 100 or light_split < _CLEAR_LIGHT_SPLIT:
+        return False
+    if bright_pink.size > _MAX_COVER * float(scene.sum()):
+        return False
+    return float(np.percentile(bright_pink, _PINK_BRIGHT_SHARE)) < _MAX_PINK_THRESHOLD
 
 
 def skin_map(rgb: Image) -> SkinMap:
@@ -196,18 +244,23 @@ def skin_map(rgb: Image) -> SkinMap:
         scene = np.ones_like(scene)
     flat = _above_floor(lightness, scene)
     # A frame with any real chroma is a colour frame: there, skin must be pink, so a bare
-    # green or grey floor yields nothing. Only chroma-free (IR) frames use lightness alone.
-    chroma_spread = float(np.hypot(np.std(lab[..., 1]), np.std(lab[..., 2])))
-    uses_colour = chroma_spread >= _MIN_CHROMA_SPREAD
+    # green or grey floor yields nothing. Chroma-free (IR) frames use lightness alone, and
+    # so do frames whose bright things are all about as pink as paint (pale animals under
+    # a cold lamp) while lightness alone parts them cleanly from the floor.
+    uses_colour = _has_colour(lab)
     pink = _pinkness(lab, scene) if uses_colour else None
+    light_t, light_split = _otsu(flat[scene])
+    bright = (flat > light_t) & scene
+    if pink is not None and _pink_uninformative(pink[bright], light_split, scene):
+        pink, uses_colour = None, False
+    chroma = None if pink is None else (pink, _warmth(lab, scene))
     texture = _texture_margin(rgb)
-    light_t, _ = _otsu(flat[scene])
-    margin = np.minimum(_margin(flat, pink, light_t, scene), texture)
+    margin = np.minimum(_margin(flat, chroma, light_t, scene), texture)
     if float((margin[scene] > 0).mean()) > _MAX_COVER:
         # Otsu split the floor itself (a blotchy floor, few animals): the animals are the
         # brighter part of its bright class.
         light_t, _ = _otsu(flat[scene & (flat > light_t)])
-        margin = np.minimum(_margin(flat, pink, light_t, scene), texture)
+        margin = np.minimum(_margin(flat, chroma, light_t, scene), texture)
     margin[~scene] = -1.0
     # Per-pixel decisions are noisy (sensor noise, JPEG blocks): a majority vote over
     # 5x5 pixels fills pinholes in skin and removes isolated specks on the floor.

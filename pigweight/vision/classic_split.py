@@ -18,6 +18,8 @@ import numpy.typing as npt
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
+from pigweight.vision.classic_shape import region_moments, shaped_like_one, typical_axes_px
+
 Labels = npt.NDArray[np.int32]
 Mask = npt.NDArray[np.uint8]
 FloatMap = npt.NDArray[np.float32]
@@ -118,6 +120,13 @@ def clean_mask(mask: Mask, size: AnimalSize) -> Mask:
     return keep[labels].astype(np.uint8)
 
 
+# A crease between animals is darker (L* units, black-hat) than this, and darker than the
+# skin's own texture (hair, dirt, ribs), which this percentile of the skin pixels bounds:
+# creases are thin lines, a few per cent of an animal's pixels at most.
+_MIN_CREASE = 6.0
+_SKIN_TEXTURE_SHARE = 95.0
+
+
 def cut_seams(mask: Mask, lightness: FloatMap, size: AnimalSize) -> Mask:
     """Remove the dark creases between animals lying against each other."""
     width = max(3, round(0.5 * size.half_width_px) | 1)
@@ -127,8 +136,8 @@ def cut_seams(mask: Mask, lightness: FloatMap, size: AnimalSize) -> Mask:
     if inside.size == 0:
         return mask
     # A crease is much darker than the skin's own shading (dirt spots, hair, ribs).
-    q1, q3 = np.percentile(inside, (25, 75))
-    level = max(10.0, float(q3 + 3.0 * (q3 - q1)))
+    q1, q3, texture = np.percentile(inside, (25, 75, _SKIN_TEXTURE_SHARE))
+    level = max(_MIN_CREASE, float(q3 + 3.0 * (q3 - q1)), float(texture))
     dark = ((crease >= level) & (mask > 0)).astype(np.uint8)
     # Only long dark lines part animals; spots (ear tags, spray marks) are short.
     _count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
@@ -295,10 +304,12 @@ def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
             i = int(parent[i])
         return i
 
+    moments = region_moments(labels)
+    typical = typical_axes_px(moments, size.area_px)
     borders = sorted(_shared_borders(labels).items(), key=lambda kv: -kv[1])
     for (a, b), border_px in borders:
         ra, rb = root(a), root(b)
-        if ra == rb:
+        if ra == rb or not shaped_like_one(moments, ra, rb, typical):
             continue
         together = (areas[ra] + areas[rb]) / size.area_px
         # Two pieces that make up only one animal's worth are one animal even where they
@@ -309,6 +320,7 @@ def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
             continue
         parent[rb] = ra
         areas[ra] += areas[rb]
+        moments.add(ra, rb)
     lookup = np.array([root(i) for i in range(len(areas))], np.int32)
     return lookup[labels]
 

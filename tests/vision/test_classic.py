@@ -20,6 +20,7 @@ from pigweight.vision.classic import ClassicSegmenter
 from pigweight.vision.segmenter import Segmenter, create_segmenter
 
 PINK = (236, 196, 196)  # RGB piglet skin in daylight
+CREAM = (225, 206, 191)  # RGB near-white piglet: Lab L* 84 %, a* +4, b* +10
 GREEN_FLOOR = (70, 110, 80)
 GREY_FLOOR = (95, 92, 88)
 
@@ -84,6 +85,20 @@ def test_counts_touching_piglets_and_masks_cover_each(
     assert np.all(det.class_ids == 0)
 
 
+def test_cream_white_piglets_among_pink_ones_are_counted() -> None:
+    # Near-white pigs are faintly red and yellowish (Lab a* ~4, b* ~10): as neutral as
+    # paint by the pink test, yet the brightest things on the floor and not green or blue.
+    pigs = [*_row(4, 200), ((560, 330), (90, 26), 20.0), ((600, 110), (90, 26), 160.0)]
+    image, truth = _scene((420, 720), (60, 60, 60), pigs)
+    rng = np.random.default_rng(1)
+    for cream in (truth[1], truth[4]):
+        image[cream] = np.clip(rng.normal(CREAM, 4, (int(cream.sum()), 3)), 0, 255).astype(np.uint8)
+    det = ClassicSegmenter().segment(image)
+    assert len(det) == len(pigs)
+    for mask in truth:
+        assert _best_iou(mask, det) > 0.7
+
+
 def test_greyscale_infrared_frame() -> None:
     pigs = [*_row(3, 200), ((560, 220), (95, 25), 30.0)]
     image, truth = _scene((420, 720), (60, 60, 60), pigs, seed=3)
@@ -136,7 +151,7 @@ def test_rendered_platform_counts_every_piglet_and_outlines_each(seed: int, ir: 
     det = ClassicSegmenter().segment(frame.image)
     assert len(det) == frame.count == 15
     assert det.masks is not None
-    assert matched_ious(frame.masks, det.masks).mean() >= 0.85
+    assert matched_ious(frame.masks, det.masks).mean() >= 0.86
 
 
 def test_empty_platform_ignores_walls_and_a_piglet_mostly_outside() -> None:
@@ -166,3 +181,17 @@ def test_real_weaner_pens_within_two(shared_data: Path) -> None:
     for row in rows:
         image = load_image(root / "images" / row["image"], max_megapixels=60)
         assert abs(len(seg.segment(image)) - int(row["count"])) <= 2, row["image"]
+
+
+def test_real_grower_pen_by_day_within_nine(shared_data: Path) -> None:
+    # Pale pigs under a cold lamp: barely pink, so lightness must do the work (the colour
+    # model alone found about half of them: mean error 14 on these frames).
+    root = shared_data / "grower_pen_oblique"
+    seg = ClassicSegmenter()
+    with (root / "counts.csv").open() as f:
+        rows = list(csv.DictReader(f))[:10]
+    errors = [
+        abs(len(seg.segment(load_image(root / "images" / row["image"]))) - int(row["count"]))
+        for row in rows
+    ]
+    assert np.mean(errors) <= 9, errors
