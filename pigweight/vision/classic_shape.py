@@ -47,19 +47,19 @@ class RegionMoments:
 
 
 def region_moments(labels: Labels) -> RegionMoments:
-    """Moments of every label of a label image."""
-    flat = labels.ravel()
-    length = int(flat.max()) + 1 if flat.size else 1
-    ys, xs = np.indices(labels.shape, dtype=np.float64)
-    x, y = xs.ravel(), ys.ravel()
+    """Moments of every label of a label image (label 0, the floor, is left at zero)."""
+    length = int(labels.max()) + 1 if labels.size else 1
+    ys, xs = np.nonzero(labels)  # only animal pixels: the floor is most of the frame
+    ids = labels[ys, xs]
+    x, y = xs.astype(np.float64), ys.astype(np.float64)
     sums = np.stack(
         [
-            np.bincount(flat, minlength=length).astype(np.float64),
-            np.bincount(flat, x, length),
-            np.bincount(flat, y, length),
-            np.bincount(flat, x * x, length),
-            np.bincount(flat, y * y, length),
-            np.bincount(flat, x * y, length),
+            np.bincount(ids, minlength=length).astype(np.float64),
+            np.bincount(ids, x, length),
+            np.bincount(ids, y, length),
+            np.bincount(ids, x * x, length),
+            np.bincount(ids, y * y, length),
+            np.bincount(ids, x * y, length),
         ]
     )
     return RegionMoments(sums)
