@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
-from pigweight.api import cameras, debug, health, images, live, pages
+from pigweight.api import cameras, debug, health, images, live, pages, weight
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
@@ -64,7 +64,14 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
     app.add_middleware(UploadLimitMiddleware, limit_mb=settings.max_upload_mb)
-    for router in (health.router, images.router, cameras.router, live.router, debug.router):
+    for router in (
+        health.router,
+        images.router,
+        cameras.router,
+        live.router,
+        debug.router,
+        weight.router,
+    ):
         app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.WEB_DIR), name="static")

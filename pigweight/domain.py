@@ -99,3 +99,40 @@ class StableCount:
     samples: int = 0  # samples in the window
     stable: bool = False  # confidence reached the threshold
     histogram: dict[int, int] = field(default_factory=dict)  # count -> samples in window
+
+
+@dataclass(frozen=True, slots=True)
+class WeightRecord:
+    """One weighing as stored: a group's count, its total weight and the average per head.
+
+    Records are never changed: `corrected_by` and `deleted_reason` come from later rows.
+    """
+
+    id: int
+    ts: float  # when the animals were weighed, seconds since the epoch (UTC)
+    created_ts: float  # when this row was written (later than ts for a correction)
+    timezone: str  # the farm's time zone at the time
+    local_time: str  # ISO 8601 in that zone, with its offset
+    local_date: str  # YYYYMMDD: the day of its CSV file
+    camera: str
+    count: int
+    count_source: str  # "auto" (the camera's stable count) or "manual" (typed)
+    confidence: float | None  # of an auto count, 0-1
+    total_weight_kg: float
+    avg_weight_kg: float
+    note: str
+    segmenter: str | None  # what counted (auto) or what the camera ran (manual)
+    snapshot: str | None  # path of the evidence JPEG under DATA_DIR
+    corrects_id: int | None = None  # the record this one replaces
+    corrected_by: int | None = None  # the record that replaced this one
+    deleted_reason: str | None = None
+    deleted_ts: float | None = None
+
+    @property
+    def status(self) -> str:
+        """'active', 'corrected' (replaced by a newer record) or 'deleted'."""
+        if self.deleted_reason is not None:
+            return "deleted"
+        if self.corrected_by is not None:
+            return "corrected"
+        return "active"

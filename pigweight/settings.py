@@ -7,9 +7,11 @@ farm's legacy `.env` files (`MODEL_PATH`, `CONF_THRESHOLD`, `FPS`, ...) keep wor
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -122,6 +124,31 @@ class Settings(BaseSettings):
     count_retention_days: float = Field(
         30.0, gt=0, le=3650, description="Days the live count samples are kept in the database."
     )
+    # --- weighing records ------------------------------------------------------------------
+    farm_timezone: str | None = Field(
+        None,
+        description="IANA time zone of the farm, e.g. 'Europe/Moscow': the local time of each "
+        "record and the date of its daily CSV. Empty: this computer's time zone.",
+    )
+    max_total_weight_kg: float = Field(
+        5000.0, gt=0, le=100000, description="Largest total weight a weighing may have (kg)."
+    )
+    min_avg_weight_kg: float = Field(
+        0.5,
+        gt=0,
+        description="Smallest plausible average weight per head (kg); below it the count or the "
+        "total is wrong and the weighing is refused.",
+    )
+    max_avg_weight_kg: float = Field(
+        200.0, gt=0, description="Largest plausible average weight per head (kg)."
+    )
+    records_retention_days: int = Field(
+        90,
+        ge=1,
+        le=36500,
+        description="Days the daily CSV files are kept in RECORDS_DIR (removed at start and "
+        "daily); the database keeps every record.",
+    )
     perf_stats_interval_s: float = Field(
         60.0,
         gt=0,
@@ -145,7 +172,9 @@ class Settings(BaseSettings):
                 f"expected comma-separated integers like '0' or '0,2', got {value!r}"
             ) from None
 
-    @field_validator("model_path", "cam_url", "imgsz", "cameras_file", mode="before")
+    @field_validator(
+        "model_path", "cam_url", "imgsz", "cameras_file", "farm_timezone", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -159,11 +188,36 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a multiple of 32, got {value}")
         return value
 
+    @field_validator("farm_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {value!r}; use an IANA name like 'Europe/Moscow'"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _average_band(self) -> Settings:
+        if self.min_avg_weight_kg >= self.max_avg_weight_kg:
+            raise ValueError("MIN_AVG_WEIGHT_KG must be below MAX_AVG_WEIGHT_KG")
+        return self
+
     @model_validator(mode="after")
     def _model_needed(self) -> Settings:
         if self.segmenter == "yolo_onnx" and self.model_path is None:
             raise ValueError("SEGMENTER=yolo_onnx needs MODEL_PATH (an .onnx file)")
         return self
+
+    def zone(self) -> tzinfo:
+        """The farm's time zone (FARM_TIMEZONE, else this computer's)."""
+        if self.farm_timezone:
+            return ZoneInfo(self.farm_timezone)
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else UTC
 
     def public_dict(self) -> dict[str, Any]:
         """The effective settings with every secret redacted, for printing."""

@@ -14,6 +14,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from pigweight.errors import ImageTooLarge, InvalidImage, ModelLoadError, PigWeightError
+from pigweight.weighing.records import (
+    CountUnavailable,
+    IdempotencyConflict,
+    RecordConflict,
+    RecordNotFound,
+    WeighingRejected,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,11 @@ _STATUS_AND_CODE: list[tuple[type[PigWeightError], int, str]] = [
     (InvalidImage, 422, "invalid_image"),
     (UploadTooLarge, 413, "upload_too_large"),
     (ModelLoadError, 503, "model_unavailable"),
+    (WeighingRejected, 422, WeighingRejected.code),
+    (CountUnavailable, 409, CountUnavailable.code),
+    (IdempotencyConflict, 409, IdempotencyConflict.code),
+    (RecordNotFound, 404, RecordNotFound.code),
+    (RecordConflict, 409, RecordConflict.code),
     (PigWeightError, 400, "bad_request"),
 ]
 
@@ -83,7 +95,12 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     parts = []
     for err in errors:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            message = "is required"
+        elif err.get("type") == "extra_forbidden":
+            message = "is not a field of this request (check the spelling)"
+        parts.append(f"{where}: {message}")
     return error_response(422, "; ".join(parts) or "invalid request", "invalid_request")
 
 

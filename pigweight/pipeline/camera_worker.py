@@ -175,6 +175,7 @@ class CameraWorker:
         self._count: int | None = None
         self._stable_count: int | None = None
         self._confidence = 0.0
+        self._segmenter_name: str | None = None
         self._published_state: str | None = None
         self._started_at = time.perf_counter()
         self._counter.reset()
@@ -250,7 +251,9 @@ class CameraWorker:
 
     def _infer(self, frame: Frame) -> None:
         started = time.perf_counter()
-        detections = self._segmenter().segment(frame.image)
+        segmenter = self._segmenter()
+        detections = segmenter.segment(frame.image)
+        self._segmenter_name = segmenter.name
         self._inference_ms.add((time.perf_counter() - started) * 1000.0)
         sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
         stable = self._counter.add(sample)
@@ -303,6 +306,7 @@ class CameraWorker:
             "count": self._count,
             "stable_count": self._stable_count,
             "confidence": self._confidence,
+            "segmenter": self._segmenter_name,
             "status": status.state.value,
             "last_error": status.last_error,
             "outlines": [],

@@ -87,6 +87,7 @@ class Hub:
         self._latest: dict[str, LiveUpdate] = {}
         self._latest_frame: dict[str, LiveUpdate] = {}
         self._latest_raw: dict[str, Image] = {}
+        self._latest_evidence: dict[str, LiveUpdate] = {}
         self._subscribers: dict[str, set[Subscriber]] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -99,6 +100,9 @@ class Hub:
             self._latest[update.camera] = update
             if update.jpeg is not None:
                 self._latest_frame[update.camera] = update
+                stable = update.message.get("stable_count")
+                if stable is not None and update.message.get("count") == stable:
+                    self._latest_evidence[update.camera] = update
             if raw is not None:
                 self._latest_raw[update.camera] = raw
         loop = self._loop
@@ -123,9 +127,19 @@ class Hub:
         with self._lock:
             return self._latest_raw.get(camera)
 
+    def latest_evidence(self, camera: str) -> LiveUpdate | None:
+        """The last annotated frame whose own count equalled the stable count.
+
+        The stable count is the mode of a window; this frame shows that many animals, so it
+        is the picture a weighing record keeps as evidence of its count.
+        """
+        with self._lock:
+            return self._latest_evidence.get(camera)
+
     def forget(self, camera: str) -> None:
         """Drop the stored frames of a stopped camera (memory, stale pictures)."""
         with self._lock:
+            self._latest_evidence.pop(camera, None)
             self._latest_frame.pop(camera, None)
             self._latest_raw.pop(camera, None)
 

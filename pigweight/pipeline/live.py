@@ -22,10 +22,13 @@ from pigweight.pipeline.hub import Hub
 from pigweight.pipeline.manager import CameraManager, HolderFactory, SegmenterHolder
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
+from pigweight.weighing.records import RecordBook
 
 logger = logging.getLogger(__name__)
 
 _WARM_UP_STAGE = "warm_up"
+# CSV retention and reconciliation run at start and then this often.
+HOUSEKEEPING_EVERY_S = 3600.0
 
 
 @dataclass
@@ -37,10 +40,12 @@ class LiveServices:
     hub: Hub
     store: CountStore
     perf: PerfLog
+    records: RecordBook
     lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     timings_ms: dict[str, float] = field(default_factory=dict)
     ready: bool = False
     _stats_task: asyncio.Task[None] | None = None
+    _housekeeping_task: asyncio.Task[None] | None = None
 
     @classmethod
     def build(
@@ -56,7 +61,7 @@ class LiveServices:
         manager = CameraManager(
             settings, cameras, hub, store, default_holder, holder_factory, source_factory
         )
-        return cls(settings, manager, hub, store, PerfLog(settings.log_dir))
+        return cls(settings, manager, hub, store, PerfLog(settings.log_dir), RecordBook(settings))
 
     async def startup(self, settings_ms: float) -> None:
         """Open the database, warm the model (PRELOAD_MODEL), start cameras (AUTO_START_CAM)."""
@@ -66,6 +71,9 @@ class LiveServices:
         self.hub.bind(asyncio.get_running_loop())
         with stage("database", self.timings_ms):
             await anyio.to_thread.run_sync(self.store.start)
+        with stage("records", self.timings_ms):
+            # CSV files rebuilt from the database where they differ (a crash, a lost file).
+            await anyio.to_thread.run_sync(self.records.start, self.store.engine)
         if self.settings.preload_model:
             await self.preload()
         if self.settings.auto_start_cam:
@@ -73,6 +81,7 @@ class LiveServices:
                 self.manager.start_enabled()
         self.lag.start()
         self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
+        self._housekeeping_task = asyncio.get_running_loop().create_task(self._housekeeping())
         self.ready = True
 
     async def preload(self) -> dict[str, float]:
@@ -93,15 +102,24 @@ class LiveServices:
     async def shutdown(self) -> None:
         """Stop every camera and the store, joining their threads."""
         self.ready = False
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stats_task
+        for task in (self._stats_task, self._housekeeping_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.lag.stop()
         self.hub.close_all()
         await anyio.to_thread.run_sync(self.manager.stop_all)
         await anyio.to_thread.run_sync(self.store.stop)
         self.perf.close()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+            try:
+                await anyio.to_thread.run_sync(self.records.housekeeping)
+            except Exception:
+                logger.exception("records housekeeping failed; trying again in an hour")
 
     async def _log_stats(self) -> None:
         while True:

@@ -14,11 +14,13 @@ from sqlalchemy import (
     Column,
     Engine,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
 )
@@ -37,6 +39,42 @@ count_samples = Table(
     Column("stable_count", Integer, nullable=True),  # windowed count; NULL until enough samples
     Column("confidence", Float, nullable=False),  # 0-1
     Index("ix_count_samples_camera_ts", "camera", "ts"),
+)
+
+
+# Weighing records are append-only: a correction is a new row whose `corrects_id` names the
+# row it replaces, a deletion a row in weight_record_deletions. Nothing is updated in place.
+weight_records = Table(
+    "weight_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),  # when the animals were weighed, seconds since the epoch
+    Column("created_ts", Float, nullable=False),  # when this row was written
+    Column("timezone", String(64), nullable=False),  # the farm's zone at the time
+    Column("local_time", String(32), nullable=False),  # ISO 8601 with the zone's offset
+    Column("local_date", String(8), nullable=False),  # YYYYMMDD: the day of its CSV file
+    Column("camera", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("count_source", String(8), nullable=False),  # "auto" | "manual"
+    Column("confidence", Float, nullable=True),  # of an auto count, 0-1
+    Column("total_weight_kg", Float, nullable=False),
+    Column("avg_weight_kg", Float, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("segmenter", String(64), nullable=True),
+    Column("snapshot", String(255), nullable=True),  # path under DATA_DIR
+    Column("corrects_id", Integer, ForeignKey("weight_records.id"), nullable=True, unique=True),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("request_hash", String(64), nullable=True),
+    Index("ix_weight_records_ts", "ts"),
+    Index("ix_weight_records_local_date", "local_date"),
+)
+
+weight_record_deletions = Table(
+    "weight_record_deletions",
+    metadata,
+    Column("record_id", Integer, ForeignKey("weight_records.id"), primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 

@@ -1,0 +1,217 @@
+"""Weighing records: POST /api/weight/average, history, CSV download, summary, evidence."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from pigweight.api.live_deps import LiveDep, find_worker
+from pigweight.api.weight_schemas import (
+    CorrectionIn,
+    DeletionIn,
+    RecordOut,
+    RecordPage,
+    SavedOut,
+    SummaryRow,
+    WeighingIn,
+)
+from pigweight.media.source import SourceState
+from pigweight.pipeline.live import LiveServices
+from pigweight.store.records import RecordFilter
+from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+
+router = APIRouter(tags=["weighing"])
+
+# A live count or picture older than this belongs to another group of animals.
+LIVE_COUNT_MAX_AGE_S = 10.0
+# Writers wait their turn on threads, never on the event loop; this bounds the threads.
+_WRITERS = anyio.CapacityLimiter(8)
+
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        description="First day (YYYY-MM-DD, farm time) or moment (ISO 8601) to include.",
+    ),
+]
+ToQuery = Annotated[
+    str | None,
+    Query(alias="to", description="Last day (YYYY-MM-DD, included) or moment (excluded)."),
+]
+CameraQuery = Annotated[str | None, Query(description="Only this camera.")]
+
+
+def _book(request: Request) -> RecordBook:
+    book: RecordBook = request.app.state.live.records
+    return book
+
+
+@router.post("/api/weight/average", response_model=SavedOut, status_code=201)
+async def weight_average(
+    body: WeighingIn,
+    request: Request,
+    response: Response,
+    live: LiveDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, description="Retrying with the same key returns the first record."),
+    ] = None,
+) -> SavedOut:
+    """Record a weighing: total weight / count (given, or the camera's stable count)."""
+    worker = find_worker(live, body.camera_id)  # 404 for an unknown camera
+    current = live_count(live, worker.config.id)
+    weighing = Weighing(worker.config.id, body.total_weight_kg, body.count, body.note or "")
+    book = _book(request)
+    saved = await anyio.to_thread.run_sync(
+        book.record, weighing, current, idempotency_key, limiter=_WRITERS
+    )
+    if not saved.created:
+        response.status_code = 200
+    out = RecordOut.of(saved.record).model_dump()
+    return SavedOut(**out, replayed=not saved.created, csv_error=saved.csv_error)
+
+
+def live_count(live: LiveServices, camera_id: str) -> LiveCount | None:
+    """The camera's stable count and evidence picture now; None if it shows nothing fresh."""
+    frame = live.hub.latest_frame(camera_id)
+    now = time.time()
+    if frame is None or now - float(frame.message.get("ts", 0.0)) > LIVE_COUNT_MAX_AGE_S:
+        return None
+    message = frame.message
+    streaming = live.manager.worker(camera_id).status().state == SourceState.STREAMING
+    stable = message.get("stable_count") if streaming else None
+    jpeg = frame.jpeg
+    evidence = live.hub.latest_evidence(camera_id)
+    if (
+        evidence is not None
+        and stable is not None
+        and evidence.message.get("count") == stable
+        and now - float(evidence.message.get("ts", 0.0)) <= LIVE_COUNT_MAX_AGE_S
+    ):
+        jpeg = evidence.jpeg  # a frame that shows exactly the counted animals
+    confidence = message.get("confidence")
+    return LiveCount(
+        stable_count=int(stable) if stable else None,
+        confidence=None if confidence is None else round(float(confidence), 3),
+        segmenter=message.get("segmenter"),
+        jpeg=jpeg,
+    )
+
+
+@router.get("/api/weight/records", response_model=RecordPage)
+async def list_records(
+    request: Request,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    camera: CameraQuery = None,
+    include_replaced: Annotated[
+        bool, Query(description="Also corrected and deleted records.")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RecordPage:
+    """Records, newest first, a page at a time."""
+    book = _book(request)
+    where = _filter(book, from_, to, camera, active_only=not include_replaced)
+    records, total = await anyio.to_thread.run_sync(book.page, where, limit, offset)
+    return RecordPage(
+        records=[RecordOut.of(r) for r in records], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/api/weight/records.csv")
+async def records_csv(
+    request: Request, from_: FromQuery = None, to: ToQuery = None, camera: CameraQuery = None
+) -> Response:
+    """The active records as a CSV with the daily files' columns, oldest first."""
+    book = _book(request)
+    where = _filter(book, from_, to, camera, active_only=True)
+    data = await anyio.to_thread.run_sync(book.csv_bytes, where)
+    name = "weight_records.csv" if from_ is None else f"weight_records_{from_[:10]}.csv"
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/api/weight/summary", response_model=list[SummaryRow])
+async def summary(
+    request: Request, from_: FromQuery = None, to: ToQuery = None, camera: CameraQuery = None
+) -> list[SummaryRow]:
+    """Per camera and farm day: weighings, animals, total kg, mean / min / max average."""
+    book = _book(request)
+    where = _filter(book, from_, to, camera, active_only=True)
+    days = await anyio.to_thread.run_sync(book.summary, where)
+    return [SummaryRow.of(d) for d in days]
+
+
+@router.get("/api/weight/records/{record_id}", response_model=RecordOut)
+async def get_record(request: Request, record_id: int) -> RecordOut:
+    record = await anyio.to_thread.run_sync(_book(request).get, record_id)
+    return RecordOut.of(record)
+
+
+@router.get("/api/weight/records/{record_id}/snapshot.jpg", response_class=FileResponse)
+async def record_snapshot(request: Request, record_id: int) -> FileResponse:
+    """The annotated frame the record's count came from."""
+    path = await anyio.to_thread.run_sync(_book(request).snapshot_path, record_id)
+    if path is None:
+        raise HTTPException(404, f"record {record_id} has no snapshot (no camera picture)")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+@router.post(
+    "/api/weight/records/{record_id}/correction", response_model=RecordOut, status_code=201
+)
+async def correct_record(request: Request, record_id: int, body: CorrectionIn) -> RecordOut:
+    """A new record replacing this one; the old one stays, marked 'corrected'."""
+    book = _book(request)
+    record = await anyio.to_thread.run_sync(
+        lambda: book.correct(record_id, body.total_weight_kg, body.count, body.note),
+        limiter=_WRITERS,
+    )
+    return RecordOut.of(record)
+
+
+@router.delete("/api/weight/records/{record_id}", response_model=RecordOut)
+async def delete_record(request: Request, record_id: int, body: DeletionIn) -> RecordOut:
+    """Mark a record deleted with a reason; it leaves the CSV, the database keeps it."""
+    book = _book(request)
+    record = await anyio.to_thread.run_sync(book.delete, record_id, body.reason, limiter=_WRITERS)
+    return RecordOut.of(record)
+
+
+def _filter(
+    book: RecordBook, since: str | None, until: str | None, camera: str | None, active_only: bool
+) -> RecordFilter:
+    zone = book.settings.zone()
+    return RecordFilter(
+        since_ts=None if since is None else _moment(since, zone, "from", end=False),
+        until_ts=None if until is None else _moment(until, zone, "to", end=True),
+        camera=camera,
+        active_only=active_only,
+    )
+
+
+def _moment(text: str, zone: tzinfo, name: str, end: bool) -> float:
+    """A query bound as epoch seconds: a date is a whole farm day, a moment is exact."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            start = datetime.combine(day + timedelta(days=1 if end else 0), datetime.min.time())
+            return start.replace(tzinfo=zone).timestamp()
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(
+            422, f"{name}: {text[:40]!r} is not a date (2026-11-26) or a time (2026-11-26T08:30)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.timestamp()

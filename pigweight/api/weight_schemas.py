@@ -1,0 +1,168 @@
+"""Request and response bodies of the weighing API."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pigweight.domain import WeightRecord
+from pigweight.store.records import DaySummary
+
+
+def _number(value: Any, what: str) -> Any:
+    # JSON numbers only: "412,5" typed into a script is a mistake to show, not to guess.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number of {what}, e.g. 412.5, not {value!r:.40}")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number of {what}, got {value!r}")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number of animals from 1 to 1000, got {value!r:.40}")
+    return value
+
+
+class WeighingIn(BaseModel):
+    """POST /api/weight/average: the scale's total and, optionally, the count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str = Field(min_length=1, max_length=64, description="Camera over the scale.")
+    total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
+    count: int | None = Field(
+        None, description="Animals on the scale; omit to use the camera's stable count."
+    )
+    note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
+
+    @field_validator("total_weight_kg", mode="before")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        return _number(value, "kilograms")
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return _whole(value)
+
+
+class CorrectionIn(BaseModel):
+    """POST /api/weight/records/{id}/correction: what changes; the rest is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    total_weight_kg: float | None = None
+    count: int | None = None
+    note: str | None = Field(None, max_length=2000)
+
+    @field_validator("total_weight_kg", mode="before")
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        return None if value is None else _number(value, "kilograms")
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return _whole(value)
+
+
+class DeletionIn(BaseModel):
+    """DELETE /api/weight/records/{id}: why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RecordOut(BaseModel):
+    """One weighing record as the API shows it."""
+
+    id: int
+    ts: float
+    local_time: str
+    timezone: str
+    camera: str
+    count: int
+    count_source: Literal["auto", "manual"]
+    confidence: float | None
+    total_weight_kg: float
+    avg_weight_kg: float
+    note: str
+    segmenter: str | None
+    snapshot_url: str | None
+    status: Literal["active", "corrected", "deleted"]
+    corrects_id: int | None
+    corrected_by: int | None
+    deleted_reason: str | None
+    created_ts: float
+
+    @classmethod
+    def of(cls, record: WeightRecord) -> RecordOut:
+        return cls(
+            id=record.id,
+            ts=record.ts,
+            local_time=record.local_time,
+            timezone=record.timezone,
+            camera=record.camera,
+            count=record.count,
+            count_source=record.count_source,  # type: ignore[arg-type]
+            confidence=record.confidence,
+            total_weight_kg=record.total_weight_kg,
+            avg_weight_kg=record.avg_weight_kg,
+            note=record.note,
+            segmenter=record.segmenter,
+            snapshot_url=(
+                f"/api/weight/records/{record.id}/snapshot.jpg" if record.snapshot else None
+            ),
+            status=record.status,  # type: ignore[arg-type]
+            corrects_id=record.corrects_id,
+            corrected_by=record.corrected_by,
+            deleted_reason=record.deleted_reason,
+            created_ts=record.created_ts,
+        )
+
+
+class SavedOut(RecordOut):
+    """The answer to a weighing: the record, and whether it was already there (a retry)."""
+
+    replayed: bool = False
+    csv_error: str | None = None
+
+
+class RecordPage(BaseModel):
+    records: list[RecordOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class SummaryRow(BaseModel):
+    """One camera's weighings on one local day."""
+
+    date: str  # YYYY-MM-DD, the farm's local date
+    camera: str
+    weighings: int
+    animals: int
+    total_weight_kg: float
+    mean_avg_weight_kg: float  # total kg / animals: the day's average per head
+    min_avg_weight_kg: float
+    max_avg_weight_kg: float
+
+    @classmethod
+    def of(cls, day: DaySummary) -> SummaryRow:
+        d = day.local_date
+        return cls(
+            date=f"{d[:4]}-{d[4:6]}-{d[6:]}",
+            camera=day.camera,
+            weighings=day.weighings,
+            animals=day.animals,
+            total_weight_kg=round(day.total_weight_kg, 3),
+            mean_avg_weight_kg=round(day.total_weight_kg / day.animals, 3),
+            min_avg_weight_kg=day.min_avg_weight_kg,
+            max_avg_weight_kg=day.max_avg_weight_kg,
+        )

@@ -1,0 +1,187 @@
+"""The daily CSV `RECORDS_DIR/weight_avg_YYYYMMDD.csv`: what the farm's spreadsheets read.
+
+The database is the truth; each file is an export of one local day's active records, oldest
+first. A new record appends one line, flushed and fsync'ed before the API answers; a
+correction or deletion rewrites its day's file (write aside, fsync, rename). At start every
+file within retention is compared with what the database says and rebuilt when it differs
+(lost, truncated by a power cut, or edited: an edited file is kept beside it as `.edited`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+
+from pigweight.domain import WeightRecord
+
+logger = logging.getLogger(__name__)
+
+HEADER = [
+    "timestamp",
+    "camera",
+    "count",
+    "total_weight_kg",
+    "avg_weight_kg",
+    "count_source",
+    "confidence",
+    "note",
+    "record_id",
+    "corrects_record_id",
+]
+_FILE_NAME = re.compile(r"^weight_avg_(\d{8})\.csv$")
+# OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def file_name(local_date: str) -> str:
+    """weight_avg_YYYYMMDD.csv for a YYYYMMDD local date."""
+    return f"weight_avg_{local_date}.csv"
+
+
+def safe_text(value: str) -> str:
+    """A text cell a spreadsheet shows as text: formula starts get a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def format_kg(value: float) -> str:
+    """A weight as a plain number with at most 3 decimals: 412.5, 13.75, 7."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def row_of(record: WeightRecord) -> list[str]:
+    """The CSV cells of one record, in HEADER's order."""
+    return [
+        record.local_time[:19].replace("T", " "),  # local wall time, as spreadsheets parse it
+        safe_text(record.camera),
+        str(record.count),
+        format_kg(record.total_weight_kg),
+        format_kg(record.avg_weight_kg),
+        record.count_source,
+        "" if record.confidence is None else f"{record.confidence:.3f}",
+        safe_text(record.note),
+        str(record.id),
+        "" if record.corrects_id is None else str(record.corrects_id),
+    ]
+
+
+def render(rows: Iterable[list[str]], header: bool = True) -> bytes:
+    """CSV bytes (UTF-8, CRLF line ends as RFC 4180 and Excel expect)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if header:
+        writer.writerow(HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def day_file_bytes(records: Iterable[WeightRecord]) -> bytes:
+    """The whole file of a day: header and one line per active record."""
+    return render(row_of(r) for r in records)
+
+
+class DailyCsv:
+    """The files of RECORDS_DIR; the caller serialises writes (one writer)."""
+
+    def __init__(self, records_dir: Path) -> None:
+        self.dir = Path(records_dir)
+
+    def path(self, local_date: str) -> Path:
+        return self.dir / file_name(local_date)
+
+    def append(self, record: WeightRecord) -> None:
+        """Append a record's line (the header first for a new file), durable on return."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.path(record.local_date)
+        new = not path.exists() or path.stat().st_size == 0
+        data = render([row_of(record)], header=new)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            _write_all(fd, data)  # O_APPEND: each line lands whole at the end
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new:
+            _fsync_dir(self.dir)
+
+    def rewrite(self, local_date: str, records: list[WeightRecord]) -> None:
+        """Replace a day's file with exactly these records, atomically."""
+        self._replace(self.path(local_date), day_file_bytes(records))
+
+    def reconcile(self, local_date: str, records: list[WeightRecord]) -> bool:
+        """Rebuild a day's file if it differs from the database; True if it was rebuilt."""
+        path = self.path(local_date)
+        expected = day_file_bytes(records)
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current == expected:
+            return False
+        if current is None:
+            logger.warning("records: %s was missing, rebuilt from the database", path.name)
+        elif expected.startswith(current):
+            logger.warning("records: %s was cut short, rebuilt from the database", path.name)
+        else:
+            edited = path.with_suffix(".csv.edited")
+            os.replace(path, edited)
+            logger.warning(
+                "records: %s differed from the database; rebuilt, the old file kept as %s",
+                path.name,
+                edited.name,
+            )
+        self._replace(path, expected)
+        return True
+
+    def dates(self) -> list[str]:
+        """YYYYMMDD of every daily file present."""
+        if not self.dir.is_dir():
+            return []
+        found = (_FILE_NAME.match(p.name) for p in self.dir.iterdir())
+        return sorted(m.group(1) for m in found if m)
+
+    def remove_older_than(self, first_kept: str) -> list[str]:
+        """Delete the daily files dated before first_kept (YYYYMMDD); returns their names."""
+        removed = []
+        for local_date in self.dates():
+            if local_date < first_kept:
+                self.path(local_date).unlink(missing_ok=True)
+                removed.append(file_name(local_date))
+        return removed
+
+    def _replace(self, path: Path, data: bytes) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+        _fsync_dir(self.dir)
+
+
+def first_kept_date(today: date, retention_days: int) -> str:
+    """YYYYMMDD of the oldest daily file kept: files more than retention_days old go."""
+    return (today - timedelta(days=retention_days)).strftime("%Y%m%d")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

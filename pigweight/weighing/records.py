@@ -1,0 +1,427 @@
+"""Weighings become records: validation, the average per head, durable storage and CSV.
+
+`RecordBook` is the one writer of weighing records. A weighing is written in this order:
+evidence JPEG (fsync) -> database row (commit, synchronous=FULL) -> CSV line (fsync) -> the
+answer. A crash before the commit loses only an unacknowledged request; a crash after it
+leaves a record whose CSV line the start-up reconciliation writes. Retrying a request with
+the same Idempotency-Key returns the first record instead of writing a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pigweight.domain import WeightRecord
+from pigweight.errors import PigWeightError
+from pigweight.settings import Settings
+from pigweight.store import records as repo
+from pigweight.store.records import DaySummary, RecordFilter
+from pigweight.weighing.csv_export import DailyCsv, first_kept_date, render, row_of
+
+logger = logging.getLogger(__name__)
+
+MAX_COUNT = 1000
+MAX_NOTE_CHARS = 500
+MAX_REASON_CHARS = 500
+SNAPSHOT_DIR = "snapshots"
+
+
+class WeighingRejected(PigWeightError):
+    """The weighing cannot be recorded as sent (422); the message says what to fix."""
+
+    code = "invalid_weighing"
+
+
+class CountUnavailable(PigWeightError):
+    """No count was given and the camera has no live count (409)."""
+
+    code = "count_unavailable"
+
+
+class IdempotencyConflict(PigWeightError):
+    """An Idempotency-Key was reused with a different request (409)."""
+
+    code = "idempotency_conflict"
+
+
+class RecordNotFound(PigWeightError):
+    """No record has this id (404)."""
+
+    code = "record_not_found"
+
+
+class RecordConflict(PigWeightError):
+    """The record was already corrected or deleted (409)."""
+
+    code = "record_conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class Weighing:
+    """What the operator (or the scale) sends: a camera, a total and maybe a count."""
+
+    camera_id: str
+    total_weight_kg: float
+    count: int | None = None
+    note: str = ""
+
+    def fingerprint(self) -> str:
+        """A hash of the request, to tell a retry from a different request."""
+        body = json.dumps(
+            [self.camera_id, self.total_weight_kg, self.count, self.note], ensure_ascii=True
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCount:
+    """A camera's count at the moment of a weighing, with its evidence picture."""
+
+    stable_count: int | None  # None: the camera has no stable count (stopped, starting)
+    confidence: float | None
+    segmenter: str | None
+    jpeg: bytes | None  # annotated frame the count came from
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The answer to a weighing: the record, whether it is new, and a CSV problem if any."""
+
+    record: WeightRecord
+    created: bool
+    csv_error: str | None = None
+
+
+def average_kg(total_weight_kg: float, count: int) -> float:
+    """total / count rounded half-up to the gram (13.7505 -> 13.751, not banker's)."""
+    exact = Decimal(repr(total_weight_kg)) / Decimal(count)
+    return float(exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
+
+
+def check_total(total_weight_kg: float, settings: Settings) -> float:
+    """The total as a weight in kg, or WeighingRejected saying what is wrong."""
+    if isinstance(total_weight_kg, bool) or not isinstance(total_weight_kg, int | float):
+        raise WeighingRejected("total_weight_kg must be a number of kilograms, e.g. 412.5")
+    value = float(total_weight_kg)
+    if not math.isfinite(value) or value <= 0:
+        raise WeighingRejected(
+            f"total_weight_kg must be a positive number of kilograms, got {total_weight_kg!r}"
+        )
+    if value > settings.max_total_weight_kg:
+        raise WeighingRejected(
+            f"total_weight_kg {value:g} is above the {settings.max_total_weight_kg:g} kg limit "
+            "(MAX_TOTAL_WEIGHT_KG); check the scale reading"
+        )
+    return float(Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
+
+
+def check_count(count: Any) -> int:
+    """The count as a whole number of animals in 1..MAX_COUNT."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise WeighingRejected(f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}")
+    return count
+
+
+def check_average(total: float, count: int, settings: Settings) -> float:
+    """The average per head, refused when no group of pigs could weigh that."""
+    avg = average_kg(total, count)
+    if not settings.min_avg_weight_kg <= avg <= settings.max_avg_weight_kg:
+        raise WeighingRejected(
+            f"{total:g} kg / {count} head = {avg:g} kg a head, outside the plausible "
+            f"{settings.min_avg_weight_kg:g}-{settings.max_avg_weight_kg:g} kg "
+            "(MIN_AVG_WEIGHT_KG, MAX_AVG_WEIGHT_KG); check the count and the total"
+        )
+    return avg
+
+
+def clean_note(note: str | None, limit: int = MAX_NOTE_CHARS, what: str = "note") -> str:
+    """One line of text: whitespace runs and line breaks become single spaces."""
+    text = " ".join((note or "").split())
+    if len(text) > limit:
+        raise WeighingRejected(f"{what} is {len(text)} characters long; keep it under {limit}")
+    return text
+
+
+class RecordBook:
+    """Writes and reads the weighing records of one data folder; safe from any thread."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.csv = DailyCsv(settings.records_dir)
+        self._clock = clock
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()  # one writer: database row and CSV line together
+        self._dirty_days: set[str] = set()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("RecordBook.start() was not called")
+        return self._engine
+
+    def start(self, engine: Engine) -> None:
+        """Use this database, bring the CSV files in line with it, apply retention."""
+        self._engine = engine
+        self.housekeeping()
+
+    def housekeeping(self) -> dict[str, list[str]]:
+        """Rebuild CSV files that differ from the database; delete those past retention."""
+        first_kept = first_kept_date(self._today(), self.settings.records_retention_days)
+        rebuilt: list[str] = []
+        with self._lock:
+            with self.engine.connect() as conn:
+                days = set(repo.local_dates_since(conn, first_kept))
+                days |= {d for d in self.csv.dates() if d >= first_kept}
+                for day in sorted(days):
+                    if self.csv.reconcile(day, repo.day_records(conn, day)):
+                        rebuilt.append(day)
+            self._dirty_days.clear()
+            removed = self.csv.remove_older_than(first_kept)
+        for name in removed:
+            logger.info("records: %s is past RECORDS_RETENTION_DAYS, removed", name)
+        return {"rebuilt": rebuilt, "removed": removed}
+
+    # --- writing -----------------------------------------------------------------------
+
+    def record(
+        self, weighing: Weighing, live: LiveCount | None, idempotency_key: str | None = None
+    ) -> Saved:
+        """Validate and store a weighing; live is the camera's count (None: camera down)."""
+        total = check_total(weighing.total_weight_kg, self.settings)
+        note = clean_note(weighing.note)
+        if weighing.count is not None:
+            count, source = check_count(weighing.count), "manual"
+            confidence = None
+        elif live is not None and live.stable_count:
+            count, source, confidence = live.stable_count, "auto", live.confidence
+        else:
+            raise CountUnavailable(
+                f"camera {weighing.camera_id} has no live count right now; enter the count"
+            )
+        avg = check_average(total, count, self.settings)
+        fingerprint = weighing.fingerprint()
+        if idempotency_key is not None:
+            replay = self._replay(idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        snapshot = self._save_snapshot(live.jpeg if live else None)
+        values = {
+            "camera": weighing.camera_id,
+            "count": count,
+            "count_source": source,
+            "confidence": confidence,
+            "total_weight_kg": total,
+            "avg_weight_kg": avg,
+            "note": note,
+            "segmenter": live.segmenter if live else None,
+            "snapshot": snapshot,
+            "idempotency_key": idempotency_key,
+            "request_hash": fingerprint if idempotency_key else None,
+        }
+        with self._lock:
+            if idempotency_key is not None:  # a retry racing its original
+                replay = self._replay(idempotency_key, fingerprint)
+                if replay is not None:
+                    self._drop_snapshot(snapshot)
+                    return replay
+            now = self._clock()
+            values |= self._times(now, now)
+            with self.engine.begin() as conn:
+                record_id = repo.insert_record(conn, values)
+            record = self.get(record_id)
+            csv_error = self._append_csv(record)
+        logger.info(
+            "weighing %d: camera %s, %d animals (%s), %s kg, %s kg a head",
+            record.id,
+            record.camera,
+            record.count,
+            record.count_source,
+            total,
+            avg,
+        )
+        return Saved(record, True, csv_error)
+
+    def correct(
+        self,
+        record_id: int,
+        total_weight_kg: float | None = None,
+        count: int | None = None,
+        note: str | None = None,
+    ) -> WeightRecord:
+        """A new record that replaces record_id; what is not given is kept from it."""
+        if total_weight_kg is None and count is None and note is None:
+            raise WeighingRejected("send total_weight_kg, count or note: what is to be corrected")
+        total = None if total_weight_kg is None else check_total(total_weight_kg, self.settings)
+        new_count = None if count is None else check_count(count)
+        new_note = None if note is None else clean_note(note)
+        with self._lock:
+            old = self._active(record_id)
+            final_total = old.total_weight_kg if total is None else total
+            final_count = old.count if new_count is None else new_count
+            avg = check_average(final_total, final_count, self.settings)
+            values = {
+                "camera": old.camera,
+                "count": final_count,
+                "count_source": old.count_source if new_count is None else "manual",
+                "confidence": old.confidence if new_count is None else None,
+                "total_weight_kg": final_total,
+                "avg_weight_kg": avg,
+                "note": old.note if new_note is None else new_note,
+                "segmenter": old.segmenter,
+                "snapshot": old.snapshot,
+                "corrects_id": old.id,
+                **self._times(old.ts, self._clock()),
+            }
+            with self.engine.begin() as conn:
+                new_id = repo.insert_record(conn, values)
+            self._rewrite_day(old.local_date)
+        record = self.get(new_id)
+        logger.info("weighing %d corrected by %d", record_id, new_id)
+        return record
+
+    def delete(self, record_id: int, reason: str) -> WeightRecord:
+        """Mark a record deleted with a reason; the row stays in the database."""
+        why = clean_note(reason, MAX_REASON_CHARS, "reason")
+        if not why:
+            raise WeighingRejected("say why the record is deleted: reason is empty")
+        with self._lock:
+            old = self._active(record_id)
+            with self.engine.begin() as conn:
+                repo.add_deletion(conn, record_id, self._clock(), why)
+            self._rewrite_day(old.local_date)
+        logger.info("weighing %d deleted: %s", record_id, why)
+        return self.get(record_id)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def get(self, record_id: int) -> WeightRecord:
+        with self.engine.connect() as conn:
+            record = repo.get_record(conn, record_id)
+        if record is None:
+            raise RecordNotFound(f"no weighing record {record_id}")
+        return record
+
+    def page(self, where: RecordFilter, limit: int, offset: int) -> tuple[list[WeightRecord], int]:
+        with self.engine.connect() as conn:
+            return repo.query_records(conn, where, limit, offset)
+
+    def summary(self, where: RecordFilter) -> list[DaySummary]:
+        with self.engine.connect() as conn:
+            return repo.summarize(conn, where)
+
+    def csv_bytes(self, where: RecordFilter) -> bytes:
+        """The matching records as one CSV with the daily files' columns, oldest first."""
+        with self.engine.connect() as conn:
+            records = repo.records_in_order(conn, where)
+        return render(row_of(r) for r in records)
+
+    def snapshot_path(self, record_id: int) -> Path | None:
+        """The evidence JPEG of a record, if it has one that still exists."""
+        record = self.get(record_id)
+        if record.snapshot is None:
+            return None
+        path = (self.data_dir / record.snapshot).resolve()
+        if not path.is_relative_to(self.data_dir.resolve()) or not path.is_file():
+            return None
+        return path
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _replay(self, key: str, fingerprint: str) -> Saved | None:
+        with self.engine.connect() as conn:
+            found = repo.find_by_key(conn, key)
+        if found is None:
+            return None
+        record, first_hash = found
+        if first_hash != fingerprint:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {key!r} was already used for a different weighing "
+                f"(record {record.id}); use a new key for a new weighing"
+            )
+        return Saved(record, False)
+
+    def _active(self, record_id: int) -> WeightRecord:
+        record = self.get(record_id)
+        if record.corrected_by is not None:
+            raise RecordConflict(
+                f"record {record_id} was already corrected by record {record.corrected_by}; "
+                f"change {record.corrected_by} instead"
+            )
+        if record.deleted_reason is not None:
+            raise RecordConflict(f"record {record_id} is deleted ({record.deleted_reason})")
+        return record
+
+    def _times(self, ts: float, created_ts: float) -> dict[str, Any]:
+        zone = self.settings.zone()
+        local = datetime.fromtimestamp(ts, zone)
+        return {
+            "ts": ts,
+            "created_ts": created_ts,
+            "timezone": self.settings.farm_timezone or local.tzname() or "local",
+            "local_time": local.isoformat(timespec="seconds"),
+            "local_date": local.strftime("%Y%m%d"),
+        }
+
+    def _today(self) -> Any:
+        return datetime.fromtimestamp(self._clock(), self.settings.zone()).date()
+
+    def _append_csv(self, record: WeightRecord) -> str | None:
+        try:
+            self.csv.append(record)
+        except OSError as exc:
+            # The record is safe in the database; the next housekeeping writes the line.
+            self._dirty_days.add(record.local_date)
+            logger.error("records: CSV line of record %d not written: %s", record.id, exc)
+            return f"the record is saved, but its CSV line could not be written: {exc}"
+        return None
+
+    def _rewrite_day(self, local_date: str) -> None:
+        with self.engine.connect() as conn:
+            records = repo.day_records(conn, local_date)
+        try:
+            self.csv.rewrite(local_date, records)
+        except OSError as exc:
+            self._dirty_days.add(local_date)
+            logger.error("records: %s not rewritten: %s", local_date, exc)
+
+    def _save_snapshot(self, jpeg: bytes | None) -> str | None:
+        if not jpeg:
+            return None
+        day = datetime.fromtimestamp(self._clock(), self.settings.zone()).strftime("%Y%m%d")
+        relative = f"{SNAPSHOT_DIR}/{day}/{uuid.uuid4().hex}.jpg"
+        path = self.data_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(jpeg)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return relative
+
+    def _drop_snapshot(self, relative: str | None) -> None:
+        if relative is not None:
+            (self.data_dir / relative).unlink(missing_ok=True)
+
+    @property
+    def dirty_days(self) -> set[str]:
+        """Days whose CSV could not be written; the next housekeeping rebuilds them."""
+        return set(self._dirty_days)
