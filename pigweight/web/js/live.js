@@ -2,6 +2,7 @@
 // Updates come over WS /ws/count; a lost socket is reopened after a pause.
 
 import { t } from "./i18n.js";
+import { rerender as rerenderWeighing, setLiveCamera, setLiveCount } from "./weighing.js";
 
 const $ = (id) => document.getElementById(id);
 const RETRY_MS = 3000;
@@ -22,6 +23,7 @@ function connect(cameraId) {
     const message = JSON.parse(event.data);
     state.status = message.status;
     state.count = message.stable_count ?? message.count ?? state.count;
+    setLiveCount(message.status === "streaming" ? message.stable_count : null);
     render();
   };
   socket.onclose = () => setTimeout(() => connect(cameraId), RETRY_MS);
@@ -44,9 +46,13 @@ async function main() {
   $("live").hidden = false;
   // Re-render texts when the language buttons switch the page.
   for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => setTimeout(render, 0));
+    button.addEventListener("click", () => setTimeout(() => {
+      render();
+      rerenderWeighing();
+    }, 0));
   }
   render();
+  setLiveCamera(camera.id);
   connect(camera.id);
 }
 
