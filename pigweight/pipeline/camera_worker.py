@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pigweight.cameras import CameraConfig
 from pigweight.counting.counter import WindowCounter
@@ -253,7 +254,7 @@ class CameraWorker:
         started = time.perf_counter()
         segmenter = self._segmenter()
         detections = segmenter.segment(frame.image)
-        self._segmenter_name = segmenter.name
+        self._segmenter_name = segmenter_label(segmenter)
         self._inference_ms.add((time.perf_counter() - started) * 1000.0)
         sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
         stable = self._counter.add(sample)
@@ -329,6 +330,12 @@ def _perf_stage(camera: str, stage: str, started: float) -> None:
         camera,
         (time.perf_counter() - started) * 1000.0,
     )
+
+
+def segmenter_label(segmenter: Segmenter) -> str:
+    """What counted, as a record keeps it: 'classic', or 'yolo_onnx:farm-pigs.onnx'."""
+    model = getattr(segmenter, "model_path", None)
+    return f"{segmenter.name}:{Path(model).name}" if model else segmenter.name
 
 
 def with_conf(settings: Settings, config: CameraConfig) -> Settings:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pigweight.media.synth import write_demo_video
 from tests.api.conftest import MakeClient
 
 URL = "/api/weight/average"
@@ -164,21 +163,15 @@ def test_history_filters_pages_summarises_corrects_and_deletes(client: TestClien
     assert {r["status"] for r in history["records"]} == {"active", "corrected", "deleted"}
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_demo_video(
-        tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=3, width=320, height=180
-    )
-
-
 def test_without_a_count_the_live_stable_count_and_its_picture_are_recorded(
-    make_client: MakeClient, tmp_path: Path, clip: Path
+    make_client: MakeClient, tmp_path: Path
 ) -> None:
-    cameras = tmp_path / "cameras.yaml"
-    cameras.write_text(f"cameras:\n  - {{id: demo, url: '{clip}', target_fps: 10}}\n")
-    client = make_client(cameras_file=cameras, count_window=3, min_avg_weight_kg=0.1)
+    # The built-in demo camera, as `make run` has it, with a small clip to render quickly.
+    client = make_client(
+        demo_video_seconds=4, demo_video_width=320, count_window=3, min_avg_weight_kg=0.1
+    )
     assert client.post("/api/cameras/demo/start").status_code == 200
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = client.get("/api/cameras/demo/status").json()
         if status["stable_count"]:

@@ -101,3 +101,15 @@ def test_the_demo_camera_renders_its_clip_then_streams(tmp_path: Path) -> None:
         worker.stop()
     clip = Path(demo_camera(settings).url)
     assert clip.is_file() and not list(clip.parent.glob("*.part*"))
+
+
+def test_records_name_the_model_that_counted() -> None:
+    from pigweight.pipeline.camera_worker import segmenter_label
+    from pigweight.vision.classic import ClassicSegmenter
+
+    class Model:
+        name = "yolo_onnx"
+        model_path = Path("/opt/farm/pigs-v3.onnx")
+
+    assert segmenter_label(ClassicSegmenter()) == "classic"
+    assert segmenter_label(Model()) == "yolo_onnx:pigs-v3.onnx"  # type: ignore[arg-type]
