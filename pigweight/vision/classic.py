@@ -79,10 +79,11 @@ class ClassicSegmenter:
         first = np.asarray(
             cv2.morphologyEx(skin.mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
         )
-        size = estimate_size(first)
-        if size is None:
+        found = estimate_size(first)
+        if found is None:
             return None
-        mask = cut_seams(clean_mask(first, size), skin.lightness, size)
+        size, opened = found
+        mask = cut_seams(clean_mask(opened, size), skin.lightness, size)
         logger.debug(
             "classic: half-width %.1f px, animal %.0f px, colour=%s",
             size.half_width_px,

@@ -43,8 +43,9 @@ def _disk(radius_px: float) -> npt.NDArray[np.uint8]:
     return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)), np.uint8)
 
 
-def estimate_size(mask: Mask) -> AnimalSize | None:
-    """Typical animal size from the blobs of a skin mask; None when there are none."""
+def estimate_size(mask: Mask) -> tuple[AnimalSize, Mask] | None:
+    """Typical animal size from the blobs of a skin mask, and the mask without legs, tails
+    and bars (opened by a disk of 0.4 half-widths); None when there are no blobs."""
     dist = np.asarray(cv2.distanceTransform(mask, cv2.DIST_L2, 5), np.float32)
     # An animal narrower than 1.2 % of the frame would be too small to count reliably.
     smallest = max(_MIN_HALF_WIDTH_PX, 0.006 * max(mask.shape))
@@ -55,7 +56,8 @@ def estimate_size(mask: Mask) -> AnimalSize | None:
     # Spines of single animals dominate the ridge pixels: a cluster adds few, wider
     # ones; specks and legs are below the floor. The median is robust to both.
     half_width = float(np.median(dist[ridge]))
-    return AnimalSize(half_width, _single_area(mask, dist, half_width))
+    bodies = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disk(0.4 * half_width)), np.uint8)
+    return AnimalSize(half_width, _single_area(bodies, dist, half_width)), bodies
 
 
 # A blob this convex (area over its convex hull's) is one animal lying or standing
@@ -63,14 +65,13 @@ def estimate_size(mask: Mask) -> AnimalSize | None:
 _MIN_SINGLE_SOLIDITY = 0.85
 
 
-def _single_area(mask: Mask, dist: FloatMap, half_width: float) -> float:
+def _single_area(bodies: Mask, dist: FloatMap, half_width: float) -> float:
     """Median body area of the blobs shaped like one animal, else the ellipse prior.
 
     Bodies are measured without legs and tails (the same opening as `clean_mask`), so the
     area compares with the regions that splitting produces.
     """
     prior = _AREA_PER_HALF_WIDTH_SQ * half_width**2
-    bodies = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disk(0.4 * half_width))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bodies, connectivity=8)
     if count <= 1:
         return prior
@@ -111,9 +112,8 @@ def _solidity(blob: npt.NDArray[np.bool_]) -> float:
     return float(blob.sum()) / hull_area if hull_area > 0 else 0.0
 
 
-def clean_mask(mask: Mask, size: AnimalSize) -> Mask:
-    """Drop legs, tails, bars and specks thinner than a fraction of an animal."""
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _disk(0.4 * size.half_width_px))
+def clean_mask(opened: Mask, size: AnimalSize) -> Mask:
+    """Drop the specks left in the opened mask of `estimate_size` (under 1/4 animal)."""
     _count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= 0.25 * size.area_px
     keep[0] = False
