@@ -41,6 +41,17 @@ def proc_stats(pid: int) -> dict[str, int]:
     }
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process has used, from /proc (None if there is none)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def write_config(work: Path, demo: int, rtsp: list[str], clip: Path, target_fps: float) -> Path:
     lines = ["cameras:"]
     for i in range(demo):
@@ -62,9 +73,25 @@ def ensure_clip(work: Path, seconds: float, width: int) -> Path:
     return clip
 
 
-def sample(client: httpx.Client, pid: int, started: float) -> dict[str, Any]:
+def sample(
+    client: httpx.Client, pid: int, started: float, harness_pid: int | None
+) -> dict[str, Any]:
     status = client.get("/debug/infer_status", timeout=10).json()
-    return {"t_s": round(time.monotonic() - started, 1), **proc_stats(pid), "status": status}
+    return {
+        "t_s": round(time.monotonic() - started, 1),
+        **proc_stats(pid),
+        "cpu_s": cpu_seconds(pid),
+        "harness_cpu_s": cpu_seconds(harness_pid),  # the RTSP test server's x264 encoder
+        "status": status,
+    }
+
+
+def cores_used(warm: list[dict[str, Any]], key: str) -> float | None:
+    """CPU cores a process kept busy on average over the samples after warm-up."""
+    first, last = warm[0], warm[-1]
+    if first[key] is None or last[key] is None or last["t_s"] <= first["t_s"]:
+        return None
+    return round((last[key] - first[key]) / (last["t_s"] - first["t_s"]), 2)
 
 
 def summarise(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]:
@@ -94,6 +121,9 @@ def summarise(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]
         "fds": [warm[0]["fds"], samples[-1]["fds"]],
         "loop_lag_ms": last["loop_lag_ms"],
         "cameras": cameras,
+        "cpu_cores": os.cpu_count(),
+        "pigweight_cores_used": cores_used(warm, "cpu_s"),
+        "rtsp_test_server_cores_used": cores_used(warm, "harness_cpu_s"),
     }
 
 
@@ -110,7 +140,7 @@ def watch(server: subprocess.Popen[bytes], args: argparse.Namespace) -> list[dic
     samples: list[dict[str, Any]] = []
     deadline = started + args.minutes * 60
     while time.monotonic() < deadline and server.poll() is None:
-        samples.append(sample(client, server.pid, started))
+        samples.append(sample(client, server.pid, started, args.harness_pid))
         time.sleep(args.every)
     return samples
 
@@ -132,8 +162,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="pigweight-soak-"))
     clip = ensure_clip(work, args.clip_seconds, args.width)
     rtsp_server = None
+    args.harness_pid = None
     if args.rtsp_server:
         rtsp_server = start_rtsp_server(args.port + 1, args.width)
+        args.harness_pid = rtsp_server.pid
         args.rtsp = [*args.rtsp, f"rtsp://127.0.0.1:{args.port + 1}/soak"]
     try:
         return serve_and_watch(args, work, clip)
