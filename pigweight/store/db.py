@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     Engine,
     Float,
@@ -75,6 +77,48 @@ weight_record_deletions = Table(
     Column("record_id", Integer, ForeignKey("weight_records.id"), primary_key=True),
     Column("ts", Float, nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+
+# The video archive: one row per file (its probe and where its indexing stands) and one per
+# indexed moment. Index progress lives here, not in memory, so a restart resumes the job.
+video_files = Table(
+    "video_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),  # what the user called it (upload name)
+    Column("path", String(4096), nullable=False, unique=True),
+    Column("source", String(16), nullable=False),  # "upload" | "register"
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("container", String(16), nullable=False),  # "mp4" | "matroska" | "mpegts" | "avi"
+    Column("codec", String(32), nullable=False),  # FFmpeg name: "h264", "hevc" ...
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("fps", Float, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("start_s", Float, nullable=False),  # pts of the first packet; t = pts - start_s
+    Column("frames", Integer, nullable=False),
+    Column("keyframes", Text, nullable=False),  # JSON list of t (s), rounded to ms
+    Column("truncated", Boolean, nullable=False),
+    Column("browser_playable", Boolean, nullable=False),
+    Column("added_ts", Float, nullable=False),  # seconds since the epoch
+    # "queued" | "indexing" | "done" | "cancelled" | "error"
+    Column("index_state", String(16), nullable=False, default="queued"),
+    Column("index_error", Text, nullable=True),
+    Column("indexed_until_s", Float, nullable=False, default=0.0),  # every sample before: done
+    Column("samples_done", Integer, nullable=False, default=0),
+    Column("samples_total", Integer, nullable=False, default=0),
+)
+
+video_samples = Table(
+    "video_samples",
+    metadata,
+    Column("video_id", Integer, ForeignKey("video_files.id"), primary_key=True),
+    Column("t", Float, primary_key=True),  # the sampled frame's own t, seconds, rounded to ms
+    Column("count", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),  # 0-1
+    Column("outlines", Text, nullable=False),  # JSON [[[x, y], ...], ...] in 0-1, 3 decimals
+    Column("on_demand", Boolean, nullable=False),  # computed for a query, not by the index pass
 )
 
 
