@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
-from pigweight.api import cameras, debug, health, images, live, pages, weight
+from pigweight.api import cameras, debug, health, images, live, pages, video_files, weight
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
 from pigweight.cameras import load_cameras
+from pigweight.pipeline.archive import Archive
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import open_camera_source
@@ -41,15 +42,20 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         lambda s: SegmenterHolder(s, create_segmenter),
         source_factory,
     )
+    archive = Archive(settings, holder.get)
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
         await live_services.startup(settings_ms)
+        # The archive shares the database the live services opened; its indexer resumes
+        # the jobs a restart interrupted.
+        await anyio.to_thread.run_sync(archive.start, live_services.store.engine)
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
 
     # No /docs or /redoc: their pages load scripts from a CDN a farm PC cannot reach, and a
@@ -60,10 +66,14 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.settings = settings
     app.state.segmenter_holder = holder
     app.state.live = live_services
+    app.state.archive = archive
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
-    app.add_middleware(UploadLimitMiddleware, limit_mb=settings.max_upload_mb)
+    # Photos are capped by MAX_UPLOAD_MB here; videos stream to disk under their own cap.
+    app.add_middleware(
+        UploadLimitMiddleware, limit_mb=settings.max_upload_mb, exempt_prefix="/api/video_file/"
+    )
     for router in (
         health.router,
         images.router,
@@ -71,6 +81,8 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         live.router,
         debug.router,
         weight.router,
+        video_files.router,
+        video_files.ws_router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

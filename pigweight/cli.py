@@ -1,4 +1,4 @@
-"""`pigweight serve | count | eval | demo-video | settings`.
+"""`pigweight serve | count | eval | index | demo-video | settings`.
 
 Every user error ends as one line on stderr and exit code 2, never a traceback.
 """
@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fps", type=int, default=25)
     demo.set_defaults(func=_cmd_demo_video)
 
+    index = sub.add_parser(
+        "index", help="add recordings to the video archive and index them (DATA_DIR)"
+    )
+    index.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    _segmenter_options(index)
+    index.add_argument("--json", action="store_true", help="print one JSON list")
+    index.set_defaults(func=_cmd_index)
+
     show = sub.add_parser("settings", help="print the effective settings, secrets redacted")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_settings)
@@ -128,6 +136,28 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from pigweight.cli_index import NoVideos, index_paths
+
+    for path in args.paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+    try:
+        results = index_paths(args.paths, _settings(args), show_progress=sys.stderr.isatty())
+    except NoVideos as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            cut = ", truncated" if r["truncated"] else ""
+            print(
+                f"{r['path']}: id {r['id']}, {r['duration_s']:.0f} s{cut}, "
+                f"{r['samples']} samples, {r['state']}"
+            )
     return 0
 
 

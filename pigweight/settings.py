@@ -149,12 +149,40 @@ class Settings(BaseSettings):
         description="Days the daily CSV files are kept in RECORDS_DIR (removed at start and "
         "daily); the database keeps every record.",
     )
+    # --- video archive -----------------------------------------------------------------------
+    media_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders whose videos may be registered by path (the NVR export folders), "
+        "comma-separated. Empty: only uploads.",
+    )
+    index_interval_s: float = Field(
+        1.0, gt=0, le=3600, description="Seconds between the samples the video indexer counts."
+    )
+    max_video_upload_gb: float = Field(
+        50.0, gt=0, le=10000, description="Largest video file an upload may have (GB)."
+    )
+    hls_cache_mb: float = Field(
+        2048.0,
+        ge=0,
+        le=10_000_000,
+        description="Disk space for HLS segments remuxed on demand (MB); the least recently "
+        "used go first.",
+    )
     perf_stats_interval_s: float = Field(
         60.0,
         gt=0,
         le=86400,
         description="Seconds between the per-camera statistics lines written to logs/perf.log.",
     )
+
+    @field_validator("media_roots", mode="before")
+    @classmethod
+    def _parse_roots(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        return [Path(p.strip()) for p in str(value).split(",") if p.strip()]
 
     @field_validator("target_class_ids", mode="before")
     @classmethod
@@ -228,6 +256,8 @@ class Settings(BaseSettings):
                 value = redact_url(value.get_secret_value())
             elif isinstance(value, Path):
                 value = str(value)
+            elif isinstance(value, list) and all(isinstance(v, Path) for v in value):
+                value = [str(v) for v in value]
             out[name] = value
         return out
 

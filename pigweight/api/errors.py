@@ -13,7 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from pigweight.errors import ImageTooLarge, InvalidImage, ModelLoadError, PigWeightError
+from pigweight.errors import (
+    ImageTooLarge,
+    InvalidImage,
+    InvalidVideo,
+    ModelLoadError,
+    PigWeightError,
+)
 from pigweight.weighing.records import (
     CountUnavailable,
     IdempotencyConflict,
@@ -39,6 +45,7 @@ _STATUS_AND_CODE: list[tuple[type[PigWeightError], int, str]] = [
     (InvalidImage, 422, "invalid_image"),
     (UploadTooLarge, 413, "upload_too_large"),
     (ModelLoadError, 503, "model_unavailable"),
+    (InvalidVideo, 422, "invalid_video"),
     (WeighingRejected, 422, WeighingRejected.code),
     (CountUnavailable, 409, CountUnavailable.code),
     (IdempotencyConflict, 409, IdempotencyConflict.code),
@@ -73,6 +80,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _classify(exc: PigWeightError) -> tuple[int, str]:
+    # A domain error may name its own answer (class attributes http_status and code).
+    declared = getattr(exc, "http_status", None)
+    if isinstance(declared, int):
+        return declared, str(getattr(exc, "code", f"http_{declared}"))
     for exc_type, status_code, code in _STATUS_AND_CODE:
         if isinstance(exc, exc_type):
             return status_code, code
@@ -85,7 +96,11 @@ async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
         logger.error("%s %s: %s", request.method, request.url.path, exc)
     else:
         logger.info("%s %s refused: %s", request.method, request.url.path, exc)
-    return error_response(status_code, str(exc), code)
+    response = error_response(status_code, str(exc), code)
+    offset = getattr(exc, "offset", None)
+    if status_code == 409 and isinstance(offset, int):
+        response.headers["Upload-Offset"] = str(offset)  # where a resumable upload resumes
+    return response
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

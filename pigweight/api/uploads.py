@@ -35,13 +35,17 @@ async def read_upload(file: UploadFile, limit_mb: float) -> bytes:
 class UploadLimitMiddleware:
     """Refuse request bodies over MAX_UPLOAD_MB before the form parser spools them to disk."""
 
-    def __init__(self, app: ASGIApp, limit_mb: float) -> None:
+    def __init__(self, app: ASGIApp, limit_mb: float, exempt_prefix: str | None = None) -> None:
         self.app = app
+        self.exempt_prefix = exempt_prefix
         self.limit_mb = limit_mb
         self.max_body_bytes = limit_bytes(limit_mb) + MULTIPART_OVERHEAD_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        exempt = self.exempt_prefix is not None and str(scope.get("path", "")).startswith(
+            self.exempt_prefix
+        )
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS or exempt:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)

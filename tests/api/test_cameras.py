@@ -179,6 +179,10 @@ def test_no_camera_password_reaches_answers_or_logs(
         bodies.append(c.post("/api/cameras/gate/start").text)
         with c.websocket_connect("/ws/count?id=gate") as ws:
             bodies.append(str(ws.receive_json()))
+        # The restart above clears the error until the camera fails again; and perf.log gets
+        # its first_inference line once the file camera has counted a frame (slow when busy).
+        _wait_json(c, "/api/cameras/gate/status", lambda b: b["state"] == "error")
+        _wait_json(c, "/api/cameras/pen1/status", lambda b: b["frames_out"] >= 1, timeout_s=60)
         errors = {cam["id"]: cam["status"]["last_error"] for cam in c.get("/api/cameras").json()}
     assert "401" in errors["gate"] and "admin@127.0.0.1:9" in errors["gate"]
     assert "legacy:***@127.0.0.1:9" in errors["cam"]

@@ -1,0 +1,316 @@
+"""The video archive over HTTP: uploads (one-shot and resumable), registration, index
+queries, exact frames, HLS and the original file with Range.
+
+Every handler that touches the disk or the CPU runs its work in a worker thread; uploads
+stream the request body to disk chunk by chunk, so memory stays flat for any file size.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pigweight.api.multipart_stream import file_part
+from pigweight.errors import PigWeightError
+from pigweight.pipeline.archive import Archive
+from pigweight.store.videos import VideoRow
+
+router = APIRouter(prefix="/api/video_file", tags=["video archive"])
+ws_router = APIRouter(tags=["video archive"])
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+# Index queries are cheap reads; remuxing and frames decode: bound those threads.
+_MEDIA_WORK = anyio.CapacityLimiter(4)
+
+
+def _archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(
+        min_length=1, max_length=4096, description="A file or folder under MEDIA_ROOTS."
+    )
+
+
+class UploadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(gt=0, description="Bytes the whole file will have.")
+
+
+def video_out(row: VideoRow) -> dict[str, Any]:
+    """A video as the API shows it (no server path: files are addressed by id)."""
+    info = row.info
+    return {
+        "id": row.id,
+        "name": row.name,
+        "source": row.source,
+        "size_bytes": info.size_bytes,
+        "container": info.container,
+        "codec": info.codec,
+        "width": info.width,
+        "height": info.height,
+        "fps": round(info.fps, 3),
+        "duration_s": round(info.duration_s, 3),
+        "keyframes": len(info.keyframes),
+        "truncated": info.truncated,
+        "browser_playable": info.browser_playable,
+        "index": {
+            "state": row.index_state,
+            "error": row.index_error,
+            "samples_done": row.samples_done,
+            "samples_total": row.samples_total,
+            "indexed_until_s": row.indexed_until_s,
+        },
+        "hls_url": f"/api/video_file/stream_hls/{row.id}",
+        "thumbnails_vtt": f"/api/video_file/{row.id}/thumbs.vtt",
+    }
+
+
+@router.get("")
+async def list_videos(request: Request) -> list[dict[str, Any]]:
+    """Every video with its index state."""
+    rows = await anyio.to_thread.run_sync(_archive(request).videos)
+    return [video_out(r) for r in rows]
+
+
+@router.post("/upload", status_code=201)
+async def upload(
+    request: Request,
+    x_filename: Annotated[str | None, Header(max_length=255)] = None,
+    content_length: Annotated[int | None, Header()] = None,
+) -> dict[str, Any]:
+    """One-shot upload: the raw body (X-Filename: name.mp4) or a multipart form field 'file'."""
+    archive = _archive(request)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        name, chunks = await file_part(request)
+        path = await archive.uploads.receive(name, chunks, None)
+    else:
+        if not x_filename:
+            raise PigWeightError(
+                "name the file: send it as the raw body with an X-Filename header "
+                "(curl --data-binary @nvr.mp4 -H 'X-Filename: nvr.mp4' ...) or as the "
+                "multipart form field 'file'"
+            )
+        path = await archive.uploads.receive(x_filename, _body(request), content_length)
+    row = await anyio.to_thread.run_sync(
+        archive.add_file, path, path.name, "upload", limiter=_MEDIA_WORK
+    )
+    return video_out(row)
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+@router.post("/uploads", status_code=201)
+async def create_upload(request: Request, body: UploadIn) -> dict[str, Any]:
+    """Start a resumable upload: then PATCH the bytes from the returned offset."""
+    state = await anyio.to_thread.run_sync(
+        _archive(request).uploads.create, body.filename, body.size
+    )
+    return _upload_out(state)
+
+
+@router.get("/uploads/{upload_id}")
+@router.head("/uploads/{upload_id}")
+async def upload_state(request: Request, upload_id: str, response: Response) -> dict[str, Any]:
+    """Where an upload stands: resume by PATCHing from `offset`."""
+    state = await anyio.to_thread.run_sync(_archive(request).uploads.state, upload_id)
+    response.headers["Upload-Offset"] = str(state.offset)
+    if state.size is not None:
+        response.headers["Upload-Length"] = str(state.size)
+    response.headers["Cache-Control"] = "no-store"
+    return _upload_out(state)
+
+
+@router.delete("/uploads/{upload_id}", status_code=204)
+async def discard_upload(request: Request, upload_id: str) -> Response:
+    """Give up an upload: its partial file is deleted."""
+    await anyio.to_thread.run_sync(_archive(request).uploads.discard, upload_id)
+    return Response(status_code=204)
+
+
+@router.patch("/uploads/{upload_id}")
+async def upload_bytes(
+    request: Request,
+    upload_id: str,
+    response: Response,
+    upload_offset: Annotated[int, Header(ge=0, description="Bytes already on the server.")],
+    upload_length: Annotated[
+        int | None, Header(gt=0, description="The whole file's size, if not given at creation.")
+    ] = None,
+) -> dict[str, Any]:
+    """Append the body at Upload-Offset; when the last byte arrives the video is added."""
+    archive = _archive(request)
+    state = await archive.uploads.append(
+        upload_id, upload_offset, _body(request), length=upload_length
+    )
+    response.headers["Upload-Offset"] = str(state.offset)
+    out = _upload_out(state)
+    if state.done:
+        path = await anyio.to_thread.run_sync(archive.uploads.finish, upload_id, archive.videos_dir)
+        row = await anyio.to_thread.run_sync(
+            archive.add_file, path, state.filename, "upload", limiter=_MEDIA_WORK
+        )
+        out["video"] = video_out(row)
+    return out
+
+
+def _upload_out(state: Any) -> dict[str, Any]:
+    return {
+        "upload_id": state.id,
+        "filename": state.filename,
+        "offset": state.offset,
+        "size": state.size,
+        "done": state.done,
+    }
+
+
+@router.post("/register", status_code=201)
+async def register(request: Request, body: RegisterIn) -> list[dict[str, Any]]:
+    """Add a file or a folder's videos that already lie under MEDIA_ROOTS."""
+    rows = await anyio.to_thread.run_sync(
+        _archive(request).register, body.path, limiter=_MEDIA_WORK
+    )
+    return [video_out(r) for r in rows]
+
+
+@router.get("/count_at_time")
+async def count_at_time(
+    request: Request,
+    video_id: Annotated[int, Query(alias="id")],
+    t: Annotated[float, Query(ge=0, description="Seconds from the start of the video.")],
+) -> dict[str, Any]:
+    """The count at t from the index; computed on demand (and kept) where not indexed yet."""
+    return await anyio.to_thread.run_sync(
+        _archive(request).count_at, video_id, t, limiter=_MEDIA_WORK
+    )
+
+
+@router.get("/count_series")
+async def count_series(
+    request: Request,
+    video_id: Annotated[int, Query(alias="id")],
+    from_: Annotated[float, Query(alias="from", ge=0)] = 0.0,
+    to: Annotated[float | None, Query(ge=0)] = None,
+    step: Annotated[float, Query(gt=0, le=3600)] = 10.0,
+) -> dict[str, Any]:
+    """Counts for a timeline: one point per `step` seconds between from and to."""
+    archive = _archive(request)
+    row = await anyio.to_thread.run_sync(archive.video, video_id)
+    end = row.info.duration_s if to is None else min(to, row.info.duration_s)
+    points = await anyio.to_thread.run_sync(archive.series, video_id, from_, end, step)
+    return {"id": video_id, "from": from_, "to": end, "step": step, "points": points}
+
+
+@router.get("/{video_id}")
+async def get_video(request: Request, video_id: int) -> dict[str, Any]:
+    archive = _archive(request)
+    row = await anyio.to_thread.run_sync(archive.video, video_id)
+    out = video_out(row)
+    out["progress"] = await anyio.to_thread.run_sync(archive.progress, video_id)
+    return out
+
+
+@router.post("/{video_id}/cancel")
+async def cancel_index(request: Request, video_id: int) -> dict[str, Any]:
+    """Stop indexing this video (what is indexed stays)."""
+    return await anyio.to_thread.run_sync(_archive(request).cancel, video_id)
+
+
+@router.get("/{video_id}/frame.jpg")
+async def frame_jpg(
+    request: Request,
+    video_id: int,
+    t: Annotated[float, Query(ge=0)],
+    overlay: Annotated[bool, Query(description="Draw the animals and the count.")] = False,
+) -> Response:
+    """The exact frame shown at t (the last frame that starts at or before t)."""
+    frame_t, jpeg = await anyio.to_thread.run_sync(
+        _archive(request).frame_jpeg, video_id, t, overlay, limiter=_MEDIA_WORK
+    )
+    return Response(jpeg, media_type="image/jpeg", headers={"X-Frame-Time": f"{frame_t:.6f}"})
+
+
+@router.get("/stream_hls/{video_id}")
+async def stream_hls(request: Request, video_id: int) -> Response:
+    """VOD playlist from the keyframe index (the media is not read)."""
+    text = await anyio.to_thread.run_sync(
+        _archive(request).playlist, video_id, lambda n: f"{video_id}/{n}.ts"
+    )
+    headers = {"Cache-Control": "no-cache"}
+    data = text.encode()
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        data = gzip.compress(data, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+        headers["Vary"] = "Accept-Encoding"
+    return Response(data, media_type="application/vnd.apple.mpegurl", headers=headers)
+
+
+@router.get("/stream_hls/{video_id}/{n}.ts")
+async def hls_segment(request: Request, video_id: int, n: int) -> FileResponse:
+    """One segment, remuxed on demand (stream copy for H.264) and cached on disk."""
+    path = await anyio.to_thread.run_sync(
+        _archive(request).segment, video_id, n, limiter=_MEDIA_WORK
+    )
+    return FileResponse(path, media_type="video/mp2t", headers={"Cache-Control": IMMUTABLE})
+
+
+@router.get("/{video_id}/thumbs.vtt")
+async def thumbs_vtt(request: Request, video_id: int) -> FileResponse:
+    """WebVTT cues mapping times to tiles of the sprite sheets (timeline previews)."""
+    path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, "thumbs.vtt")
+    return FileResponse(path, media_type="text/vtt", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{video_id}/sprite_{n}.jpg")
+async def sprite(request: Request, video_id: int, n: int) -> FileResponse:
+    """A sheet of timeline thumbnails (404 until the indexer has reached it)."""
+    path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, f"sprite_{n}.jpg")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{video_id}/raw")
+async def raw(request: Request, video_id: int) -> FileResponse:
+    """The original file; HTTP Range requests get 206 with just those bytes."""
+    archive = _archive(request)
+    path = await anyio.to_thread.run_sync(archive.raw_path, video_id)
+    row = await anyio.to_thread.run_sync(archive.video, video_id)
+    return FileResponse(path, filename=row.name, media_type="application/octet-stream")
+
+
+PROGRESS_EVERY_S = 1.0
+
+
+@ws_router.websocket("/ws/video_file")
+async def ws_progress(websocket: WebSocket, video_id: Annotated[int, Query(alias="id")]) -> None:
+    """Indexing progress of a video once a second until it is done, cancelled or failed."""
+    archive: Archive = websocket.app.state.archive
+    await websocket.accept()
+    try:
+        while True:
+            try:
+                progress = await anyio.to_thread.run_sync(archive.progress, video_id)
+            except PigWeightError as exc:
+                await websocket.close(code=4404, reason=str(exc)[:120])
+                return
+            await websocket.send_json({"id": video_id, **progress})
+            if progress.get("state") in ("done", "cancelled", "error"):
+                await websocket.close()
+                return
+            await anyio.sleep(PROGRESS_EVERY_S)
+    except WebSocketDisconnect:
+        return

@@ -1,0 +1,223 @@
+"""The video archive of one app: files in (upload, register), their index, HLS and frames.
+
+`create_app()` builds it; the lifespan calls `start(engine)` once the database is open and
+`stop()` at shutdown (it joins the indexer's thread). Every method is blocking: routes call
+them through a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pigweight.errors import InvalidVideo, PigWeightError
+from pigweight.media import hls
+from pigweight.media.images import encode_jpeg
+from pigweight.media.probe import VideoInfo, probe_video
+from pigweight.media.roots import resolve_under_roots, video_files_in
+from pigweight.media.segment_cache import SegmentCache
+from pigweight.media.uploads import UploadStore
+from pigweight.pipeline.indexer import VideoIndexer
+from pigweight.settings import Settings
+from pigweight.store import videos as repo
+from pigweight.store.videos import VideoRow
+from pigweight.vision.overlay import draw_overlay
+from pigweight.vision.segmenter import Segmenter
+
+logger = logging.getLogger(__name__)
+
+GB = 1024**3
+STALE_UPLOAD_S = 24 * 3600.0
+
+
+class VideoNotFound(PigWeightError):
+    """No video has this id (404)."""
+
+    http_status = 404
+    code = "video_not_found"
+
+
+class Archive:
+    """Uploads, registered files, the indexer, HLS segments and frames of one data folder."""
+
+    def __init__(self, settings: Settings, segmenter: Callable[[], Segmenter]) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.videos_dir = self.data_dir / "videos"
+        self.uploads = UploadStore(
+            self.data_dir / "uploads", max_bytes=int(settings.max_video_upload_gb * GB)
+        )
+        self.cache = SegmentCache(self.data_dir / "hls_cache", int(settings.hls_cache_mb * 2**20))
+        self._segmenter = segmenter
+        self._engine: Engine | None = None
+        self.indexer: VideoIndexer | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Archive.start() was not called")
+        return self._engine
+
+    def start(self, engine: Engine) -> None:
+        """Use this database and start indexing (jobs a crash left half done resume)."""
+        self._engine = engine
+        self.indexer = VideoIndexer(
+            engine,
+            self._segmenter,
+            interval_s=self.settings.index_interval_s,
+            thumbs_dir=self.data_dir / "thumbs",
+        )
+        self.indexer.start()
+        # Resumable uploads abandoned for a day are partial files nobody will finish.
+        for name in self.uploads.purge_stale(STALE_UPLOAD_S):
+            logger.info("removed the abandoned upload %s", name)
+
+    def stop(self) -> None:
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer = None
+
+    # --- files in ----------------------------------------------------------------------
+
+    def add_file(self, path: Path, name: str, source: str) -> VideoRow:
+        """Probe a file (demux only), store it, queue its indexing; the same path once.
+
+        An uploaded file that is not a video is deleted: nothing of a refused upload stays.
+        """
+        try:
+            info = probe_video(path)
+        except InvalidVideo:
+            if source == "upload":
+                path.unlink(missing_ok=True)
+            raise
+        with self.engine.begin() as conn:
+            existing = repo.find_by_path(conn, str(path))
+            video_id = existing.id if existing else repo.add_video(conn, info, name, source)
+        if existing is None:
+            self._indexer().enqueue(video_id)
+            logger.info(
+                "video %d: %s, %s %dx%d, %.0f s, %d keyframes%s",
+                video_id,
+                name,
+                info.codec,
+                info.width,
+                info.height,
+                info.duration_s,
+                len(info.keyframes),
+                " (truncated)" if info.truncated else "",
+            )
+        return self.video(video_id)
+
+    def register(self, user_path: str) -> list[VideoRow]:
+        """Add a file or every video in a folder under MEDIA_ROOTS (nothing is copied)."""
+        roots = self.settings.media_roots
+        path = resolve_under_roots(user_path, roots)
+        return [self.add_file(p, p.name, "register") for p in video_files_in(path, roots)]
+
+    # --- reading -----------------------------------------------------------------------
+
+    def video(self, video_id: int) -> VideoRow:
+        with self.engine.connect() as conn:
+            row = repo.get_video(conn, video_id)
+        if row is None:
+            raise VideoNotFound(f"no video {video_id}; GET /api/video_file lists them")
+        return row
+
+    def videos(self) -> list[VideoRow]:
+        with self.engine.connect() as conn:
+            return repo.list_videos(conn)
+
+    def progress(self, video_id: int) -> dict[str, Any]:
+        self.video(video_id)
+        return self._indexer().progress(video_id)
+
+    def cancel(self, video_id: int) -> dict[str, Any]:
+        self.video(video_id)
+        self._indexer().cancel(video_id)
+        return self._indexer().progress(video_id)
+
+    def count_at(self, video_id: int, t: float) -> dict[str, Any]:
+        row = self.video(video_id)
+        _check_time(t, row)
+        self._indexer().focus(video_id, t)
+        return self._indexer().count_at(video_id, t)
+
+    def series(self, video_id: int, t0: float, t1: float, step: float) -> list[dict[str, Any]]:
+        self.video(video_id)
+        with self.engine.connect() as conn:
+            return repo.series(conn, video_id, t0, t1, step)
+
+    def frame_jpeg(self, video_id: int, t: float, overlay: bool) -> tuple[float, bytes]:
+        """The exact frame shown at t, as JPEG; with the animals drawn when overlay."""
+        row = self.video(video_id)
+        _check_time(t, row)
+        frame_t, image = hls.frame_at(Path(row.path), row.info, t)
+        if overlay:
+            image = draw_overlay(image, self._segmenter().segment(image))
+        return frame_t, encode_jpeg(image, quality=85)
+
+    # --- HLS -----------------------------------------------------------------------------
+
+    def playlist(self, video_id: int, uri: Callable[[int], str]) -> str:
+        row = self.video(video_id)
+        _check_playable(row)
+        return hls.playlist(self._segments(row), uri)
+
+    def segment(self, video_id: int, n: int) -> Path:
+        row = self.video(video_id)
+        _check_playable(row)
+        segments = self._segments(row)
+        if not 0 <= n < len(segments):
+            raise VideoNotFound(f"video {video_id} has segments 0-{len(segments) - 1}, not {n}")
+        key = f"{video_id}/{n}.ts"
+        return self.cache.get(
+            key, lambda out: hls.remux_segment(Path(row.path), row.info, segments[n], out)
+        )
+
+    def raw_path(self, video_id: int) -> Path:
+        path = Path(self.video(video_id).path)
+        if not path.is_file():
+            raise VideoNotFound(f"video {video_id}: its file {path.name} is gone from the disk")
+        return path
+
+    def thumb_file(self, video_id: int, name: str) -> Path:
+        """thumbs.vtt or sprite_N.jpg of a video, once the indexer has written it."""
+        self.video(video_id)
+        path = self.data_dir / "thumbs" / str(video_id) / name
+        if not path.is_file():
+            raise VideoNotFound(
+                f"video {video_id} has no {name} yet: it is written as indexing goes"
+            )
+        return path
+
+    def _segments(self, row: VideoRow) -> list[hls.Segment]:
+        return hls.plan_segments(row.info.keyframes, row.info.duration_s)
+
+    def _indexer(self) -> VideoIndexer:
+        if self.indexer is None:
+            raise RuntimeError("Archive.start() was not called")
+        return self.indexer
+
+
+def _check_time(t: float, row: VideoRow) -> None:
+    if not 0 <= t <= row.info.duration_s:
+        raise InvalidTime(
+            f"t={t:g} s is outside video {row.id}, which lasts {row.info.duration_s:.1f} s"
+        )
+
+
+def _check_playable(row: VideoRow) -> None:
+    info: VideoInfo = row.info
+    if not info.keyframes:
+        raise InvalidTime(f"video {row.id} has no keyframe to start playing from")
+
+
+class InvalidTime(PigWeightError):
+    """A time outside the video (422)."""
+
+    http_status = 422
+    code = "invalid_time"
