@@ -230,3 +230,28 @@ def test_progress_thumbnails_and_cancel(client: TestClient, clip: Path) -> None:
     ):
         ws.receive_json()
     assert closed.value.code == 4404 and "no video 999" in closed.value.reason
+
+
+def test_a_full_disk_is_507_and_an_audio_file_is_422(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections import namedtuple
+
+    from tests.media.videos import write_audio_only
+
+    audio = write_audio_only(tmp_path / "voice.mp4")
+    r = client.post(
+        "/api/video_file/upload", content=audio.read_bytes(), headers={"X-Filename": "voice.mp4"}
+    )
+    assert r.status_code == 422 and "no video" in r.json()["detail"], r.text
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(
+        "pigweight.media.uploads.shutil.disk_usage", lambda _p: usage(10**9, 10**9, 10**6)
+    )
+    full = client.post("/api/video_file/uploads", json={"filename": "a.mp4", "size": 5 * 1024**2})
+    assert full.status_code == 507 and "free" in full.json()["detail"], full.text
+    streamed = client.post(
+        "/api/video_file/upload", content=b"\0" * 4096, headers={"X-Filename": "b.mp4"}
+    )
+    assert streamed.status_code == 507
+    assert client.get("/api/video_file").json() == []
