@@ -54,6 +54,7 @@ class Archive:
         self.cache = SegmentCache(self.data_dir / "hls_cache", int(settings.hls_cache_mb * 2**20))
         self._segmenter = segmenter
         self._engine: Engine | None = None
+        self._infos: dict[int, VideoInfo] = {}  # id -> probe (immutable once stored)
         self.indexer: VideoIndexer | None = None
 
     @property
@@ -141,10 +142,21 @@ class Archive:
         return self._indexer().progress(video_id)
 
     def count_at(self, video_id: int, t: float) -> dict[str, Any]:
-        row = self.video(video_id)
-        _check_time(t, row)
-        self._indexer().focus(video_id, t)
-        return self._indexer().count_at(video_id, t)
+        """The count at t; where the index has nothing yet, the indexer moves there next
+        (someone is looking at that part of the file)."""
+        _check_time(t, self._row_info(video_id))
+        answer = self._indexer().count_at(video_id, t)
+        if not answer["indexed"]:
+            self._indexer().focus(video_id, t)
+        return answer
+
+    def _row_info(self, video_id: int) -> tuple[int, VideoInfo]:
+        """A video's probe, cached: it never changes, and queries come many a second."""
+        info = self._infos.get(video_id)
+        if info is None:
+            info = self.video(video_id).info
+            self._infos[video_id] = info
+        return video_id, info
 
     def series(self, video_id: int, t0: float, t1: float, step: float) -> list[dict[str, Any]]:
         self.video(video_id)
@@ -203,10 +215,11 @@ class Archive:
         return self.indexer
 
 
-def _check_time(t: float, row: VideoRow) -> None:
-    if not 0 <= t <= row.info.duration_s:
+def _check_time(t: float, video: VideoRow | tuple[int, VideoInfo]) -> None:
+    video_id, info = (video.id, video.info) if isinstance(video, VideoRow) else video
+    if not 0 <= t <= info.duration_s:
         raise InvalidTime(
-            f"t={t:g} s is outside video {row.id}, which lasts {row.info.duration_s:.1f} s"
+            f"t={t:g} s is outside video {video_id}, which lasts {info.duration_s:.1f} s"
         )
 
 
