@@ -47,6 +47,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
+from pigweight.durable import fsync_dir
 from pigweight.errors import PigWeightError
 from pigweight.media.roots import safe_filename
 
@@ -391,7 +392,7 @@ class UploadStore:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def _remove(self, upload_id: str) -> bool:
         removed = False
@@ -424,7 +425,7 @@ class UploadStore:
                 raise
             _copy_durably(part, target)  # another filesystem
             part.unlink()
-        _fsync_dir(dest_dir)
+        fsync_dir(dest_dir)
         self._remove(upload_id)
         logger.info("upload %s finished: %s (%d bytes)", upload_id, target, meta.offset)
         return target
@@ -508,14 +509,6 @@ def _copy_durably(src: Path, target: Path) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, target)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _mtime(path: Path) -> float:

@@ -507,12 +507,7 @@ class VideoIndexer:
 
     def cancel(self, video_id: int) -> None:
         """Stop indexing this video after the batch in hand; its samples stay."""
-        with self._cond:
-            if video_id in self._queue:
-                self._queue.remove(video_id)
-            if self._focus is not None and self._focus[0] == video_id:
-                self._focus = None
-            self._rates.pop(video_id, None)
+        self._unqueue(video_id)
         with self.engine.begin() as conn:
             repo.set_index_state(conn, video_id, "cancelled", only_from=_PENDING)
 
@@ -748,13 +743,17 @@ class VideoIndexer:
             repo.set_index_state(conn, video_id, "error", error=message, only_from=_PENDING)
         self._drop(video_id)
 
-    def _drop(self, video_id: int) -> None:
+    def _unqueue(self, video_id: int) -> None:
+        """Take a video out of the queue, the focus and the speed figures."""
         with self._cond:
             if video_id in self._queue:
                 self._queue.remove(video_id)
             if self._focus is not None and self._focus[0] == video_id:
                 self._focus = None
             self._rates.pop(video_id, None)
+
+    def _drop(self, video_id: int) -> None:
+        self._unqueue(video_id)
         job = self._jobs.pop(video_id, None)
         if job is not None:
             job.close_reader()

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pigweight.domain import WeightRecord
+from pigweight.durable import fsync_dir, replace_file, write_all
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +104,12 @@ class DailyCsv:
         data = render([row_of(record)], header=new)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            _write_all(fd, data)  # O_APPEND: each line lands whole at the end
+            write_all(fd, data)  # O_APPEND: each line lands whole at the end
             os.fsync(fd)
         finally:
             os.close(fd)
         if new:
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
 
     def rewrite(self, local_date: str, records: list[WeightRecord]) -> None:
         """Replace a day's file with exactly these records, atomically."""
@@ -157,31 +158,9 @@ class DailyCsv:
 
     def _replace(self, path: Path, data: bytes) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(path.name + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-        _fsync_dir(self.dir)
+        replace_file(path, data)
 
 
 def first_kept_date(today: date, retention_days: int) -> str:
     """YYYYMMDD of the oldest daily file kept: files more than retention_days old go."""
     return (today - timedelta(days=retention_days)).strftime("%Y%m%d")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from pigweight.domain import WeightRecord
+from pigweight.durable import write_new
 from pigweight.errors import PigWeightError
 from pigweight.settings import Settings
 from pigweight.store import records as repo
@@ -407,14 +407,7 @@ class RecordBook:
         relative = f"{SNAPSHOT_DIR}/{day}/{uuid.uuid4().hex}.jpg"
         path = self.data_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(jpeg)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new(path, jpeg)
         return relative
 
     def _drop_snapshot(self, relative: str | None) -> None:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from pigweight.app import create_app
 from pigweight.media.synth import write_demo_video
 from tests.api.conftest import make_settings
-from tests.conftest import need_system
-from tests.web.test_page import CHROMIUM, CHROMIUM_ARGS
+from tests.web.server import serving
 
 pytestmark = pytest.mark.browser
 
@@ -29,28 +23,8 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cameras = work / "cameras.yaml"
     cameras.write_text(f"cameras:\n  - {{id: scale1, name: Весы 1, url: '{clip}'}}\n")
     settings = make_settings(work, cameras_file=cameras, auto_start_cam=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    need_system(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serving(settings) as url:
+        yield url
 
 
 def test_operator_sees_the_live_camera_with_its_count(browser: Browser, live_url: str) -> None:

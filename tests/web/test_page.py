@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, FilePayload, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, expect
 
-from pigweight.app import create_app
 from tests.api.conftest import make_settings
 from tests.api.photos import THREE_PIGS, pigs_on_floor
-from tests.conftest import need_system
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.web.server import serving
 
 pytestmark = pytest.mark.browser
 
@@ -36,30 +18,8 @@ pytestmark = pytest.mark.browser
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PigWeight server on 127.0.0.1 and a free port, stopped after the module."""
     settings = make_settings(tmp_path_factory.mktemp("web"), preload_model=True)
-    config = uvicorn.Config(create_app(settings), log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    need_system(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serving(settings, ws="none") as url:
+        yield url
 
 
 def test_operator_counts_a_photo_in_russian_and_english(browser: Browser, server_url: str) -> None:
