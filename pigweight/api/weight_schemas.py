@@ -28,10 +28,25 @@ def _whole(value: Any) -> Any:
     return value
 
 
-class WeighingIn(BaseModel):
-    """POST /api/weight/average: the scale's total and, optionally, the count."""
+class _WeightAndCount(BaseModel):
+    """The checks a weight and a count get wherever they are sent."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("total_weight_kg", mode="before", check_fields=False)
+    @classmethod
+    def _total(cls, value: Any) -> Any:
+        # null only gets this far where the field is optional (a correction).
+        return None if value is None else _number(value, "kilograms")
+
+    @field_validator("count", mode="before", check_fields=False)
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return _whole(value)
+
+
+class WeighingIn(_WeightAndCount):
+    """POST /api/weight/average: the scale's total and, optionally, the count."""
 
     camera_id: str = Field(min_length=1, max_length=64, description="Camera over the scale.")
     total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
@@ -40,35 +55,13 @@ class WeighingIn(BaseModel):
     )
     note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
 
-    @field_validator("total_weight_kg", mode="before")
-    @classmethod
-    def _total(cls, value: Any) -> Any:
-        return _number(value, "kilograms")
 
-    @field_validator("count", mode="before")
-    @classmethod
-    def _count(cls, value: Any) -> Any:
-        return _whole(value)
-
-
-class CorrectionIn(BaseModel):
+class CorrectionIn(_WeightAndCount):
     """POST /api/weight/records/{id}/correction: what changes; the rest is kept."""
-
-    model_config = ConfigDict(extra="forbid")
 
     total_weight_kg: float | None = None
     count: int | None = None
     note: str | None = Field(None, max_length=2000)
-
-    @field_validator("total_weight_kg", mode="before")
-    @classmethod
-    def _total(cls, value: Any) -> Any:
-        return None if value is None else _number(value, "kilograms")
-
-    @field_validator("count", mode="before")
-    @classmethod
-    def _count(cls, value: Any) -> Any:
-        return _whole(value)
 
 
 class DeletionIn(BaseModel):
