@@ -9,6 +9,7 @@ player sees one continuous timeline; the offset keeps B-frame decode times non-n
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import logging
 import math
@@ -26,6 +27,7 @@ import numpy as np
 
 from pigweight.domain import Image
 from pigweight.errors import InvalidVideo
+from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, open_video
 
 logger = logging.getLogger(__name__)
@@ -98,7 +100,9 @@ def playlist(segments: Sequence[Segment], uri: Callable[[int], str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def remux_segment(path: Path, info: VideoInfo, segment: Segment, out: Path) -> None:
+def remux_segment(
+    path: Path, info: VideoInfo, segment: Segment, out: Path, files: OpenFiles | None = None
+) -> None:
     """Write `segment` of `path` as MPEG-TS to `out` (atomically: temp file + rename).
 
     H.264 is copied packet for packet; other codecs (H.265, ...) and H.264 that browsers
@@ -109,7 +113,8 @@ def remux_segment(path: Path, info: VideoInfo, segment: Segment, out: Path) -> N
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with open_video(path) as src, av.open(str(tmp), mode="w", format="mpegts") as dst:
+        source = _source(path, info, segment.start_s, files, full_header=True)
+        with source as src, av.open(str(tmp), mode="w", format="mpegts") as dst:
             stream = src.streams.video[0]
             if info.browser_playable:
                 _copy_packets(src, stream, info, segment, dst)
@@ -124,7 +129,9 @@ def remux_segment(path: Path, info: VideoInfo, segment: Segment, out: Path) -> N
         tmp.unlink(missing_ok=True)
 
 
-def frame_at(path: Path, info: VideoInfo, t: float) -> tuple[float, Image]:
+def frame_at(
+    path: Path, info: VideoInfo, t: float, files: OpenFiles | None = None
+) -> tuple[float, Image]:
     """The frame shown at t (the last one whose t <= requested t) as RGB and its own t.
 
     t outside [0, duration_s] raises InvalidVideo rather than being clamped: the caller
@@ -140,10 +147,11 @@ def frame_at(path: Path, info: VideoInfo, t: float) -> tuple[float, Image]:
     tolerance = min(1e-3, 0.25 / info.fps)
     k = max(0, bisect.bisect_right(info.keyframes, t + tolerance) - 1)
     for skip_nonref in (True, False):
-        with open_video(path, full_header=False) as src:
+        key_t = info.keyframes[k]
+        with _source(path, info, key_t, files, full_header=False) as src:
             stream = src.streams.video[0]
-            stream.thread_type = "AUTO"
-            key_t = info.keyframes[k]
+            if not stream.codec_context.is_open:  # a kept file's decoder is set up already
+                stream.thread_type = "AUTO"
             found, sure = _decode_until(src, stream, info, key_t, t + tolerance, skip_nonref)
         if sure:
             break
@@ -151,6 +159,19 @@ def frame_at(path: Path, info: VideoInfo, t: float) -> tuple[float, Image]:
         raise InvalidVideo(f"{path.name}: no frame can be decoded at t={t:.3f} s")
     frame_t, frame = found
     return frame_t, np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+
+
+def _source(
+    path: Path, info: VideoInfo, start_s: float, files: OpenFiles | None, full_header: bool
+) -> contextlib.AbstractContextManager[av.container.InputContainer]:
+    """A container to read from start_s: a kept one where it will seek anyway, else new.
+
+    Reading from the very start does not seek (MPEG-TS seeks by decode time and can land
+    past the first keyframe), so only a freshly opened container is positioned for it.
+    """
+    if files is None or start_s <= 0.5 / info.fps:
+        return open_video(path, full_header=full_header)
+    return files.borrow(path, full_header=full_header)
 
 
 def _decode_until(

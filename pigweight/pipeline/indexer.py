@@ -37,6 +37,7 @@ from pigweight.domain import Detections, Image
 from pigweight.errors import PigWeightError
 from pigweight.media import hls
 from pigweight.media.images import encode_jpeg
+from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, open_video
 from pigweight.store import videos as repo
 from pigweight.store.videos import SampleRow, VideoRow
@@ -438,6 +439,7 @@ class VideoIndexer:
         interval_s: float = 1.0,
         batch: int = 4,
         thumbs_dir: Path | None = None,
+        files: OpenFiles | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -445,6 +447,7 @@ class VideoIndexer:
         self.interval_s = interval_s
         self.batch = max(1, batch)
         self.thumbs_dir = thumbs_dir
+        self.files = files  # open files shared with the archive's frame reads (its owner)
         self._segmenter = segmenter
         self._cond = threading.Condition()
         self._queue: list[int] = []  # pending jobs, oldest first
@@ -590,7 +593,7 @@ class VideoIndexer:
         return info
 
     def _sample_on_demand(self, video_id: int, info: VideoInfo, t: float) -> SampleRow:
-        frame_t, image = hls.frame_at(info.path, info, t)
+        frame_t, image = hls.frame_at(info.path, info, t, self.files)
         sample = sample_row(frame_t, self._segmenter().segment(image), on_demand=True)
         try:
             with self.engine.begin() as conn:

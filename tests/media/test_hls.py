@@ -19,6 +19,7 @@ from pigweight.media.hls import (
     playlist,
     remux_segment,
 )
+from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, probe_video
 from tests.media.videos import decode_all, truncated_copy, write_clip, write_vfr_clip
 
@@ -98,19 +99,23 @@ def frame_times(frames: list[av.VideoFrame], start_s: float) -> list[float]:
     return [float(f.pts * f.time_base) - start_s for f in frames]
 
 
-def remux_all(source: Path, info: VideoInfo, out_dir: Path) -> list[tuple[Segment, Path]]:
+def remux_all(
+    source: Path, info: VideoInfo, out_dir: Path, files: OpenFiles | None = None
+) -> list[tuple[Segment, Path]]:
     segments = plan_segments(info.keyframes, info.duration_s)
     written = []
-    for segment in segments:
+    # Backwards as well: a kept file is left wherever the last reader stopped.
+    for segment in [*segments[::-1], *segments]:
         out = out_dir / f"{segment.index}.ts"
-        remux_segment(source, info, segment, out)
+        remux_segment(source, info, segment, out, files)
         written.append((segment, out))
-    return written
+    return written[len(segments) :]
 
 
+@pytest.mark.parametrize("kept_open", [False, True], ids=["fresh", "kept-open"])
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".ts"])
 def test_segments_played_in_order_give_every_source_frame_once(
-    sources: dict[str, Path], tmp_path: Path, suffix: str
+    sources: dict[str, Path], tmp_path: Path, suffix: str, kept_open: bool
 ) -> None:
     source = sources[suffix]
     info = probe_video(source)
@@ -118,7 +123,11 @@ def test_segments_played_in_order_give_every_source_frame_once(
     assert len(reference) == 300
 
     played: list[av.VideoFrame] = []
-    written = remux_all(source, info, tmp_path)
+    files = OpenFiles() if kept_open else None
+    written = remux_all(source, info, tmp_path, files)
+    if files is not None:
+        assert files.opened == 1  # segment 1 each time from one open file; 0 opens its own
+        files.close()
     assert len(written) == 2
     for segment, path in written:
         assert path.read_bytes()[:1] == b"\x47"  # MPEG-TS sync byte
@@ -192,17 +201,23 @@ def test_h265_is_transcoded_to_h264(tmp_path: Path) -> None:
         assert diff.mean() < 4  # re-encoded: close to the source, not identical
 
 
+@pytest.mark.parametrize("kept_open", [False, True], ids=["fresh", "kept-open"])
 @pytest.mark.parametrize(("suffix", "bframes"), [(".mp4", None), (".ts", None), (".mp4", 0)])
-def test_frame_at_returns_the_exact_frame(tmp_path: Path, suffix: str, bframes: int | None) -> None:
+def test_frame_at_returns_the_exact_frame(
+    tmp_path: Path, suffix: str, bframes: int | None, kept_open: bool
+) -> None:
     source = write_clip(tmp_path / f"clip{suffix}", seconds=6, gop_s=2.0, bframes=bframes)
     info = probe_video(source)
     reference = decode_all(source)
     times = frame_times(reference, info.start_s)
-    for i in [*range(0, len(reference), 7), 49, 50, 51, 99, 100, len(reference) - 1]:
-        t, image = frame_at(source, info, times[i])
+    files = OpenFiles() if kept_open else None
+    # Out of order on purpose: a kept file is wherever the previous read left it.
+    order = [*range(0, len(reference), 7), 49, 50, 51, 99, 100, len(reference) - 1]
+    for i in [*order[::-1], *order]:
+        t, image = frame_at(source, info, times[i], files)
         assert t == pytest.approx(times[i], abs=1e-6), i
         assert np.array_equal(image, reference[i].to_ndarray(format="rgb24")), i
-        later, image = frame_at(source, info, times[i] + 0.6 * FRAME_S)  # between two frames
+        later, image = frame_at(source, info, times[i] + 0.6 * FRAME_S, files)  # between
         assert later == pytest.approx(times[i], abs=1e-6), i
         assert np.array_equal(image, reference[i].to_ndarray(format="rgb24")), i
 
