@@ -320,3 +320,23 @@ def test_a_truncated_recording_is_indexed_as_far_as_it_reads(tmp_path: Path) -> 
     assert final["state"] == "done" and final["percent"] == 100.0 and final["error"] is None
     times = [s.t for s in _samples(engine, video_id)]
     assert times and times == sorted(set(times)) and times[-1] < 4.0 * 0.7
+
+
+def test_large_frames_are_counted_at_the_working_size(tmp_path: Path) -> None:
+    from pigweight.pipeline.indexer import INDEX_MAX_SIDE_PX
+    from tests.media.videos import write_clip
+
+    clip = write_clip(tmp_path / "hd.mp4", seconds=2, gop_s=1.0, width=1920, height=1080)
+    info = probe_video(clip)
+    with av.open(str(clip)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    for max_side, shape in ((INDEX_MAX_SIDE_PX, (720, 1280, 3)), (None, (1080, 1920, 3))):
+        reader = FrameReader(info, keyframes_only=True, max_side_px=max_side)
+        try:
+            [decoded], _ = reader.read([0.0])
+        finally:
+            reader.close()
+        assert decoded.image.shape == shape
+        # The same picture, smaller: not a crop or a shifted frame.
+        small = decoded.image.astype(np.float32).mean(axis=(0, 1))
+        assert np.allclose(small, first.astype(np.float32).mean(axis=(0, 1)), atol=3)
