@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pigweight.domain import WeightRecord
 from pigweight.store.records import DaySummary
+from pigweight.weighing.records import average_kg
 
 
 def _number(value: Any, what: str) -> Any:
@@ -155,7 +156,7 @@ class SummaryRow(BaseModel):
             weighings=day.weighings,
             animals=day.animals,
             total_weight_kg=round(day.total_weight_kg, 3),
-            mean_avg_weight_kg=round(day.total_weight_kg / day.animals, 3),
+            mean_avg_weight_kg=average_kg(day.total_weight_kg, day.animals),
             min_avg_weight_kg=day.min_avg_weight_kg,
             max_avg_weight_kg=day.max_avg_weight_kg,
         )

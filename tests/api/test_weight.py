@@ -6,6 +6,7 @@ import csv
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,8 @@ def test_without_a_count_the_live_stable_count_and_its_picture_are_recorded(
     # The count is the camera's stable count at that moment (it may move on right after).
     series = client.get("/api/count_series?id=demo&window_s=60").json()["points"]
     assert record["count"] in {p["stable_count"] for p in series}
-    assert record["avg_weight_kg"] == round(250.0 / record["count"], 3)
+    exact = Decimal(250) / record["count"]  # half-up to the gram, as a person rounds
+    assert record["avg_weight_kg"] == float(exact.quantize(Decimal("0.001"), ROUND_HALF_UP))
     picture = client.get(record["snapshot_url"])
     assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
     [row] = day_csv(tmp_path)
