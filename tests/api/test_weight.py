@@ -184,8 +184,14 @@ def test_without_a_count_the_live_stable_count_and_its_picture_are_recorded(
     assert record["count_source"] == "auto" and record["count"] >= 1
     assert 0 < record["confidence"] <= 1 and record["segmenter"] == "classic"
     # The count is the camera's stable count at that moment (it may move on right after).
-    series = client.get("/api/count_series?id=demo&window_s=60").json()["points"]
-    assert record["count"] in {p["stable_count"] for p in series}
+    # The store writes samples a moment later, on its own thread: give it that moment.
+    stable_counts: set[int] = set()
+    deadline = time.monotonic() + 10
+    while record["count"] not in stable_counts and time.monotonic() < deadline:
+        series = client.get("/api/count_series?id=demo&window_s=60").json()["points"]
+        stable_counts = {p["stable_count"] for p in series}
+        time.sleep(0.1)
+    assert record["count"] in stable_counts
     exact = Decimal(250) / record["count"]  # half-up to the gram, as a person rounds
     assert record["avg_weight_kg"] == float(exact.quantize(Decimal("0.001"), ROUND_HALF_UP))
     picture = client.get(record["snapshot_url"])
