@@ -47,7 +47,8 @@ class Archive:
 
     def __init__(self, settings: Settings, segmenter: Callable[[], Segmenter]) -> None:
         self.settings = settings
-        self.data_dir = Path(settings.data_dir)
+        # Absolute: stored paths must not depend on the folder the server starts in.
+        self.data_dir = Path(settings.data_dir).resolve()
         self.videos_dir = self.data_dir / "videos"
         self.uploads = UploadStore(
             self.data_dir / "uploads", max_bytes=int(settings.max_video_upload_gb * GB)
@@ -80,6 +81,29 @@ class Archive:
         # Resumable uploads abandoned for a day are partial files nobody will finish.
         for name in self.uploads.purge_stale(STALE_UPLOAD_S):
             logger.info("removed the abandoned upload %s", name)
+        self._adopt_finished_uploads()
+
+    def _adopt_finished_uploads(self) -> None:
+        """Add the uploads a crash left complete on disk but not in the database.
+
+        An upload is moved into videos/ only once whole, and recorded right after; a kill
+        between the two would otherwise leave a file nobody sees.
+        """
+        if not self.videos_dir.is_dir():
+            return
+        with self.engine.connect() as conn:
+            known = {row.path for row in repo.list_videos(conn)}
+        for path in sorted(p for p in self.videos_dir.iterdir() if p.is_file()):
+            if str(path) in known or path.name.startswith("."):
+                continue
+            try:
+                row = self.add_file(path, path.name, "upload")
+            except PigWeightError as exc:
+                logger.warning("upload %s left by a restart is not a video: %s", path.name, exc)
+                continue
+            logger.info(
+                "video %d: the upload %s finished before a restart, added", row.id, path.name
+            )
 
     def stop(self) -> None:
         if self.indexer is not None:

@@ -255,3 +255,17 @@ def test_a_full_disk_is_507_and_an_audio_file_is_422(
     )
     assert streamed.status_code == 507
     assert client.get("/api/video_file").json() == []
+
+
+def test_an_upload_finished_just_before_a_crash_is_added_at_start(
+    make_client: MakeClient, tmp_path: Path, clip: Path
+) -> None:
+    videos = tmp_path / "data" / "videos"
+    videos.mkdir(parents=True)
+    (videos / "cam3.mp4").write_bytes(clip.read_bytes())  # moved in, never recorded
+    (videos / "junk.mp4").write_bytes(b"not a video")
+    client = make_client()
+    listed = client.get("/api/video_file").json()
+    assert [v["name"] for v in listed] == ["cam3.mp4"]
+    again = make_client()  # a second start adds nothing twice
+    assert len(again.get("/api/video_file").json()) == 1
