@@ -21,6 +21,7 @@ from pigweight.api.weight_schemas import (
     WeighingIn,
 )
 from pigweight.media.source import SourceState
+from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.live import LiveServices
 from pigweight.store.records import RecordFilter
 from pigweight.weighing.records import LiveCount, RecordBook, Weighing
@@ -64,7 +65,7 @@ async def weight_average(
 ) -> SavedOut:
     """Record a weighing: total weight / count (given, or the camera's stable count)."""
     worker = find_worker(live, body.camera_id)  # 404 for an unknown camera
-    current = live_count(live, worker.config.id)
+    current = live_count(live, worker)
     weighing = Weighing(worker.config.id, body.total_weight_kg, body.count, body.note or "")
     book = _book(request)
     saved = await anyio.to_thread.run_sync(
@@ -76,14 +77,15 @@ async def weight_average(
     return SavedOut(**out, replayed=not saved.created, csv_error=saved.csv_error)
 
 
-def live_count(live: LiveServices, camera_id: str) -> LiveCount | None:
+def live_count(live: LiveServices, worker: CameraWorker) -> LiveCount | None:
     """The camera's stable count and evidence picture now; None if it shows nothing fresh."""
+    camera_id = worker.config.id
     frame = live.hub.latest_frame(camera_id)
     now = time.time()
     if frame is None or now - float(frame.message.get("ts", 0.0)) > LIVE_COUNT_MAX_AGE_S:
         return None
     message = frame.message
-    streaming = live.manager.worker(camera_id).status().state == SourceState.STREAMING
+    streaming = worker.status().state == SourceState.STREAMING
     stable = message.get("stable_count") if streaming else None
     jpeg = frame.jpeg
     evidence = live.hub.latest_evidence(camera_id)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pigweight.domain import WeightRecord
 from pigweight.store.records import DaySummary
-from pigweight.weighing.records import average_kg
+from pigweight.weighing.records import MAX_COUNT, average_kg
 
 
 def _number(value: Any, what: str) -> Any:
@@ -25,7 +25,9 @@ def _whole(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number of animals from 1 to 1000, got {value!r:.40}")
+        raise ValueError(
+            f"must be a whole number of animals from 1 to {MAX_COUNT}, got {value!r:.40}"
+        )
     return value
 
 

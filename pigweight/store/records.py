@@ -7,7 +7,7 @@ every read joins them; "active" means neither.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, insert, select
@@ -124,7 +124,7 @@ def summarize(conn: Connection, where: RecordFilter) -> list[DaySummary]:
             func.max(r.avg_weight_kg),
         )
         .select_from(_joined())
-        .where(_condition(RecordFilter(where.since_ts, where.until_ts, where.camera, True)))
+        .where(_condition(replace(where, active_only=True)))
         .group_by(r.local_date, r.camera)
         .order_by(r.local_date, r.camera)
     )

@@ -131,6 +131,8 @@ class DailyCsv:
             logger.warning("records: %s was cut short, rebuilt from the database", path.name)
         else:
             edited = path.with_suffix(".csv.edited")
+            if edited.exists():  # an earlier edit is kept too
+                edited = path.with_suffix(f".csv.edited-{path.stat().st_mtime_ns}")
             os.replace(path, edited)
             logger.warning(
                 "records: %s differed from the database; rebuilt, the old file kept as %s",

@@ -382,6 +382,12 @@ class RecordBook:
         return datetime.fromtimestamp(self._clock(), self.settings.zone()).date()
 
     def _append_csv(self, record: WeightRecord) -> str | None:
+        if record.local_date in self._dirty_days:
+            # An earlier line of this day is missing: appending would leave the gap.
+            self._rewrite_day(record.local_date)
+            if record.local_date in self._dirty_days:
+                return "the record is saved, but the day's CSV file could not be written"
+            return None
         try:
             self.csv.append(record)
         except OSError as exc:
@@ -396,6 +402,7 @@ class RecordBook:
             records = repo.day_records(conn, local_date)
         try:
             self.csv.rewrite(local_date, records)
+            self._dirty_days.discard(local_date)
         except OSError as exc:
             self._dirty_days.add(local_date)
             logger.error("records: %s not rewritten: %s", local_date, exc)

@@ -144,7 +144,7 @@ def test_history_filters_pages_summarises_corrects_and_deletes(client: TestClien
     assert client.get("/api/weight/records?limit=2&offset=2").json()["records"][0]["id"] == ids[0]
     assert client.get("/api/weight/records?camera=pen9").json()["total"] == 0
     assert client.get("/api/weight/records?from=2020-01-01&to=2020-01-02").json()["total"] == 0
-    today = time.strftime("%Y-%m-%d")  # UTC here; Moscow is the same day or the next
+    today = time.strftime("%Y-%m-%d")  # this machine's date; Moscow's is the same or next
     assert client.get(f"/api/weight/records?from={today}").json()["total"] == 3
     bad = client.get("/api/weight/records?from=yesterday")
     assert bad.status_code == 422 and "not a date" in bad.json()["detail"]
@@ -198,6 +198,6 @@ def test_without_a_count_the_live_stable_count_and_its_picture_are_recorded(
     assert picture.status_code == 200 and picture.content[:2] == b"\xff\xd8"
     [row] = day_csv(tmp_path)
     assert (row["count"], row["count_source"]) == (str(record["count"]), "auto")
-    no_picture = post(client, {"camera_id": "demo", "total_weight_kg": 250.0, "count": 20})
-    assert no_picture.json()["snapshot_url"]  # the camera's current frame, count typed
+    typed_count = post(client, {"camera_id": "demo", "total_weight_kg": 250.0, "count": 20})
+    assert typed_count.json()["snapshot_url"]  # the camera's current frame, count typed
     assert client.get("/api/weight/records/999/snapshot.jpg").status_code == 404

@@ -238,6 +238,10 @@ def test_start_rebuilds_a_lost_or_truncated_csv(tmp_path: Path) -> None:
     make_book(tmp_path)
     assert path.read_bytes() == whole
     assert b"999" in path.with_suffix(".csv.edited").read_bytes()
+    path.write_bytes(whole.replace(b"102", b"888"))  # and again: the first edit stays
+    make_book(tmp_path)
+    kept = sorted(p.read_bytes() for p in path.parent.glob("*.csv.edited*"))
+    assert len(kept) == 2 and any(b"888" in k for k in kept) and any(b"999" in k for k in kept)
 
 
 def test_retention_removes_only_files_older_than_the_setting(tmp_path: Path) -> None:
@@ -264,10 +268,11 @@ def test_a_failed_csv_write_keeps_the_record_and_is_repaired_later(tmp_path: Pat
     assert book.get(saved.record.id).count == 10
     assert book.dirty_days == {"20261126"}
     records_dir.unlink()
-    book.housekeeping()
+    # The next weighing of that day writes the whole day, not just its own line.
+    second = book.record(Weighing("pen1", 120.0, 10), None)
+    assert second.csv_error is None and book.dirty_days == set()
     rows = csv_rows(records_dir / "weight_avg_20261126.csv")
-    assert [r["record_id"] for r in rows] == [str(saved.record.id)]
-    assert book.dirty_days == set()
+    assert [r["record_id"] for r in rows] == [str(saved.record.id), str(second.record.id)]
 
 
 def test_csv_download_has_the_daily_columns(tmp_path: Path) -> None:
