@@ -47,10 +47,13 @@ class SegmentCache:
                     self._sizes.move_to_end(key)
                     return path
             path.parent.mkdir(parents=True, exist_ok=True)
-            make(path)
-            size = path.stat().st_size
+            try:
+                make(path)
+                size = path.stat().st_size
+            finally:
+                with self._lock:
+                    self._making.pop(key, None)  # a failed make leaves nothing behind
             with self._lock:
-                self._making.pop(key, None)
                 self._total += size - self._sizes.pop(key, 0)
                 self._sizes[key] = size
                 self._evict(keep=key)

@@ -663,6 +663,8 @@ class VideoIndexer:
         while True:
             with self._cond:
                 while not self._stopping and self._pick() is None:
+                    # Nothing to do: a cancelled or finished job must not hold its file open.
+                    self._close_jobs()
                     self._cond.wait()
                 if self._stopping:
                     break

@@ -5,6 +5,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from pigweight.media.segment_cache import SegmentCache
 
 
@@ -47,3 +49,16 @@ def test_the_least_recently_used_go_when_the_cache_is_full(tmp_path: Path) -> No
     assert again.total_bytes == 200 and not (tmp_path / "e.tmp").exists()
     again.drop_prefix("d")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_a_failed_make_leaves_nothing_and_the_next_request_tries_again(tmp_path: Path) -> None:
+    cache = SegmentCache(tmp_path, max_bytes=1000)
+
+    def broken(path: Path) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        cache.get("1/0.ts", broken)
+    assert not cache._making and cache.total_bytes == 0
+    calls: list[str] = []
+    assert cache.get("1/0.ts", writer(b"ok", calls)).read_bytes() == b"ok"

@@ -196,6 +196,7 @@ def test_cancel_while_the_worker_runs(clip: Path, tmp_path: Path) -> None:
     assert started.wait(10)
     indexer.cancel(video_id)
     time.sleep(0.5)  # the batch in hand commits, and no other follows
+    assert not indexer._jobs  # idle: the cancelled file is closed, not held until shutdown
     indexer.stop()
     progress = indexer.progress(video_id)
     assert progress["state"] == "cancelled"
