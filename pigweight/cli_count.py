@@ -12,7 +12,8 @@ from PIL import Image as PILImage
 from pigweight.domain import Image
 from pigweight.errors import InvalidImage, InvalidVideo
 from pigweight.media.images import load_image
-from pigweight.media.video import VIDEO_SUFFIXES, sample_frames, video_duration_s
+from pigweight.media.probe import VIDEO_SUFFIXES
+from pigweight.media.video import sample_frames, video_duration_s
 from pigweight.settings import Settings
 from pigweight.vision.overlay import draw_overlay
 from pigweight.vision.segmenter import Segmenter, create_segmenter

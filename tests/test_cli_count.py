@@ -59,6 +59,8 @@ def test_count_video_samples_every_period(
         ("cut.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00", "damaged or truncated"),
         ("fake.mp4", b"\x00" * 1000, "not a video"),
         ("empty.mp4", b"", "empty"),
+        # A playlist named like a video: refused, never followed to the files it lists.
+        ("list.mp4", b"#EXTM3U\n#EXTINF:10,\n/etc/passwd\n", "playlist"),
     ],
 )
 def test_bad_inputs_give_one_line_and_exit_2(

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # Local files only: nothing a file says may make FFmpeg open a URL or another file.
 FILE_OPTIONS = {"protocol_whitelist": "file"}
+# Names of the recordings looked for in folders; what is inside decides (detect_format).
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".ts", ".m4v", ".webm"})
 
 _CONTAINERS = {"mov": "mp4", "matroska": "matroska", "mpegts": "mpegts", "avi": "avi"}
 _MP4_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"})
@@ -99,10 +101,10 @@ def probe_video(path: Path) -> VideoInfo:
         stream = container.streams.video[0]
         size = path.stat().st_size
         codec = _codec_name(path, stream)
-        header_s = _header_duration_s(container, stream)
+        header_s = header_duration_s(container, stream)
         width, height = stream.codec_context.width, stream.codec_context.height
         pix_fmt = stream.codec_context.pix_fmt or ""
-        rate = _rate(stream)
+        rate = frame_rate(stream)
         index_past_end = fmt == "mov" and _mp4_data_end(stream) > size
         scan = None
         if fmt == "mov" and not index_past_end:
@@ -247,7 +249,7 @@ def _pts_at_keyframe(
     return packet is not None and packet.is_keyframe and packet.pts == pts
 
 
-def _header_duration_s(
+def header_duration_s(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
@@ -272,7 +274,7 @@ def _codec_name(path: Path, stream: av.video.stream.VideoStream) -> str:
         raise InvalidVideo(f"{path.name}: the video codec is not supported") from None
 
 
-def _rate(stream: av.video.stream.VideoStream) -> float | None:
+def frame_rate(stream: av.video.stream.VideoStream) -> float | None:
     rate = stream.average_rate or stream.guessed_rate
     return float(rate) if rate and math.isfinite(float(rate)) and rate > 0 else None
 

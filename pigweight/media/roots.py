@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from pigweight.errors import PigWeightError
-from pigweight.media.video import VIDEO_SUFFIXES
+from pigweight.media.probe import VIDEO_SUFFIXES
 
 logger = logging.getLogger(__name__)
 

@@ -10,44 +10,22 @@ import numpy as np
 
 from pigweight.domain import Frame
 from pigweight.errors import InvalidVideo
-
-VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".mov", ".avi", ".ts", ".m4v", ".webm", ".h264"})
-
-# Local files only: a crafted playlist must not make FFmpeg open URLs or other files.
-_FILE_OPTIONS = {"protocol_whitelist": "file"}
-
-
-def _open(path: Path) -> av.container.InputContainer:
-    if not path.is_file():
-        raise InvalidVideo(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InvalidVideo(f"{path}: the file is empty (0 bytes)")
-    try:
-        container = av.open(str(path), mode="r", options=_FILE_OPTIONS)
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise InvalidVideo(f"{path}: not a video PigWeight can read ({exc})") from None
-    if not container.streams.video:
-        container.close()
-        raise InvalidVideo(f"{path}: the file has no video stream")
-    return container
+from pigweight.media.probe import frame_rate, header_duration_s, open_video
 
 
 def video_duration_s(path: Path) -> float | None:
     """Duration in seconds from the container header, None when it does not say."""
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / av.time_base
-    return None
+    with open_video(path) as container:
+        return header_duration_s(container, container.streams.video[0])
 
 
 def sample_frames(path: Path, every_s: float) -> Iterator[Frame]:
     """Decode the first frame at or after 0, every_s, 2*every_s ... seconds."""
     if every_s <= 0:
         raise ValueError("every_s must be positive")
-    container = _open(path)
+    # Container forced from the file's first bytes, local files only: a playlist or concat
+    # list named .mp4 cannot make FFmpeg read other files (media/probe.py).
+    container = open_video(path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -55,7 +33,8 @@ def sample_frames(path: Path, every_s: float) -> Iterator[Frame]:
         index = 0
         try:
             for frame in container.decode(stream):
-                t = float(frame.time) if frame.time is not None else index / _rate(stream)
+                rate = frame_rate(stream) or 25.0
+                t = float(frame.time) if frame.time is not None else index / rate
                 index += 1
                 if t + 1e-6 < next_t:
                     continue
@@ -71,8 +50,3 @@ def sample_frames(path: Path, every_s: float) -> Iterator[Frame]:
             raise InvalidVideo(f"{path}: the video holds no decodable frame")
     finally:
         container.close()
-
-
-def _rate(stream: av.video.stream.VideoStream) -> float:
-    rate = stream.average_rate or stream.guessed_rate
-    return float(rate) if rate else 25.0

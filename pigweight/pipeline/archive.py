@@ -145,8 +145,21 @@ class Archive:
     def register(self, user_path: str) -> list[VideoRow]:
         """Add a file or every video in a folder under MEDIA_ROOTS (nothing is copied)."""
         roots = self.settings.media_roots
-        path = resolve_under_roots(user_path, roots)
-        return [self.add_file(p, p.name, "register") for p in video_files_in(path, roots)]
+        files = video_files_in(resolve_under_roots(user_path, roots), roots)
+        added: list[VideoRow] = []
+        refused: list[str] = []
+        for path in files:
+            # One damaged file in an NVR folder must not stop the others half way.
+            try:
+                added.append(self.add_file(path, path.name, "register"))
+            except InvalidVideo as exc:
+                if len(files) == 1:
+                    raise
+                logger.warning("not registered: %s", exc)
+                refused.append(str(exc))
+        if refused and not added:
+            raise InvalidVideo(f"none of the {len(files)} files is a readable video: {refused[0]}")
+        return added
 
     # --- reading -----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ def roots(tmp_path: Path, clip: Path) -> Path:
     (root / "day1").mkdir(parents=True)
     (root / "day1" / "cam1.mp4").write_bytes(clip.read_bytes())
     (root / "day1" / "notes.txt").write_text("not a video")
+    (root / "day1" / "cam2_broken.mp4").write_text("cut off by the NVR")
     (tmp_path / "secret.mp4").write_bytes(clip.read_bytes())
     return root
 
@@ -119,7 +120,8 @@ def test_registering_takes_files_under_the_media_roots_only(
 ) -> None:
     r = client.post("/api/video_file/register", json={"path": str(roots / "day1")})
     assert r.status_code == 201, r.text
-    assert [v["name"] for v in r.json()] == ["cam1.mp4"]  # notes.txt is not a video
+    # notes.txt is not a video by name; the damaged file is skipped, the good one added.
+    assert [v["name"] for v in r.json()] == ["cam1.mp4"]
     again = client.post("/api/video_file/register", json={"path": str(roots / "day1/cam1.mp4")})
     assert [v["id"] for v in again.json()] == [r.json()[0]["id"]]  # the same file once
     for hostile in (
