@@ -7,7 +7,7 @@ import { t } from "./i18n.js";
 const $ = (id) => document.getElementById(id);
 const COUNT_EVERY_MS = 250;
 const STATE_EVERY_MS = 2000;
-const state = { videos: [], current: null, hls: null, lastAsk: 0, asking: false, video: null };
+const state = { videos: [], current: null, hls: null, lastAsk: 0, asking: false, video: null, timer: 0 };
 
 // 75 -> "1:15", 3725 -> "1:02:05": how long a recording is, as players show it.
 function clock(seconds) {
@@ -31,17 +31,22 @@ function renderState() {
   el.textContent = t(`archive.state.${index.state}`, { percent });
 }
 
+// One poll at a time: switching recordings cancels the previous one's timer, and an
+// answer that arrives for a recording no longer shown is dropped.
 async function refreshState() {
-  if (state.current === null) return;
+  clearTimeout(state.timer);
+  const id = state.current;
+  if (id === null) return;
   try {
-    const response = await fetch(`/api/video_file/${state.current}`);
-    if (response.ok) state.video = await response.json();
+    const response = await fetch(`/api/video_file/${id}`);
+    if (!response.ok || id !== state.current) return;
+    state.video = await response.json();
   } catch {
     return;
   }
   renderState();
-  if (state.video && ["queued", "indexing"].includes(state.video.index.state)) {
-    setTimeout(refreshState, STATE_EVERY_MS);
+  if (["queued", "indexing"].includes(state.video.index.state)) {
+    state.timer = setTimeout(refreshState, STATE_EVERY_MS);
   }
 }
 
@@ -53,8 +58,9 @@ async function askCount() {
   state.lastAsk = now;
   try {
     const at = Math.min(video.currentTime, state.video?.duration_s ?? video.currentTime);
-    const response = await fetch(`/api/video_file/count_at_time?id=${state.current}&t=${at.toFixed(3)}`);
-    if (!response.ok) return;
+    const id = state.current;
+    const response = await fetch(`/api/video_file/count_at_time?id=${id}&t=${at.toFixed(3)}`);
+    if (!response.ok || id !== state.current) return;
     const answer = await response.json();
     $("archive-count").textContent = answer.count;
     $("archive-count").classList.remove("is-empty");
