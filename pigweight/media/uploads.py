@@ -60,7 +60,7 @@ CHECKPOINT_BYTES = 64 << 20  # at most this much is resent after the server is k
 _ID = re.compile(r"[0-9a-f]{32}")
 
 
-class UploadTooLarge(PigWeightError):
+class VideoTooLarge(PigWeightError):
     """The video has more bytes than MAX_VIDEO_UPLOAD_GB allows (413)."""
 
     http_status = 413
@@ -282,7 +282,7 @@ class UploadStore:
         too_large = False
         try:
             await self._pump(writer, meta, chunks)
-        except UploadTooLarge:
+        except VideoTooLarge:
             too_large = True
             raise
         finally:
@@ -302,12 +302,12 @@ class UploadStore:
                         f"upload keeps the first {writer.offset + len(pending)}"
                     )
                 if end > self.max_bytes:
-                    raise UploadTooLarge(self.max_bytes)
+                    raise VideoTooLarge(self.max_bytes)
                 pending += chunk
                 if len(pending) >= WRITE_BYTES:
                     data, pending = pending, bytearray()
                     await anyio.to_thread.run_sync(writer.write, data)
-        except UploadTooLarge:
+        except VideoTooLarge:
             raise
         except BaseException:
             # A broken connection: keep what arrived, the client resumes after it.
@@ -336,7 +336,7 @@ class UploadStore:
                 f"Upload-Length {size} is less than the {offset} bytes already received"
             )
         if size > self.max_bytes:
-            raise UploadTooLarge(self.max_bytes)
+            raise VideoTooLarge(self.max_bytes)
         self._check_room(size - offset)
 
     def _check_room(self, nbytes: int) -> None:

@@ -24,7 +24,7 @@ from pigweight.media.uploads import (
     UploadOffsetMismatch,
     UploadRejected,
     UploadStore,
-    UploadTooLarge,
+    VideoTooLarge,
 )
 
 CHUNK = 64 * 1024
@@ -210,13 +210,13 @@ def test_more_bytes_than_declared_are_refused_and_the_declared_ones_kept(tmp_pat
 
 def test_the_size_cap_mid_stream_gives_413_and_removes_the_partial_file(tmp_path: Path) -> None:
     store = make_store(tmp_path, max_bytes=3 * MB)
-    with pytest.raises(UploadTooLarge, match=r"GB limit \(MAX_VIDEO_UPLOAD_GB\)"):
+    with pytest.raises(VideoTooLarge, match=r"GB limit \(MAX_VIDEO_UPLOAD_GB\)"):
         anyio.run(store.receive, "big.mp4", body(0, 100), None)  # no Content-Length
     assert leftovers(store) == []
     assert not (tmp_path / "videos").exists() or not any((tmp_path / "videos").iterdir())
 
     state = store.create("big.mp4", None)
-    with pytest.raises(UploadTooLarge):
+    with pytest.raises(VideoTooLarge):
         anyio.run(store.append, state.id, 0, body(0, 100))
     assert leftovers(store) == []
     with pytest.raises(UploadNotFound):
@@ -225,7 +225,7 @@ def test_the_size_cap_mid_stream_gives_413_and_removes_the_partial_file(tmp_path
 
 def test_a_declared_size_over_the_cap_is_refused_before_any_byte(tmp_path: Path) -> None:
     store = make_store(tmp_path, max_bytes=50 * GB)
-    with pytest.raises(UploadTooLarge, match="larger than the 50 GB limit") as refused:
+    with pytest.raises(VideoTooLarge, match="larger than the 50 GB limit") as refused:
         store.create("big.mp4", 50 * GB + 1)
     assert refused.value.code == "upload_too_large" and refused.value.http_status == 413
     read: list[int] = []
@@ -234,7 +234,7 @@ def test_a_declared_size_over_the_cap_is_refused_before_any_byte(tmp_path: Path)
         read.append(1)
         yield b"x"
 
-    with pytest.raises(UploadTooLarge):
+    with pytest.raises(VideoTooLarge):
         anyio.run(store.receive, "big.mp4", counted(), 60 * GB)
     assert read == [] and leftovers(store) == []
 
