@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pigweight.media.probe import probe_video
 from pigweight.media.roots import video_files_in
+from pigweight.pipeline.archive import store_file
 from pigweight.pipeline.indexer import index_file_blocking
 from pigweight.settings import Settings
-from pigweight.store import videos as repo
 from pigweight.store.db import open_database
 from pigweight.vision.segmenter import create_segmenter
 
@@ -35,10 +34,7 @@ def index_paths(
     results = []
     try:
         for path in files:
-            info = probe_video(path)
-            with engine.begin() as conn:
-                row = repo.find_by_path(conn, str(path))
-                video_id = row.id if row else repo.add_video(conn, info, path.name, "register")
+            video_id, info, _added = store_file(engine, path, path.name, "register")
             with tqdm(
                 total=1, desc=path.name, unit="sample", disable=not show_progress, file=sys.stderr
             ) as bar:

@@ -35,6 +35,23 @@ GB = 1024**3
 STALE_UPLOAD_S = 24 * 3600.0
 
 
+def store_file(engine: Engine, path: Path, name: str, source: str) -> tuple[int, VideoInfo, bool]:
+    """A recording in the database once (by path): (id, probe, whether it was added now).
+
+    A file stored before is not probed again; a new one is probed by demuxing only.
+    """
+    with engine.connect() as conn:
+        existing = repo.find_by_path(conn, str(path))
+    if existing is not None:
+        return existing.id, existing.info, False
+    info = probe_video(path)
+    with engine.begin() as conn:
+        existing = repo.find_by_path(conn, str(path))  # added meanwhile by another request
+        if existing is not None:
+            return existing.id, existing.info, False
+        return repo.add_video(conn, info, name, source), info, True
+
+
 class VideoNotFound(PigWeightError):
     """No video has this id (404)."""
 
@@ -119,15 +136,12 @@ class Archive:
         An uploaded file that is not a video is deleted: nothing of a refused upload stays.
         """
         try:
-            info = probe_video(path)
+            video_id, info, added = store_file(self.engine, path, name, source)
         except InvalidVideo:
             if source == "upload":
                 path.unlink(missing_ok=True)
             raise
-        with self.engine.begin() as conn:
-            existing = repo.find_by_path(conn, str(path))
-            video_id = existing.id if existing else repo.add_video(conn, info, name, source)
-        if existing is None:
+        if added:
             self._indexer().enqueue(video_id)
             logger.info(
                 "video %d: %s, %s %dx%d, %.0f s, %d keyframes%s",
