@@ -42,7 +42,11 @@ async function main() {
   state.camera = camera.id;
   state.status = camera.status.state;
   $("live-name").textContent = `· ${camera.name}`;
-  $("live-stream").src = `/api/cameras/${encodeURIComponent(camera.id)}/mjpeg`;
+  // An MJPEG stream never ends loading: set after the page's load event, never delaying it
+  // (a camera with no picture yet would hold it back for ever).
+  const stream = () => ($("live-stream").src = `/api/cameras/${encodeURIComponent(camera.id)}/mjpeg`);
+  if (document.readyState === "complete") stream();
+  else window.addEventListener("load", stream, { once: true });
   $("live").hidden = false;
   // Re-render texts when the language buttons switch the page.
   for (const button of document.querySelectorAll("[data-lang]")) {
