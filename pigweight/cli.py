@@ -135,7 +135,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from pigweight.app import create_app
 
     print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
     return 0
 
 

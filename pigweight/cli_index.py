@@ -51,6 +51,7 @@ def index_paths(
                     settings.index_interval_s,
                     progress,
                     thumbs_dir=Path(settings.data_dir) / "thumbs",
+                    max_side_px=settings.index_max_side_px,
                 )
             results.append(
                 {

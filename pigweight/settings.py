@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         Path("records"), description="Folder of the daily CSV exports weight_avg_YYYYMMDD.csv."
     )
     log_dir: Path = Field(Path("logs"), description="Folder of perf.log and other logs.")
+    access_log: bool = Field(
+        False,
+        description="Log every HTTP request (uvicorn's access log). Off by default: a player "
+        "asks for counts and segments many times a second.",
+    )
     ui_language: Literal["ru", "en"] = Field("ru", description="Default language of the web UI.")
 
     # --- segmentation -------------------------------------------------------------------
@@ -161,6 +166,14 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds between the samples the video indexer counts. At the recorder's "
         "keyframe interval (often 2 s) or more only keyframes are decoded: about twice as fast.",
+    )
+    index_max_side_px: int = Field(
+        1280,
+        ge=320,
+        le=7680,
+        description="Longest side, in pixels, of the frames the video indexer counts (larger "
+        "frames are scaled down while decoded). Smaller indexes faster and counts less "
+        "accurately: see docs/performance.md.",
     )
     max_video_upload_gb: float = Field(
         50.0, gt=0, le=10000, description="Largest video file an upload may have (GB)."

@@ -8,13 +8,17 @@ stream the request body to disk chunk by chunk, so memory stays flat for any fil
 from __future__ import annotations
 
 import gzip
+import json
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pigweight.api.multipart_stream import file_part
 from pigweight.errors import PigWeightError
@@ -188,16 +192,79 @@ async def register(request: Request, body: RegisterIn) -> list[dict[str, Any]]:
     return [video_out(r) for r in rows]
 
 
-@router.get("/count_at_time")
+class CountAtTimeFastPath:
+    """ASGI middleware: `GET /api/video_file/count_at_time` answered from memory before
+    FastAPI routes and validates it.
+
+    A player asks many times a second, and most answers are a lookup in the indexer's
+    in-memory samples (microseconds) that FastAPI's routing, validation and serialisation
+    would multiply. Anything this path does not answer itself (a query that is not exactly
+    a valid `id` and `t`, a video not loaded yet, a time with no sample near it, a time
+    outside the recording) goes on to the endpoint below, which answers or explains.
+    """
+
+    def __init__(self, app: ASGIApp, archive: Archive) -> None:
+        self.app = app
+        self.archive = archive
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == COUNT_AT_TIME_PATH:
+            body = self._answer(scope["query_string"]) if scope["method"] == "GET" else None
+            if body is not None:
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, query_string: bytes) -> bytes | None:
+        try:
+            params = dict(parse_qsl(query_string.decode("ascii"), strict_parsing=True))
+            video_id, t = int(params.pop("id")), float(params.pop("t"))
+        except (KeyError, ValueError, UnicodeDecodeError):
+            return None
+        if params or not (math.isfinite(t) and t >= 0):
+            return None
+        try:
+            answer = self.archive.count_at_cached(video_id, t)
+        except PigWeightError:
+            return None
+        return None if answer is None else json.dumps(answer, separators=(",", ":")).encode()
+
+
+class CountAtTime(BaseModel):
+    """The count shown at t, from the sample at sample_t."""
+
+    t: float = Field(description="The time asked for, seconds from the start.")
+    count: int
+    confidence: float = Field(ge=0, le=1)
+    sample_t: float = Field(description="The counted frame's own time (at or before t).")
+    indexed: bool = Field(description="False: counted for a query, not by the index pass yet.")
+
+
+COUNT_AT_TIME_PATH = "/api/video_file/count_at_time"
+
+
+@router.get("/count_at_time", response_model=CountAtTime)
 async def count_at_time(
     request: Request,
     video_id: Annotated[int, Query(alias="id")],
     t: Annotated[float, Query(ge=0, description="Seconds from the start of the video.")],
-) -> dict[str, Any]:
-    """The count at t from the index; computed on demand (and kept) where not indexed yet."""
-    return await anyio.to_thread.run_sync(
-        _archive(request).count_at, video_id, t, limiter=_MEDIA_WORK
-    )
+) -> Any:
+    """The count at t from the index; computed on demand (and kept) where not indexed yet.
+
+    Most queries are answered by CountAtTimeFastPath before they get here. Answered on the
+    event loop when the video's samples are in memory; a worker thread reads the database
+    or counts the frame otherwise.
+    """
+    archive = _archive(request)
+    answer = archive.count_at_cached(video_id, t)
+    if answer is not None:
+        return JSONResponse(answer)  # already plain JSON types: no validation pass
+    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, limiter=_MEDIA_WORK)
 
 
 @router.get("/count_series")

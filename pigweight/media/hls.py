@@ -28,7 +28,7 @@ import numpy as np
 from pigweight.domain import Image
 from pigweight.errors import InvalidVideo
 from pigweight.media.open_files import OpenFiles
-from pigweight.media.probe import VideoInfo, open_video
+from pigweight.media.probe import VideoInfo, open_video, slices_in
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def frame_at(
     asked for a moment the recording does not have. A t up to 1 ms (a quarter frame at
     most) before a frame's own t counts as that frame, so times rounded to the millisecond
     find their frame. Seeks to the keyframe at or before t and decodes forward
-    (frame-threaded), so the cost is at most one keyframe interval of decoding.
+    (slice- or frame-threaded), so the cost is at most one keyframe interval of decoding.
     """
     if not (math.isfinite(t) and -_EPS_S <= t <= info.duration_s + _EPS_S):
         raise InvalidVideo(
@@ -150,8 +150,6 @@ def frame_at(
         key_t = info.keyframes[k]
         with _source(path, info, key_t, files, full_header=False) as src:
             stream = src.streams.video[0]
-            if not stream.codec_context.is_open:  # a kept file's decoder is set up already
-                stream.thread_type = "AUTO"
             found, sure = _decode_until(src, stream, info, key_t, t + tolerance, skip_nonref)
         if sure:
             break
@@ -194,30 +192,78 @@ def _decode_until(
     frame_s = 1.0 / info.fps
     best: tuple[float, av.VideoFrame] | None = None
     skipped_t = -math.inf  # latest t of a packet fed while non-reference frames were skipped
+    # [t, t + duration) of every packet fed, while all sit on the frame-rate grid and last
+    # one frame: once they cover [key_t, t], the decoder holds every frame up to t and is
+    # drained instead of fed the packets its threads and B-frame reordering would need.
+    # (A variable frame rate leaves the grid; MP4 durations follow decode order, not
+    # presentation, so they only say how long a frame is shown at a constant rate.)
+    fed: list[tuple[float, float]] | None = []
+    codec.skip_frame = "DEFAULT"  # a kept decoder keeps what the last search set
+
+    def take(frames: Sequence[av.VideoFrame]) -> bool:
+        nonlocal best
+        for frame in frames:
+            if frame.pts is None:
+                continue
+            frame_t = float(frame.pts * tb) - info.start_s
+            if frame_t > t and best is not None:
+                return True
+            best = (frame_t, frame)
+        return False
+
     try:
         for packet_t, packet in _with_flush(_packets_from(src, stream, info, key_t)):
-            if skip_nonref and packet is not None:
-                duration = float(packet.duration * tb) if packet.duration else frame_s
-                skip = packet_t + duration <= t
-                codec.skip_frame = "NONREF" if skip else "DEFAULT"
-                if skip:
-                    skipped_t = max(skipped_t, packet_t)
-            for frame in codec.decode(packet):
-                if frame.pts is None:
-                    continue
-                frame_t = float(frame.pts * tb) - info.start_s
-                if frame_t > t and best is not None:
-                    break
-                best = (frame_t, frame)
-            else:
-                continue
-            break
+            if packet is not None:
+                if not codec.is_open:  # a kept file's decoder is set up already
+                    stream.thread_type = "SLICE" if slices_in(packet, stream) > 1 else "AUTO"
+                duration = float(packet.duration * tb) if packet.duration else None
+                if skip_nonref:
+                    skip = packet_t + (duration or frame_s) <= t
+                    codec.skip_frame = "NONREF" if skip else "DEFAULT"
+                    if skip:
+                        skipped_t = max(skipped_t, packet_t)
+                if fed is not None:
+                    fed = _on_grid(fed, packet_t, duration, key_t, frame_s)
+            if take(codec.decode(packet)):
+                break
+            if packet is not None and fed is not None and _covers(fed, key_t, t, frame_s / 2):
+                take(codec.decode(None))
+                codec.flush_buffers()  # out of draining, for the next seek of a kept file
+                break
     except av.FFmpegError as exc:
         if best is None:
             raise InvalidVideo(f"{info.path.name}: the video cannot be decoded ({exc})") from None
     if skipped_t == -math.inf:
         return best, True
     return best, best is not None and skipped_t <= best[0] + _EPS_S <= t + _EPS_S
+
+
+def _on_grid(
+    fed: list[tuple[float, float]],
+    packet_t: float,
+    duration: float | None,
+    key_t: float,
+    frame_s: float,
+) -> list[tuple[float, float]] | None:
+    """`fed` with this packet's span, or None once a packet is off the constant-rate grid."""
+    slots = (packet_t - key_t) / frame_s
+    if duration is None or abs(duration - frame_s) > 0.01 * frame_s:
+        return None
+    if abs(slots - round(slots)) > 0.01:
+        return None
+    return [*fed, (packet_t, packet_t + duration)]
+
+
+def _covers(spans: Sequence[tuple[float, float]], start: float, t: float, slack: float) -> bool:
+    """Whether the [begin, end) spans leave no gap (over `slack`) from `start` past t."""
+    reach = start
+    for begin, end in sorted(spans):
+        if begin > reach + slack:
+            return False
+        reach = max(reach, end)
+        if reach > t:
+            return True
+    return False
 
 
 def _seek(

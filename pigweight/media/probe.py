@@ -360,3 +360,37 @@ def _mp4_has_index(path: Path) -> bool:
                 return False
             pos += box_size
     return False
+
+
+def slices_in(packet: av.Packet, stream: av.video.stream.VideoStream) -> int:
+    """How many slices the H.264/H.265 frame in `packet` is cut into (1 for other codecs).
+
+    A recorder that cuts every frame into slices lets the decoder share one frame among
+    threads with no delay; with one slice a frame, frame threads are the way to use several
+    cores (they hold a frame back per thread, which costs a seek more than it saves).
+    """
+    name = stream.codec_context.name
+    if name not in ("h264", "hevc"):
+        return 1
+    data = bytes(packet)
+    extradata = stream.codec_context.extradata or b""
+    if extradata[:1] == b"\x01":  # avcC / hvcC: NAL units prefixed with their length
+        at = 4 if name == "h264" else 21
+        size = (extradata[at] & 3) + 1 if len(extradata) > at else 4
+        headers = []
+        pos = 0
+        while pos + size < len(data):
+            length = int.from_bytes(data[pos : pos + size], "big")
+            headers.append(data[pos + size])
+            pos += size + length
+    else:  # Annex B: NAL units after 00 00 01 start codes
+        headers = []
+        pos = data.find(b"\x00\x00\x01")
+        while 0 <= pos < len(data) - 3:
+            headers.append(data[pos + 3])
+            pos = data.find(b"\x00\x00\x01", pos + 3)
+    if name == "h264":
+        vcl = [h for h in headers if 1 <= (h & 0x1F) <= 5]
+    else:
+        vcl = [h for h in headers if (h >> 1) & 0x3F < 32]
+    return max(1, len(vcl))

@@ -93,6 +93,7 @@ class Archive:
             interval_s=self.settings.index_interval_s,
             thumbs_dir=self.data_dir / "thumbs",
             files=self.files,
+            max_side_px=self.settings.index_max_side_px,
         )
         self.indexer.start()
         # Resumable uploads abandoned for a day are partial files nobody will finish.
@@ -204,6 +205,19 @@ class Archive:
         answer = self._indexer().count_at(video_id, t)
         if not answer["indexed"]:
             self._indexer().focus(video_id, t)
+        return answer
+
+    def count_at_cached(self, video_id: int, t: float) -> dict[str, Any] | None:
+        """count_at from memory (no database, no decoding), for the event loop; None where
+        count_at has to do more than a lookup."""
+        info = self._infos.get(video_id)
+        indexer = self.indexer
+        if info is None or indexer is None:
+            return None
+        _check_time(t, (video_id, info))
+        answer = indexer.count_at_cached(video_id, t)
+        if answer is not None and not answer["indexed"]:
+            indexer.focus(video_id, t)
         return answer
 
     def _row_info(self, video_id: int) -> tuple[int, VideoInfo]:

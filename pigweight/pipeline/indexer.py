@@ -39,6 +39,7 @@ from pigweight.media import hls
 from pigweight.media.images import encode_jpeg
 from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, open_video
+from pigweight.pipeline.sample_cache import SampleCache
 from pigweight.store import videos as repo
 from pigweight.store.videos import SampleRow, VideoRow
 from pigweight.vision.overlay import mask_outlines
@@ -95,11 +96,11 @@ class Decoded:
     image: Image
 
 
-# Frames are counted at most this size on their longest side: the classic segmenter's
-# working size (it would shrink a 1080p frame to it anyway, then build every animal's mask
-# back at 1080p). Outlines are stored in 0-1 of the frame, so nothing else changes. On
-# synthetic 1080p frames the counts stayed the same (MAE 0.80 vs 0.87 at full size) and a
-# sample took 189 instead of 224 ms.
+# Frames are counted at most this size on their longest side (the INDEX_MAX_SIDE_PX
+# setting; this is its default): the classic segmenter's working size (it would shrink a
+# 1080p frame to it anyway, then build every animal's mask back at 1080p). Outlines are
+# stored in 0-1 of the frame, so nothing else changes. On synthetic 1080p frames the counts
+# stayed the same (MAE 0.80 vs 0.87 at full size) and a sample took 189 instead of 224 ms.
 INDEX_MAX_SIDE_PX = 1280
 
 
@@ -368,6 +369,16 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
+    return {
+        "t": t,
+        "count": sample.count,
+        "confidence": sample.confidence,
+        "sample_t": sample.t,
+        "indexed": not sample.on_demand,
+    }
+
+
 def sample_row(t: float, detections: Detections, on_demand: bool = False) -> SampleRow:
     """What is stored of one counted frame: count, confidence and compact outlines."""
     outlines = [
@@ -386,8 +397,11 @@ def sample_row(t: float, detections: Detections, on_demand: bool = False) -> Sam
 class _Job:
     """The worker's view of one file: its sample times, which are done, its decoder."""
 
-    def __init__(self, row: VideoRow, interval_s: float, done_times: Sequence[float]) -> None:
+    def __init__(
+        self, row: VideoRow, interval_s: float, done_times: Sequence[float], max_side_px: int
+    ) -> None:
         self.row = row
+        self.max_side_px = max_side_px
         self.times, self.keyframes_only = plan_samples(row.info, interval_s)
         self.done = bytearray(len(self.times))
         until = bisect.bisect_left(self.times, row.indexed_until_s - _EPS_S)
@@ -439,7 +453,7 @@ class _Job:
 
     def open_reader(self) -> FrameReader:
         if self.reader is None:
-            self.reader = FrameReader(self.row.info, self.keyframes_only)
+            self.reader = FrameReader(self.row.info, self.keyframes_only, self.max_side_px)
         return self.reader
 
     def close_reader(self) -> None:
@@ -469,6 +483,7 @@ class VideoIndexer:
         batch: int = 4,
         thumbs_dir: Path | None = None,
         files: OpenFiles | None = None,
+        max_side_px: int = INDEX_MAX_SIDE_PX,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -477,6 +492,8 @@ class VideoIndexer:
         self.batch = max(1, batch)
         self.thumbs_dir = thumbs_dir
         self.files = files  # open files shared with the archive's frame reads (its owner)
+        self.samples = SampleCache()  # what count_at answers from
+        self.max_side_px = max_side_px  # frames are counted at most this size
         self._segmenter = segmenter
         self._cond = threading.Condition()
         self._queue: list[int] = []  # pending jobs, oldest first
@@ -592,21 +609,40 @@ class VideoIndexer:
         From the latest stored sample at or before t when it is at most one interval (plus
         a frame) older; `indexed` is False when that sample was computed for a query rather
         than by the index pass. Otherwise the frame shown at t is counted now, stored and
-        returned with `indexed` False.
+        returned with `indexed` False. Reads the database (the first time for a video, and
+        where the in-memory samples have nothing near t).
         """
         info = self._info(video_id)
-        reach = self.interval_s + (1.0 / info.fps if info.fps > 0 else 0.0) + _EPS_S
-        with self.engine.connect() as conn:
+        if not self.samples.loaded(video_id):
+            self.samples.begin_load(video_id)
+            with self.engine.connect() as conn:
+                stored = repo.sample_counts(conn, video_id)
+            self.samples.finish_load(video_id, stored)
+        answer = self.count_at_cached(video_id, t)
+        if answer is not None:
+            return answer
+        with self.engine.connect() as conn:  # another node's indexer may have stored it
             sample = repo.nearest_sample_at_or_before(conn, video_id, t + _EPS_S)
-        if sample is None or t - sample.t > reach:
+        if sample is None or t - sample.t > self._reach(info):
             sample = self._sample_on_demand(video_id, info, t)
-        return {
-            "t": t,
-            "count": sample.count,
-            "confidence": sample.confidence,
-            "sample_t": sample.t,
-            "indexed": not sample.on_demand,
-        }
+        return _answer(t, sample)
+
+    def count_at_cached(self, video_id: int, t: float) -> dict[str, Any] | None:
+        """count_at from memory only (no database, no decoding): None where that is not
+        enough (the video's samples not loaded yet, or none near t). Cheap enough for the
+        event loop."""
+        with self._cond:
+            info = self._infos.get(video_id)
+        if info is None:
+            return None
+        loaded, sample = self.samples.at_or_before(video_id, t + _EPS_S)
+        if not loaded or sample is None or t - sample.t > self._reach(info):
+            return None
+        return _answer(t, sample)
+
+    def _reach(self, info: VideoInfo) -> float:
+        """How old a sample may be and still answer for t: one interval plus a frame."""
+        return self.interval_s + (1.0 / info.fps if info.fps > 0 else 0.0) + _EPS_S
 
     def _info(self, video_id: int) -> VideoInfo:
         with self._cond:
@@ -623,12 +659,16 @@ class VideoIndexer:
 
     def _sample_on_demand(self, video_id: int, info: VideoInfo, t: float) -> SampleRow:
         frame_t, image = hls.frame_at(info.path, info, t, self.files)
+        size = _fit(image.shape[1], image.shape[0], self.max_side_px)
+        if size is not None:  # counted at the size the index pass counts at
+            image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
         sample = sample_row(frame_t, self._segmenter().segment(image), on_demand=True)
         try:
             with self.engine.begin() as conn:
                 repo.add_samples(conn, video_id, [sample], replace=False)
         except IntegrityError:
             pass  # a concurrent query or the index pass stored this frame first
+        self.samples.add(video_id, [sample], replace=False)
         return sample
 
     # --- the worker ----------------------------------------------------------------------
@@ -699,7 +739,7 @@ class VideoIndexer:
                     raise KeyError(f"video {video_id} is gone from the database")
                 after = row.indexed_until_s - _EPS_S
                 done_times = repo.index_sample_times(conn, video_id, after_s=after)
-            job = _Job(row, self.interval_s, done_times)
+            job = _Job(row, self.interval_s, done_times, self.max_side_px)
             if self.thumbs_dir is not None:
                 job.thumbs = SpriteSheets(self.thumbs_dir / str(video_id), row.info)
                 job.thumbs.write_vtt()
@@ -737,6 +777,7 @@ class VideoIndexer:
                 samples_total=len(job.times),
             )
             repo.set_index_state(conn, video_id, "indexing", only_from=_PENDING)
+        self.samples.add(video_id, rows)
         if job.thumbs is not None:
             for d in decoded:
                 if any(picked[i] in job.tile_starts for i in range(d.first, d.last + 1)):
@@ -806,12 +847,15 @@ def index_file_blocking(
     progress_cb: ProgressCallback | None = None,
     thumbs_dir: Path | None = None,
     batch: int = 4,
+    max_side_px: int = INDEX_MAX_SIDE_PX,
 ) -> dict[str, Any]:
     """Index one video in the calling thread (the CLI); returns its final progress.
 
     Resumes a job a previous run left half done; raises PigWeightError when it fails.
     """
-    indexer = VideoIndexer(engine, lambda: segmenter, interval_s, batch, thumbs_dir)
+    indexer = VideoIndexer(
+        engine, lambda: segmenter, interval_s, batch, thumbs_dir, max_side_px=max_side_px
+    )
     indexer.enqueue(video_id)
     try:
         while video_id in indexer.pending() and indexer.step():

@@ -179,6 +179,15 @@ def nearest_sample_at_or_before(conn: Connection, video_id: int, t: float) -> Sa
     return None if row is None else _to_sample(row, with_outlines=False)
 
 
+def sample_counts(conn: Connection, video_id: int) -> list[SampleRow]:
+    """Every sample of a video without its outlines, oldest first (for the sample cache)."""
+    s = video_samples.c
+    query = (
+        select(s.t, s.count, s.confidence, s.on_demand).where(s.video_id == video_id).order_by(s.t)
+    )
+    return [_to_sample(r, with_outlines=False) for r in conn.execute(query).mappings()]
+
+
 def samples_between(conn: Connection, video_id: int, t0: float, t1: float) -> list[SampleRow]:
     """Samples with t0 <= t <= t1, oldest first, with their outlines."""
     s = video_samples.c

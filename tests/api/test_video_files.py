@@ -79,6 +79,34 @@ def test_an_uploaded_video_is_indexed_and_counted_like_the_truth(
     assert [v["id"] for v in listed] == [video["id"]]
 
 
+def test_count_at_time_answers_the_same_from_memory_and_explains_bad_queries(
+    client: TestClient, clip: Path
+) -> None:
+    r = client.post(
+        "/api/video_file/upload", content=clip.read_bytes(), headers={"X-Filename": "q.mp4"}
+    )
+    video_id = r.json()["id"]
+    assert wait_indexed(client, video_id)["index"]["state"] == "done"
+    url = "/api/video_file/count_at_time"
+    first = client.get(url, params={"id": video_id, "t": 4.5})  # loads the samples
+    again = client.get(url, params={"id": video_id, "t": 4.5})  # answered from memory
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() and again.json()["sample_t"] == 4.0
+    assert again.headers["content-type"] == "application/json"
+    # What the memory path does not answer, the endpoint explains.
+    for query, status, words in (
+        (f"id={video_id}&t=abc", 422, "t"),
+        (f"id={video_id}&t=-1", 422, "greater than or equal to 0"),
+        (f"id={video_id}", 422, "t"),
+        (f"id={video_id}&t=nan", 422, "t"),
+        (f"id={video_id}&t=99", 422, "outside video"),
+        ("id=999&t=1", 404, "999"),
+    ):
+        bad = client.get(f"{url}?{query}")
+        assert bad.status_code == status, (query, bad.text)
+        assert words in bad.text, (query, bad.text)
+
+
 def test_a_multipart_upload_streams_the_file_part(client: TestClient, clip: Path) -> None:
     files = {"file": ("cam2.mp4", io.BytesIO(clip.read_bytes()), "video/mp4")}
     r = client.post("/api/video_file/upload", files=files)

@@ -20,7 +20,7 @@ from pigweight.media.hls import (
     remux_segment,
 )
 from pigweight.media.open_files import OpenFiles
-from pigweight.media.probe import VideoInfo, probe_video
+from pigweight.media.probe import VideoInfo, probe_video, slices_in
 from tests.media.videos import decode_all, truncated_copy, write_clip, write_vfr_clip
 
 FPS = 25
@@ -235,6 +235,32 @@ def test_frame_at_is_exact_at_variable_frame_rate(tmp_path: Path) -> None:
             got_t, image = frame_at(source, info, t)
             assert got_t == pytest.approx(times[i], abs=1e-6), (i, t)
             assert np.array_equal(image, reference[i].to_ndarray(format="rgb24")), (i, t)
+
+
+@pytest.mark.parametrize(("suffix", "slices"), [(".mp4", 1), (".mp4", 3), (".ts", 3)])
+def test_frame_at_is_exact_whatever_the_slices_a_frame(
+    tmp_path: Path, suffix: str, slices: int
+) -> None:
+    # Frames cut into slices are decoded by slice threads, whole frames by frame threads.
+    source = write_clip(
+        tmp_path / f"slices{suffix}", seconds=3, gop_s=1.0, width=320, height=240, slices=slices
+    )
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        packet = next(p for p in container.demux(stream) if p.size)
+        assert slices_in(packet, stream) == slices
+    info = probe_video(source)
+    reference = decode_all(source)
+    times = frame_times(reference, info.start_s)
+    files = OpenFiles()  # one decoder for all the seeks, as the archive keeps it
+    try:
+        for i in range(0, len(reference), 5):
+            for t in (times[i], times[i] + FRAME_S / 2):
+                got_t, image = frame_at(source, info, t, files)
+                assert got_t == pytest.approx(times[i], abs=1e-6), (i, t)
+                assert np.array_equal(image, reference[i].to_ndarray(format="rgb24")), (i, t)
+    finally:
+        files.close()
 
 
 def test_frame_at_answers_rgb_and_refuses_moments_outside_the_recording(

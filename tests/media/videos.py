@@ -34,11 +34,13 @@ def write_clip(
     codec: str = "libx264",
     bframes: int | None = None,
     faststart: bool = False,
+    slices: int | None = None,
 ) -> Path:
     """Write `path` (container from its suffix) with a keyframe exactly every `gop_s` seconds.
 
     MP4s from PyAV keep their `moov` at the end unless `faststart` moves it to the front.
     `bframes=None` keeps the encoder's default (libx264 uses B-frames: reordered timestamps).
+    `slices` cuts every libx264 frame into that many slices (None: the encoder's choice).
     """
     gop = max(1, round(gop_s * fps))
     options = {"movflags": "faststart"} if faststart else {}
@@ -52,6 +54,9 @@ def write_clip(
             stream.codec_context.max_b_frames = bframes
         if codec == "libx264":
             stream.options = {"preset": "veryfast", "keyint_min": str(gop), "sc_threshold": "0"}
+            if slices is not None:
+                stream.thread_type = "FRAME"  # slice threads would add slices of their own
+                stream.options["x264-params"] = f"slices={slices}"
         elif codec == "libx265":
             params = f"keyint={gop}:min-keyint={gop}:scenecut=0:log-level=error"
             if bframes is not None:

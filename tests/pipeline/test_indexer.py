@@ -341,3 +341,42 @@ def test_large_frames_are_counted_at_the_working_size(tmp_path: Path) -> None:
         # The same picture, smaller: not a crop or a shifted frame.
         small = decoded.image.astype(np.float32).mean(axis=(0, 1))
         assert np.allclose(small, first.astype(np.float32).mean(axis=(0, 1)), atol=3)
+
+
+def test_count_at_answers_from_memory_once_loaded_and_sees_new_batches(
+    clip: Path, tmp_path: Path
+) -> None:
+    engine = open_database(tmp_path)
+    video_id = _add(engine, clip)
+    indexer = VideoIndexer(engine, ClassicSegmenter, interval_s=1.0, batch=2)
+    indexer.enqueue(video_id)
+    assert indexer.step()  # samples at 0 s and 1 s
+    assert indexer.count_at_cached(video_id, 0.5) is None  # nothing asked yet: not loaded
+    first = indexer.count_at(video_id, 0.5)  # loads the video's samples
+    assert first["sample_t"] == 0.0 and first["indexed"] is True
+    assert indexer.count_at_cached(video_id, 0.5) == first
+    assert indexer.count_at_cached(video_id, 3.5) is None  # not indexed yet: no answer
+    assert indexer.step()  # samples at 2 s and 3 s, committed after the load
+    stored = {s.t: s.count for s in _samples(engine, video_id)}
+    answer = indexer.count_at_cached(video_id, 3.5)
+    assert answer is not None and answer["sample_t"] == 3.0 and answer["indexed"] is True
+    assert answer["count"] == stored[3.0]
+    indexer.stop()
+
+
+def test_on_demand_counts_use_the_index_frame_size(tmp_path: Path) -> None:
+    from tests.media.videos import write_clip
+
+    clip = write_clip(tmp_path / "hd.mp4", seconds=2, gop_s=1.0, width=1280, height=720)
+    engine = open_database(tmp_path)
+    video_id = _add(engine, clip)
+    seen: list[tuple[int, ...]] = []
+
+    class Recorder(Spy):
+        def segment(self, image: Image) -> Detections:
+            seen.append(image.shape)
+            return Detections.empty(image.shape[:2])
+
+    indexer = VideoIndexer(engine, Recorder, max_side_px=640)
+    assert indexer.count_at(video_id, 0.5)["indexed"] is False
+    assert seen == [(360, 640, 3)]  # as the index pass would have counted it
