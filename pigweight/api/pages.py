@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -16,8 +17,13 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(include_in_schema=False)
 
 
+_INCLUDE = re.compile(r"<!-- include:([a-z_]+) -->")
+
+
 def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
-    """index.html with the default language and limits the page starts with."""
+    """index.html with its views (web/views/NAME.html in place of `<!-- include:NAME -->`,
+    one level deep in them too), the default language and the limits the page starts with.
+    """
     values = {
         "__UI_LANGUAGE__": settings.ui_language,
         "__MAX_UPLOAD_MB__": f"{settings.max_upload_mb:g}",
@@ -25,6 +31,11 @@ def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
         "__VERSION__": __version__,
     }
     page = (web_dir / "index.html").read_text(encoding="utf-8")
+    for _ in range(2):  # views, then the parts a view includes
+        page = _INCLUDE.sub(
+            lambda m: (web_dir / "views" / f"{m.group(1)}.html").read_text(encoding="utf-8"),
+            page,
+        )
     for placeholder, value in values.items():
         page = page.replace(placeholder, html.escape(value, quote=True))
     return page
@@ -32,7 +43,7 @@ def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> HTMLResponse:
-    """The photo counting page."""
+    """The one page of the web interface (its views switch on the client)."""
     page: str = request.app.state.index_html
     # no-cache: the page carries settings; a restarted server must not show stale ones.
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

@@ -32,8 +32,8 @@ def test_a_recording_plays_over_hls_with_the_count_of_the_moment(
     browser: Browser, archive_url: str
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(archive_url)
-    archive = page.locator("#archive")
+    page.goto(archive_url + "/#archive")
+    archive = page.locator("#view-archive")
     expect(archive).to_be_visible(timeout=15_000)
     expect(page.locator("#archive-select")).to_contain_text("cam1.mp4 · 0:12")
     expect(page.locator("#archive-state")).to_have_text(

@@ -24,7 +24,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_operator_counts_a_photo_in_russian_and_english(browser: Browser, server_url: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(server_url)
+    page.goto(server_url + "/#photo")
 
     # Russian by default; English on demand, remembered across reloads; back to Russian.
     expect(page.locator("html")).to_have_attribute("lang", "ru")
@@ -54,7 +54,7 @@ def test_operator_counts_a_photo_in_russian_and_english(browser: Browser, server
 
 def test_text_file_named_jpg_shows_a_clear_error(browser: Browser, server_url: str) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(server_url)
+    page.goto(server_url + "/#photo")
 
     page.set_input_files(
         "#file-input",

@@ -1,148 +1,63 @@
-// The photo page: choose or drop a photo, see the animals marked and the count.
+// The page: a tab bar of views (live scale, history, archive, photo) switched by the URL's
+// hash, and the language switch. Each view module exports init() (once, at start) and may
+// export show() / hide() (when it comes on screen / leaves it).
 
-import { countImage, CountError } from "./api.js";
-import { hasText, initialLanguage, language, setLanguage, t } from "./i18n.js";
+import { initialLanguage, setLanguage } from "./i18n.js";
+import * as archive from "./views/archive.js";
+import * as history from "./views/history.js";
+import * as live from "./views/live.js";
+import * as photo from "./views/photo.js";
 
 const root = document.documentElement;
+const VIEWS = { live, history, archive, photo };
+const DEFAULT_VIEW = "live";
 const limits = {
   mb: Number(root.dataset.maxUploadMb) || 50,
   mp: Number(root.dataset.maxMegapixels) || 60,
 };
-const $ = (id) => document.getElementById(id);
-const el = {
-  stage: $("stage"),
-  dropzone: $("dropzone"),
-  input: $("file-input"),
-  choose: $("choose-file"),
-  another: $("choose-another"),
-  figure: $("result-figure"),
-  overlay: $("overlay"),
-  fileName: $("file-name"),
-  busy: $("busy"),
-  count: $("count"),
-  confidence: $("confidence"),
-  confidenceFill: $("confidence-fill"),
-  elapsed: $("elapsed"),
-  dimensions: $("dimensions"),
-  error: $("error"),
-  errorTitle: $("error-title"),
-  errorDetail: $("error-detail"),
-};
+let currentView = null;
 
-// What is on screen; re-rendered as a whole when the language changes.
-const state = { busy: false, result: null, fileName: "", error: null };
-
-function formatNumber(value, digits = 0) {
-  return new Intl.NumberFormat(language(), {
-    maximumFractionDigits: digits,
-    minimumFractionDigits: digits,
-  }).format(value);
+// "#archive" or "#archive?id=3": the view's name, and what follows for the view itself.
+export function viewFromHash(hash = location.hash) {
+  const name = hash.replace(/^#\/?/, "").split(/[?/]/)[0];
+  return name in VIEWS ? name : DEFAULT_VIEW;
 }
 
-function formatDuration(ms) {
-  if (ms < 1000) return t("ms", { value: formatNumber(Math.round(ms)) });
-  return t("seconds", { value: formatNumber(ms / 1000, 1) });
-}
-
-function render() {
-  const { busy, result, error } = state;
-  root.classList.toggle("is-busy", busy);
-  el.busy.hidden = !busy;
-  el.dropzone.hidden = Boolean(result) || busy;
-  el.figure.hidden = !result;
-  el.another.hidden = !result;
-  el.count.textContent = result ? formatNumber(result.count) : "—";
-  el.count.classList.toggle("is-empty", !result);
-  const percent = result ? Math.round(result.confidence * 100) : 0;
-  el.confidence.textContent = result ? `${formatNumber(percent)} %` : "—";
-  el.confidenceFill.style.width = `${percent}%`;
-  el.confidenceFill.classList.toggle("is-low", result !== null && percent < 60);
-  el.elapsed.textContent = result ? formatDuration(result.ms) : "—";
-  el.dimensions.textContent = result ? `${result.width} × ${result.height}` : "—";
-  el.fileName.textContent = state.fileName;
-  el.error.hidden = !error;
-  if (error) {
-    const key = hasText(`error.${error.code}`) ? `error.${error.code}` : "error.unknown";
-    el.errorTitle.textContent = t(key, limits);
-    el.errorDetail.textContent = error.detail ? t("detailPrefix") + error.detail : "";
+function route() {
+  const name = viewFromHash();
+  if (name === currentView) return;
+  const previous = currentView;
+  currentView = name;
+  for (const [view, module] of Object.entries(VIEWS)) {
+    const section = document.getElementById(`view-${view}`);
+    const link = document.querySelector(`[data-view-link="${view}"]`);
+    const on = view === name;
+    section.hidden = !on;
+    if (on) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+    if (!on && view === previous) module.hide?.();
   }
-}
-
-async function handleFile(file) {
-  if (!file || state.busy) return;
-  state.fileName = file.name;
-  state.result = null;
-  state.error = null;
-  if (file.size > limits.mb * 1024 * 1024) {
-    // Refused here: sending it would only earn the same 413 after a long upload.
-    state.error = new CountError("upload_too_large", `${file.name}: ${formatNumber(file.size / 1048576, 1)} MB`);
-    render();
-    return;
-  }
-  state.busy = true;
-  render();
-  try {
-    const result = await countImage(file);
-    await showOverlay(result.overlay);
-    state.result = result;
-  } catch (err) {
-    state.error = err instanceof CountError ? err : new CountError("unknown", String(err));
-  } finally {
-    state.busy = false;
-    render();
-  }
-}
-
-// Resolve once the overlay is decoded, so the count and the picture appear together.
-function showOverlay(src) {
-  return new Promise((resolve) => {
-    el.overlay.onload = () => resolve();
-    el.overlay.onerror = () => resolve();
-    el.overlay.src = src;
-  });
-}
-
-function wireDragAndDrop() {
-  let depth = 0;
-  const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes("Files");
-  window.addEventListener("dragenter", (event) => {
-    if (!hasFiles(event)) return;
-    event.preventDefault();
-    depth += 1;
-    root.classList.add("is-dragging");
-  });
-  window.addEventListener("dragleave", () => {
-    depth = Math.max(0, depth - 1);
-    if (depth === 0) root.classList.remove("is-dragging");
-  });
-  window.addEventListener("dragover", (event) => {
-    if (hasFiles(event)) event.preventDefault();
-  });
-  window.addEventListener("drop", (event) => {
-    event.preventDefault();
-    depth = 0;
-    root.classList.remove("is-dragging");
-    handleFile(event.dataTransfer?.files?.[0]);
-  });
+  VIEWS[name].show?.();
+  root.dataset.view = name;
+  // Keyboard and screen-reader users land on the new view, not on the tab they left.
+  if (previous !== null) document.getElementById("main").focus({ preventScroll: true });
 }
 
 function main() {
   setLanguage(initialLanguage(root.dataset.defaultLang), limits);
   for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => {
-      setLanguage(button.dataset.lang, limits);
-      render();
-    });
+    button.addEventListener("click", () => setLanguage(button.dataset.lang, limits));
   }
-  const openPicker = () => el.input.click();
-  el.choose.addEventListener("click", openPicker);
-  el.another.addEventListener("click", openPicker);
-  el.input.addEventListener("change", () => {
-    handleFile(el.input.files?.[0]);
-    el.input.value = ""; // choosing the same file again must count it again
-  });
-  wireDragAndDrop();
-  render();
+  for (const [name, module] of Object.entries(VIEWS)) {
+    try {
+      module.init();
+    } catch (err) {
+      // One broken view must not take the others down.
+      console.error(`view ${name} did not start`, err);
+    }
+  }
+  window.addEventListener("hashchange", route);
+  route();
   root.classList.add("is-ready");
 }
 

@@ -2,7 +2,7 @@
 // by default), Save, and today's records. POST /api/weight/average with an
 // Idempotency-Key, so pressing Save again after a lost answer never records twice.
 
-import { language, t } from "./i18n.js";
+import { language, t } from "../i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_ROWS = 20;
@@ -188,4 +188,6 @@ export function rerender() {
   loadHistory();
 }
 
-$("weigh-form").addEventListener("submit", save);
+export function init() {
+  $("weigh-form").addEventListener("submit", save);
+}

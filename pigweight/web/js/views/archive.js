@@ -1,8 +1,9 @@
 // The video archive: pick a recording, play it (HLS through hls.js), and see the count
 // at the moment shown, from the index (computed on the spot where not indexed yet).
 
-import Hls from "../vendor/hls.light.esm.js";
-import { t } from "./i18n.js";
+import { onLanguage, t } from "../i18n.js";
+
+let Hls = null; // hls.js (370 KB) loads when the archive is first shown, not with the page
 
 const $ = (id) => document.getElementById(id);
 const COUNT_EVERY_MS = 250;
@@ -71,7 +72,8 @@ async function askCount() {
   }
 }
 
-function play(id) {
+async function play(id) {
+  if (Hls === null) Hls = (await import("../../vendor/hls.light.esm.js")).default;
   state.current = id;
   state.video = state.videos.find((v) => v.id === id) ?? null;
   $("archive-count").textContent = "—";
@@ -119,11 +121,21 @@ async function main() {
     state.lastAsk = 0;
     askCount();
   });
-  for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", () => setTimeout(renderState, 0));
-  }
-  $("archive").hidden = false;
+  onLanguage(renderState);
   play(state.videos[0].id);
 }
 
-main();
+let started = false;
+
+export function init() {}
+
+export function show() {
+  if (!started) {
+    started = true;
+    main();
+  }
+}
+
+export function hide() {
+  $("archive-video").pause();
+}

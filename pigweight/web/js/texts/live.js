@@ -1,0 +1,43 @@
+// The live view: camera picker, status, count and its chart. Russian first, English beside it:
+// every key in both.
+
+export default {
+  ru: {
+    liveCount: "Голов на весах",
+    liveNoCamera: "Камера не настроена",
+    liveStreamAlt: "Видео с камеры с отмеченными животными",
+    "live.starting": "Запуск…",
+    "live.connecting": "Подключение к камере…",
+    "live.streaming": "Идёт подсчёт",
+    "live.reconnecting": "Связь потеряна, переподключение…",
+    "live.stopped": "Камера остановлена",
+    "live.error": "Ошибка камеры",
+    "live.camera": "Камера",
+    "live.stable": "Счёт устойчив",
+    "live.settling": "Счёт устанавливается…",
+    "live.lastError": "Последняя ошибка: {error}",
+    "live.chartTitle": "Счёт за 10 минут",
+    "live.chartLabel": "График числа голов за последние 10 минут",
+    "live.chartCount": "мгновенный",
+    "live.chartStable": "устойчивый",
+  },
+  en: {
+    liveCount: "Animals on the scale",
+    liveNoCamera: "No camera configured",
+    liveStreamAlt: "Camera video with the animals marked",
+    "live.starting": "Starting…",
+    "live.connecting": "Connecting to the camera…",
+    "live.streaming": "Counting",
+    "live.reconnecting": "Connection lost, reconnecting…",
+    "live.stopped": "Camera stopped",
+    "live.error": "Camera error",
+    "live.camera": "Camera",
+    "live.stable": "Count is steady",
+    "live.settling": "Count is settling…",
+    "live.lastError": "Last error: {error}",
+    "live.chartTitle": "Count, last 10 minutes",
+    "live.chartLabel": "Chart of the head count over the last 10 minutes",
+    "live.chartCount": "instant",
+    "live.chartStable": "steady",
+  },
+};

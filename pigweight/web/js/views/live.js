@@ -1,0 +1,274 @@
+// The live view: a camera picker with each camera's state, its MJPEG picture (masks and
+// ids drawn by the server), the count in large digits with its stability, and a chart of
+// the last 10 minutes. Updates come over WS /ws/count; a lost socket is reopened after a
+// pause, and the picker's states are refreshed every few seconds.
+
+import uPlot from "../../vendor/uplot.esm.js";
+import { locale, onLanguage, t } from "../i18n.js";
+import {
+  init as initWeighing,
+  rerender as rerenderWeighing,
+  setLiveCamera,
+  setLiveCount,
+} from "./weighing.js";
+
+const $ = (id) => document.getElementById(id);
+const RETRY_MS = 3000;
+const CAMERAS_EVERY_MS = 5000;
+const CHART_WINDOW_S = 600;
+const STORAGE_KEY = "pigweight.camera";
+
+const state = {
+  cameras: [],
+  camera: null, // id of the camera shown
+  status: "stopped",
+  lastError: null,
+  count: null,
+  stable: null, // the stable count, null while it settles
+  socket: null,
+  points: { ts: [], count: [], stable: [] },
+  chart: null,
+  shown: false,
+};
+
+function cameraLabel(camera) {
+  const status = camera.status?.state ?? "stopped";
+  return `${camera.name} — ${t(`live.${status}`)}`;
+}
+
+function renderPicker() {
+  const select = $("camera-select");
+  const chosen = state.camera;
+  select.replaceChildren(
+    ...state.cameras.map((camera) => {
+      const option = document.createElement("option");
+      option.value = camera.id;
+      option.textContent = cameraLabel(camera);
+      option.selected = camera.id === chosen;
+      return option;
+    }),
+  );
+  select.disabled = state.cameras.length < 2;
+}
+
+function render() {
+  const none = state.cameras.length === 0;
+  $("live-none").hidden = !none;
+  $("live-stream").hidden = none;
+  const status = $("live-status");
+  status.dataset.state = none ? "stopped" : state.status;
+  status.textContent = none ? "" : t(`live.${state.status}`);
+  const error = $("live-error");
+  const showError = state.lastError && state.status !== "streaming";
+  error.hidden = !showError;
+  error.textContent = showError ? t("live.lastError", { error: state.lastError }) : "";
+  const shown = state.stable ?? state.count;
+  $("live-count").textContent = shown ?? "—";
+  $("live-count").classList.toggle("is-empty", shown === null);
+  const stability = $("live-stability");
+  const mode =
+    state.status !== "streaming" || state.count === null
+      ? "none"
+      : state.stable !== null && state.stable === state.count
+        ? "stable"
+        : "settling";
+  stability.dataset.state = mode;
+  stability.textContent = mode === "none" ? "" : t(`live.${mode}`);
+  renderPicker();
+}
+
+// --- chart -------------------------------------------------------------------------------
+
+function chartWidth() {
+  return Math.max(200, $("live-chart").clientWidth || 600);
+}
+
+function makeChart() {
+  const { ts, count, stable } = state.points;
+  const timeFormat = new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" });
+  state.chart?.destroy();
+  state.chart = new uPlot(
+    {
+      width: chartWidth(),
+      height: 160,
+      legend: { show: true, live: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(5, max + 1)] } },
+      axes: [
+        { values: (_u, splits) => splits.map((s) => timeFormat.format(new Date(s * 1000))) },
+        { size: 40 },
+      ],
+      series: [
+        {},
+        { label: t("live.chartCount"), stroke: "#9bb5a6", width: 1 },
+        { label: t("live.chartStable"), stroke: "#2f6b4f", width: 2.5 },
+      ],
+    },
+    [ts, count, stable],
+    $("live-chart"),
+  );
+}
+
+function addPoint(ts, count, stable) {
+  const p = state.points;
+  if (p.ts.length && ts <= p.ts[p.ts.length - 1]) return;
+  p.ts.push(ts);
+  p.count.push(count);
+  p.stable.push(stable);
+  const oldest = ts - CHART_WINDOW_S;
+  while (p.ts.length && p.ts[0] < oldest) {
+    p.ts.shift();
+    p.count.shift();
+    p.stable.shift();
+  }
+}
+
+let redrawQueued = false;
+
+function redrawChart() {
+  if (redrawQueued || !state.chart || !state.shown) return;
+  redrawQueued = true;
+  requestAnimationFrame(() => {
+    redrawQueued = false;
+    const p = state.points;
+    state.chart.setData([p.ts, p.count, p.stable]);
+  });
+}
+
+async function loadSeries(cameraId) {
+  state.points = { ts: [], count: [], stable: [] };
+  try {
+    const response = await fetch(
+      `/api/count_series?id=${encodeURIComponent(cameraId)}&window_s=${CHART_WINDOW_S}`,
+    );
+    if (response.ok && cameraId === state.camera) {
+      for (const point of (await response.json()).points) {
+        addPoint(point.ts, point.count, point.stable_count);
+      }
+    }
+  } catch {
+    // The socket's points still fill the chart.
+  }
+  if (state.shown) makeChart();
+}
+
+// --- camera and socket ---------------------------------------------------------------------
+
+function connect(cameraId) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const url = `${scheme}://${location.host}/ws/count?id=${encodeURIComponent(cameraId)}`;
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  socket.onmessage = (event) => {
+    if (socket !== state.socket) return;
+    const message = JSON.parse(event.data);
+    state.status = message.status;
+    state.lastError = message.last_error ?? null;
+    state.count = message.count ?? null;
+    state.stable = message.stable_count ?? null;
+    if (message.count !== null && message.count !== undefined) {
+      addPoint(message.ts, message.count, message.stable_count);
+      redrawChart();
+    }
+    setLiveCount(message.status === "streaming" ? message.stable_count : null);
+    render();
+  };
+  socket.onclose = () => {
+    if (socket !== state.socket) return; // replaced by another camera's socket
+    state.status = "reconnecting";
+    render();
+    setTimeout(() => {
+      if (socket === state.socket) connect(cameraId);
+    }, RETRY_MS);
+  };
+}
+
+function startStream(cameraId) {
+  // An MJPEG stream never ends loading: set after the page's load event, never delaying it
+  // (a camera with no picture yet would hold it back for ever).
+  const set = () => {
+    if (cameraId !== state.camera) return;
+    $("live-stream").src = `/api/cameras/${encodeURIComponent(cameraId)}/mjpeg`;
+  };
+  if (document.readyState === "complete") set();
+  else window.addEventListener("load", set, { once: true });
+}
+
+function choose(cameraId) {
+  const camera = state.cameras.find((c) => c.id === cameraId);
+  if (!camera) return;
+  state.camera = camera.id;
+  state.status = camera.status.state;
+  state.lastError = camera.status.last_error;
+  state.count = camera.status.count;
+  state.stable = camera.status.stable_count;
+  try {
+    window.localStorage.setItem(STORAGE_KEY, camera.id);
+  } catch {
+    // Not remembered: the first camera next time.
+  }
+  const old = state.socket;
+  state.socket = null;
+  old?.close();
+  startStream(camera.id);
+  connect(camera.id);
+  setLiveCamera(camera.id);
+  loadSeries(camera.id);
+  render();
+}
+
+async function refreshCameras() {
+  try {
+    const response = await fetch("/api/cameras");
+    if (!response.ok) return;
+    state.cameras = await response.json();
+  } catch {
+    return;
+  }
+  renderPicker();
+}
+
+async function main() {
+  await refreshCameras();
+  if (!state.cameras.length) {
+    render();
+    return;
+  }
+  let remembered = null;
+  try {
+    remembered = window.localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // Private mode: the first camera.
+  }
+  const first =
+    state.cameras.find((c) => c.id === remembered) ??
+    state.cameras.find((c) => c.enabled) ??
+    state.cameras[0];
+  choose(first.id);
+  setInterval(() => {
+    if (state.shown && document.visibilityState === "visible") refreshCameras();
+  }, CAMERAS_EVERY_MS);
+}
+
+export function init() {
+  initWeighing();
+  $("camera-select").addEventListener("change", (event) => choose(event.target.value));
+  onLanguage(() => {
+    render();
+    rerenderWeighing();
+    if (state.shown && state.camera) makeChart();
+  });
+  window.addEventListener("resize", () => state.chart?.setSize({ width: chartWidth(), height: 160 }));
+  render();
+  main();
+}
+
+export function show() {
+  state.shown = true;
+  if (state.camera) makeChart();
+}
+
+export function hide() {
+  state.shown = false;
+}
+
