@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.web.server import chromium
+from pigweight.media.synth import write_demo_video
+from tests.api.conftest import make_settings
+from tests.web.server import chromium, serving
 
 REPO = Path(__file__).resolve().parents[2]
 # Screenshots of every view, kept as artifacts of the run (docs/user-guide.md's pictures are
@@ -21,6 +23,18 @@ Screenshot = Callable[[Page, str], Path]
 def browser() -> Iterator[Browser]:
     with chromium() as b:
         yield b
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose one camera replays a tiny synthetic clip, started at start-up."""
+    work = tmp_path_factory.mktemp("live")
+    clip = write_demo_video(work / "clip.mp4", seconds=2, width=320, height=180)
+    cameras = work / "cameras.yaml"
+    cameras.write_text(f"cameras:\n  - {{id: scale1, name: Весы 1, url: '{clip}'}}\n")
+    settings = make_settings(work, cameras_file=cameras, auto_start_cam=True)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture
