@@ -1,29 +1,90 @@
-"""The live section of the page in a real Chromium: stream with masks, count, status."""
+"""The live view in a real Chromium: camera picker with states, picture, count, chart."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
 
+from pigweight.media.synth import write_demo_video
+from tests.api.conftest import make_settings
+from tests.web.conftest import Screenshot
+from tests.web.server import serving
+
 pytestmark = pytest.mark.browser
 
 
-def test_operator_sees_the_live_camera_with_its_count(browser: Browser, live_url: str) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(live_url)
-    live = page.locator("#view-live")
-    expect(live).to_be_visible(timeout=15_000)
-    expect(page.locator("#camera-select")).to_contain_text("Весы 1")
-    expect(page.locator("#live-status")).to_have_text("Идёт подсчёт", timeout=15_000)
-    expect(page.locator("#live-count")).to_have_text(re.compile(r"^\d+$"))
-    page.wait_for_function(
-        "document.getElementById('live-stream').naturalWidth === 320", timeout=15_000
+@pytest.fixture(scope="module")
+def two_cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Scale 1 replays 8 s of piglets (a group walks off, the next comes); scale 2 is an
+    RTSP camera nobody answers for."""
+    work = tmp_path_factory.mktemp("live2")
+    clip = write_demo_video(work / "clip.mp4", seconds=8, width=640, height=360)
+    cameras = work / "cameras.yaml"
+    cameras.write_text(
+        "cameras:\n"
+        f"  - {{id: scale1, name: Весы 1, url: '{clip}'}}\n"
+        "  - {id: scale2, name: Весы 2, url: 'rtsp://127.0.0.1:9/stream'}\n"
     )
+    settings = make_settings(work, cameras_file=cameras, auto_start_cam=True)
+    with serving(settings) as url:
+        yield url
+
+
+def test_operator_sees_the_count_change_and_its_chart(
+    browser: Browser, two_cameras: str, screenshot: Screenshot
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(two_cameras)
+    expect(page.locator("#view-live")).to_be_visible()
+    picker = page.locator("#camera-select")
+    expect(picker).to_contain_text("Весы 1 — Идёт подсчёт", timeout=15_000)
+    expect(page.locator("#live-status")).to_have_text("Идёт подсчёт")
+    page.wait_for_function(
+        "document.getElementById('live-stream').naturalWidth === 640", timeout=15_000
+    )
+    # The group walks off and the next one comes: the big number follows.
+    seen: set[str] = set()
+    deadline = time.monotonic() + 25
+    while len(seen) < 2 and time.monotonic() < deadline:
+        text = page.locator("#live-count").inner_text()
+        if re.fullmatch(r"\d+", text):
+            seen.add(text)
+        page.wait_for_timeout(200)
+    assert len(seen) >= 2, f"the count never changed: {seen}"
+    expect(page.locator("#live-stability")).to_have_text(
+        re.compile("Счёт устойчив|Счёт устанавливается…")
+    )
+    page.wait_for_function(
+        "Number(document.getElementById('live-chart').dataset.points) >= 10", timeout=15_000
+    )
+    expect(page.locator("#live-chart canvas").first).to_be_visible()
+    screenshot(page, "live")
+    page.close()
+
+
+def test_a_camera_that_does_not_answer_says_why_in_the_picker(
+    browser: Browser, two_cameras: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(two_cameras)
+    picker = page.locator("#camera-select")
+    expect(picker).to_contain_text("Весы 2 — Связь потеряна", timeout=15_000)
+    picker.select_option("scale2")
+    expect(page.locator("#live-status")).to_have_text(
+        re.compile("Связь потеряна|Подключение"), timeout=10_000
+    )
+    error = page.locator("#live-error")
+    expect(error).to_contain_text("Последняя ошибка", timeout=10_000)
+    expect(error).to_contain_text("connection refused")
+    # The choice is remembered across a reload.
+    page.reload()
+    expect(page.locator("#camera-select")).to_have_value("scale2")
     page.get_by_role("button", name="EN").click()
-    expect(page.locator("#live-status")).to_have_text("Counting")
-    # The photo counter is one tab away.
-    page.get_by_role("link", name="Photo").click()
-    expect(page.get_by_text("Drop a photo here")).to_be_visible()
+    expect(page.locator("#live-error")).to_contain_text("Last error")
+    expect(page.get_by_role("link", name="Scale")).to_have_attribute("aria-current", "page")
+    page.get_by_role("button", name="RU").click()
     page.close()

@@ -59,6 +59,7 @@ function main() {
   window.addEventListener("hashchange", route);
   route();
   root.classList.add("is-ready");
+  performance.mark("pigweight-ready"); // bench/page.py: time to an interactive page
 }
 
 main();

@@ -16,6 +16,7 @@ const $ = (id) => document.getElementById(id);
 const RETRY_MS = 3000;
 const CAMERAS_EVERY_MS = 5000;
 const CHART_WINDOW_S = 600;
+const CHART_HEIGHT = 140;
 const STORAGE_KEY = "pigweight.camera";
 
 const state = {
@@ -90,7 +91,7 @@ function makeChart() {
   state.chart = new uPlot(
     {
       width: chartWidth(),
-      height: 160,
+      height: CHART_HEIGHT,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(5, max + 1)] } },
@@ -107,6 +108,7 @@ function makeChart() {
     [ts, count, stable],
     $("live-chart"),
   );
+  $("live-chart").dataset.points = String(ts.length);
 }
 
 function addPoint(ts, count, stable) {
@@ -132,6 +134,7 @@ function redrawChart() {
     redrawQueued = false;
     const p = state.points;
     state.chart.setData([p.ts, p.count, p.stable]);
+    $("live-chart").dataset.points = String(p.ts.length);
   });
 }
 
@@ -167,6 +170,9 @@ function connect(cameraId) {
     state.count = message.count ?? null;
     state.stable = message.stable_count ?? null;
     if (message.count !== null && message.count !== undefined) {
+      if (!performance.getEntriesByName("pigweight-first-count").length) {
+        performance.mark("pigweight-first-count"); // bench/page.py
+      }
       addPoint(message.ts, message.count, message.stable_count);
       redrawChart();
     }
@@ -258,7 +264,7 @@ export function init() {
     rerenderWeighing();
     if (state.shown && state.camera) makeChart();
   });
-  window.addEventListener("resize", () => state.chart?.setSize({ width: chartWidth(), height: 160 }));
+  window.addEventListener("resize", () => state.chart?.setSize({ width: chartWidth(), height: CHART_HEIGHT }));
   render();
   main();
 }
