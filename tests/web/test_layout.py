@@ -29,7 +29,7 @@ def test_every_view_fits_the_screen_width(
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width, f"{view} at {width}px scrolls sideways: {scroll}px wide"
         if suffix:
-            screenshot(page, f"{view}{suffix}")
+            screenshot(page, f"layout-{view}{suffix}")
     page.close()
 
 
@@ -47,7 +47,9 @@ def test_tabs_work_by_keyboard_and_show_one_view(browser: Browser, live_url: str
     expect(page.locator("#view-history")).to_be_visible()
     for view in ("live", "archive", "photo"):
         expect(page.locator(f"#view-{view}")).to_be_hidden()
-    expect(page.get_by_role("link", name="История", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="История", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     page.go_back()
     expect(page.locator("#view-live")).to_be_visible()
     page.close()

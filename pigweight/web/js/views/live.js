@@ -86,7 +86,11 @@ function chartWidth() {
 
 function makeChart() {
   const { ts, count, stable } = state.points;
-  const timeFormat = new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" });
+  const timeFormat = new Intl.DateTimeFormat(locale(), {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
   state.chart?.destroy();
   state.chart = new uPlot(
     {
@@ -101,8 +105,8 @@ function makeChart() {
       ],
       series: [
         {},
-        { label: t("live.chartCount"), stroke: "#9bb5a6", width: 1 },
-        { label: t("live.chartStable"), stroke: "#2f6b4f", width: 2.5 },
+        { label: t("live.chartCount"), stroke: "#9bb5a6", width: 1, points: { show: false } },
+        { label: t("live.chartStable"), stroke: "#2f6b4f", width: 2.5, points: { show: false } },
       ],
     },
     [ts, count, stable],
@@ -264,7 +268,10 @@ export function init() {
     rerenderWeighing();
     if (state.shown && state.camera) makeChart();
   });
-  window.addEventListener("resize", () => state.chart?.setSize({ width: chartWidth(), height: CHART_HEIGHT }));
+  // The chart follows its box (a window resize, the phone layout, a late style sheet).
+  new ResizeObserver(() => {
+    if (state.chart && state.shown) state.chart.setSize({ width: chartWidth(), height: CHART_HEIGHT });
+  }).observe($("live-chart"));
   render();
   main();
 }
