@@ -1,18 +1,40 @@
-// The weighing panel beside the live camera: the scale's total, the count (the camera's
-// by default), Save, and today's records. POST /api/weight/average with an
-// Idempotency-Key, so pressing Save again after a lost answer never records twice.
+// The weighing panel beside the live camera: the count (the camera's stable count until the
+// operator types one), the scale's total, the average per head as it is typed, Save, and
+// today's records of this camera. POST /api/weight/average with an Idempotency-Key, so
+// pressing Save again after a lost answer never records twice.
 
-import { language, t } from "../i18n.js";
+import { t } from "../i18n.js";
+import { formatKg, isoDay, openSnapshot } from "./history.js";
 
 const $ = (id) => document.getElementById(id);
-const HISTORY_ROWS = 20;
-const state = { camera: null, liveCount: null, pending: null, lastSaved: null };
+const LIST_ROWS = 10;
+const MAX_COUNT = 1000; // as the API's MAX_COUNT
 
-// "412,5" (Russian keyboards) and "412.5" are the same weight.
-function parseNumber(text) {
-  const clean = text.trim().replace(/\s/g, "").replace(",", ".");
+const state = {
+  camera: null,
+  liveCount: null, // the camera's stable count, null when it has none
+  typed: false, // the operator typed the count: the camera no longer overwrites it
+  pending: null, // {text, key} of a request whose answer has not come
+  lastSaved: null,
+  error: null, // {key, params, detail} of the last refusal, shown until the next Save
+  records: [],
+  total: 0,
+  listError: null,
+  loadSeq: 0,
+};
+
+// "412,5" (Russian keyboards), "412.5" and "1 412,5" are the same weight.
+export function parseNumber(text) {
+  const clean = text.trim().replace(/[\s\u00a0\u202f]/g, "").replace(",", ".");
   if (!/^\d+(\.\d+)?$/.test(clean)) return null;
   return Number(clean);
+}
+
+function parseCount(text) {
+  const clean = text.trim();
+  if (!/^\d+$/.test(clean)) return null;
+  const count = Number(clean);
+  return count >= 1 && count <= MAX_COUNT ? count : null;
 }
 
 function newKey() {
@@ -20,64 +42,140 @@ function newKey() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-function formatKg(value) {
-  return value.toLocaleString(language() === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 3 });
+// --- the form ----------------------------------------------------------------------------
+
+// The count the record will have: typed, or the camera's (null: none yet).
+function currentCount() {
+  if (!state.typed) return state.liveCount;
+  return parseCount($("weigh-count").value);
 }
 
-function showError(key, params = {}, detail = "") {
-  $("weigh-error-title").textContent = t(key, params);
-  $("weigh-error-detail").textContent = detail ? t("detailPrefix") + detail : "";
-  $("weigh-error").hidden = false;
-  $("weigh-saved").hidden = true; // the last success is not this attempt's answer
-}
-
-function renderCountHint() {
+function renderCount() {
   const input = $("weigh-count");
-  input.placeholder = state.liveCount ? t("weigh.countAuto", { count: state.liveCount }) : t("weigh.countNeeded");
+  // Not under the operator's fingers: a count written between a tap and the first digit
+  // would end up in front of it ("11" + "30").
+  if (!state.typed && document.activeElement !== input) input.value = state.liveCount ?? "";
+  const source = $("weigh-count-source");
+  const mode = state.typed ? "typed" : state.liveCount ? "camera" : "none";
+  source.dataset.source = mode;
+  source.textContent = t(`weigh.source.${mode}`);
+  input.placeholder = state.liveCount ? "" : t("weigh.countNeeded");
+  const useCamera = $("weigh-use-camera");
+  useCamera.hidden = !state.typed || !state.liveCount;
+  useCamera.textContent = t("weigh.useCamera", { count: state.liveCount ?? "" });
+}
+
+function renderAverage() {
+  const total = parseNumber($("weigh-total").value);
+  const count = currentCount();
+  const output = $("weigh-avg");
+  const ok = total !== null && total > 0 && count;
+  output.classList.toggle("is-empty", !ok);
+  output.textContent = ok ? t("weigh.kg", { value: formatKg(Math.round((total / count) * 1000) / 1000) }) : "—";
+}
+
+function clearInvalid() {
+  for (const id of ["weigh-total", "weigh-count"]) $(id).removeAttribute("aria-invalid");
+}
+
+function renderError() {
+  const error = state.error;
+  $("weigh-error").hidden = !error;
+  $("weigh-error-title").textContent = error ? t(error.key, error.params) : "";
+  $("weigh-error-detail").textContent = error?.detail ? t("detailPrefix") + error.detail : "";
+}
+
+function showError(key, params = {}, detail = "", field = null) {
+  state.error = { key, params, detail };
+  state.lastSaved = null; // the last success is not this attempt's answer
+  renderError();
+  renderSaved();
+  if (field) {
+    $(field).setAttribute("aria-invalid", "true");
+    $(field).focus();
+  }
 }
 
 function renderSaved() {
   const box = $("weigh-saved");
   const r = state.lastSaved;
-  if (!r) {
-    box.hidden = true;
-    return;
+  box.replaceChildren();
+  box.hidden = !r;
+  if (!r) return;
+  box.append(
+    t(r.replayed ? "weigh.savedAgain" : "weigh.saved", {
+      id: r.id,
+      count: r.count,
+      source: t(`weigh.sourceShort.${r.count_source}`),
+      total: formatKg(r.total_weight_kg),
+      avg: formatKg(r.avg_weight_kg),
+    }),
+  );
+  if (r.csv_error) {
+    const warning = document.createElement("span");
+    warning.className = "weigh-saved-warning";
+    warning.textContent = t("weigh.csvError", { error: r.csv_error });
+    box.append(warning);
   }
-  box.hidden = false;
-  box.textContent = t("weigh.saved", {
-    id: r.id,
-    count: r.count,
-    total: formatKg(r.total_weight_kg),
-    avg: formatKg(r.avg_weight_kg),
-  });
 }
 
+// The request body, or null after showing what to fix.
 function request() {
-  const total = parseNumber($("weigh-total").value);
+  const totalText = $("weigh-total").value;
+  const total = parseNumber(totalText);
   if (total === null || total <= 0) {
-    showError("weigh.badTotal");
-    $("weigh-total").focus();
+    showError(totalText.trim() ? "weigh.badTotal" : "weigh.noTotal", {}, "", "weigh-total");
     return null;
   }
   const body = { camera_id: state.camera, total_weight_kg: total };
   const countText = $("weigh-count").value.trim();
-  if (countText) {
-    const count = Number(countText);
-    if (!Number.isInteger(count) || count < 1 || count > 1000) {
-      showError("weigh.badCount");
-      $("weigh-count").focus();
+  if (state.typed && countText) {
+    const count = parseCount(countText);
+    if (count === null) {
+      showError("weigh.badCount", { max: MAX_COUNT }, "", "weigh-count");
       return null;
     }
     body.count = count;
   }
+  // No count typed: the server takes the camera's stable count at this moment.
   const note = $("weigh-note").value.trim();
   if (note) body.note = note;
   return body;
 }
 
+function errorKey(status, code) {
+  const key = `weigh.error.${code}`;
+  if (t(key) !== key) return key;
+  return status >= 500 ? "weigh.error.server" : "weigh.error.unknown";
+}
+
+async function post(text) {
+  let response;
+  try {
+    response = await fetch("/api/weight/average", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": state.pending.key },
+      body: text,
+    });
+  } catch (err) {
+    showError("error.network", {}, String(err.message || err));
+    return null;
+  }
+  const payload = await response.json().catch(() => null);
+  if (response.ok && payload) return payload;
+  const code = payload?.code ?? "unknown";
+  const field = code === "count_unavailable" ? "weigh-count" : null;
+  if (field) state.typed = true; // the operator types it now; the camera must not refill it
+  showError(errorKey(response.status, code), {}, payload?.detail ?? `HTTP ${response.status}`, field);
+  return null;
+}
+
 async function save(event) {
   event.preventDefault();
-  $("weigh-error").hidden = true;
+  if (state.camera === null || $("weigh-save").disabled) return;
+  state.error = null;
+  renderError();
+  clearInvalid();
   const body = request();
   if (!body) return;
   const text = JSON.stringify(body);
@@ -85,109 +183,188 @@ async function save(event) {
   if (!state.pending || state.pending.text !== text) state.pending = { text, key: newKey() };
   const button = $("weigh-save");
   button.disabled = true;
+  button.setAttribute("aria-busy", "true");
   try {
-    let response;
-    try {
-      response = await fetch("/api/weight/average", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": state.pending.key },
-        body: text,
-      });
-    } catch (err) {
-      showError("error.network", {}, String(err.message || err));
-      return;
-    }
-    const payload = await response.json().catch(() => null);
-    if (!response.ok) {
-      const code = payload?.code ?? "unknown";
-      const key = `weigh.error.${code}`;
-      showError(t(key) === key ? "weigh.error.unknown" : key, {}, payload?.detail ?? `HTTP ${response.status}`);
-      return;
-    }
+    const record = await post(text);
+    if (!record) return;
     state.pending = null;
-    state.lastSaved = payload;
+    state.lastSaved = record;
     $("weigh-total").value = "";
-    $("weigh-count").value = "";
     $("weigh-note").value = "";
+    state.typed = false;
+    renderCount();
+    renderAverage();
     renderSaved();
-    await loadHistory();
+    // At the top of the list at once, before the list is read again.
+    state.records = [record, ...state.records.filter((r) => r.id !== record.id)];
+    if (!record.replayed) state.total += 1;
+    renderList();
+    document.dispatchEvent(new CustomEvent("pigweight:weighing-saved", { detail: record }));
+    $("weigh-total").focus();
+    loadList();
   } finally {
     button.disabled = false;
+    button.removeAttribute("aria-busy");
   }
 }
 
-function today() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+// --- today's list --------------------------------------------------------------------------
+
+function thumb(record, className) {
+  if (!record.snapshot_url) {
+    const none = document.createElement("span");
+    none.className = `${className} is-none`;
+    none.textContent = t("weigh.noPhoto");
+    return none;
+  }
+  const caption = t("weigh.photoCaption", {
+    id: record.id,
+    time: record.local_time.slice(11, 16),
+    count: record.count,
+  });
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  const img = document.createElement("img");
+  img.src = record.snapshot_url;
+  img.alt = caption;
+  img.loading = "lazy";
+  button.append(img);
+  button.addEventListener("click", () => openSnapshot(record.snapshot_url, caption));
+  return button;
 }
 
-function cell(row, text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
-  return td;
+function line(className, text) {
+  const p = document.createElement("p");
+  p.className = className;
+  p.textContent = text;
+  return p;
 }
 
-async function loadHistory() {
-  let page;
+function listItem(record) {
+  const item = document.createElement("li");
+  item.className = "weigh-item";
+  item.dataset.recordId = record.id;
+  const body = document.createElement("div");
+  body.className = "weigh-item-body";
+  body.append(
+    line("weigh-item-avg", t("weigh.itemAvg", { avg: formatKg(record.avg_weight_kg) })),
+    line(
+      "weigh-item-meta",
+      t("weigh.itemMeta", {
+        time: record.local_time.slice(11, 16),
+        count: record.count,
+        source: t(`weigh.sourceShort.${record.count_source}`),
+        total: formatKg(record.total_weight_kg),
+      }),
+    ),
+  );
+  if (record.note) body.append(line("weigh-item-note", record.note));
+  item.append(thumb(record, "weigh-thumb"), body);
+  return item;
+}
+
+function renderList() {
+  const shown = state.records.slice(0, LIST_ROWS);
+  $("weigh-list").replaceChildren(...shown.map(listItem));
+  $("weigh-empty").hidden = shown.length > 0 || state.listError !== null;
+  $("weigh-more-text").textContent =
+    state.total > shown.length ? t("weigh.more", { shown: shown.length, total: state.total }) : "";
+  const error = $("weigh-list-error");
+  error.hidden = state.listError === null;
+  error.textContent = state.listError === null ? "" : t("weigh.listError", { error: state.listError });
+  const day = isoDay();
+  const camera = encodeURIComponent(state.camera ?? "");
+  $("weigh-csv").href = `/api/weight/records.csv?from=${day}&to=${day}&camera=${camera}`;
+}
+
+async function loadList() {
+  if (state.camera === null) return;
+  const seq = ++state.loadSeq;
+  const day = isoDay();
+  const query = `from=${day}&to=${day}&camera=${encodeURIComponent(state.camera)}&limit=${LIST_ROWS}`;
   try {
-    const response = await fetch(`/api/weight/records?from=${today()}&limit=${HISTORY_ROWS}`);
-    if (!response.ok) return;
-    page = await response.json();
-  } catch {
-    return;
-  }
-  const body = $("weigh-history-body");
-  body.replaceChildren();
-  for (const r of page.records) {
-    const row = document.createElement("tr");
-    row.dataset.recordId = r.id;
-    cell(row, r.local_time.slice(11, 16));
-    cell(row, r.camera);
-    cell(row, `${r.count}${r.count_source === "auto" ? " " + t("weigh.auto") : ""}`, "num");
-    cell(row, formatKg(r.total_weight_kg), "num");
-    cell(row, formatKg(r.avg_weight_kg), "num");
-    const photo = cell(row, "");
-    if (r.snapshot_url) {
-      const link = document.createElement("a");
-      link.href = r.snapshot_url;
-      link.target = "_blank";
-      link.rel = "noopener";
-      link.textContent = t("weigh.photo");
-      photo.append(link);
+    const response = await fetch(`/api/weight/records?${query}`);
+    const page = await response.json().catch(() => null);
+    if (seq !== state.loadSeq) return; // another camera's or a newer answer wins
+    if (!response.ok || !page) {
+      state.listError = page?.detail ?? `HTTP ${response.status}`;
+    } else {
+      state.listError = null;
+      state.records = page.records;
+      state.total = page.total;
     }
-    cell(row, r.note);
-    body.append(row);
+  } catch (err) {
+    if (seq !== state.loadSeq) return;
+    state.listError = String(err.message || err);
   }
-  $("weigh-empty").hidden = page.records.length > 0;
-  $("weigh-history-total").textContent = page.total > page.records.length
-    ? t("weigh.more", { shown: page.records.length, total: page.total })
-    : "";
-  $("weigh-csv").href = `/api/weight/records.csv?from=${today()}&to=${today()}`;
+  renderList();
 }
 
-// live.js tells us the camera and its stable count.
+// --- what live.js calls ------------------------------------------------------------------
+
 export function setLiveCamera(cameraId) {
+  if (cameraId !== state.camera) {
+    state.records = [];
+    state.total = 0;
+    state.typed = false;
+    state.lastSaved = null;
+    state.error = null;
+    renderError();
+    renderSaved();
+  }
   state.camera = cameraId;
   $("weighing").hidden = false;
-  renderCountHint();
-  loadHistory();
+  renderCount();
+  renderAverage();
+  renderList();
+  loadList();
 }
 
 export function setLiveCount(count) {
-  if (count === state.liveCount) return;
-  state.liveCount = count;
-  renderCountHint();
+  const value = count || null; // 0 animals is no count to weigh by
+  if (value === state.liveCount) return;
+  state.liveCount = value;
+  renderCount();
+  renderAverage();
 }
 
 export function rerender() {
-  renderCountHint();
+  renderCount();
+  renderAverage();
   renderSaved();
-  loadHistory();
+  renderError();
+  renderList();
 }
 
 export function init() {
   $("weigh-form").addEventListener("submit", save);
+  const count = $("weigh-count");
+  count.addEventListener("input", () => {
+    state.typed = true;
+    count.removeAttribute("aria-invalid");
+    renderCount();
+    renderAverage();
+  });
+  count.addEventListener("focus", () => count.select()); // a tap, then digits replace it
+  // Left empty: the camera's count again.
+  count.addEventListener("blur", () => {
+    if (state.typed && !count.value.trim()) state.typed = false;
+    renderCount();
+    renderAverage();
+  });
+  $("weigh-use-camera").addEventListener("click", () => {
+    state.typed = false;
+    count.removeAttribute("aria-invalid");
+    renderCount();
+    renderAverage();
+    $("weigh-total").focus();
+  });
+  $("weigh-total").addEventListener("input", () => {
+    $("weigh-total").removeAttribute("aria-invalid");
+    renderAverage();
+  });
+  renderCount();
+  renderAverage();
+  renderSaved();
 }
