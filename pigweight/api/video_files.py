@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pigweight.api.multipart_stream import file_part
+from pigweight.api.weight_schemas import RecordOut, SavedOut
 from pigweight.errors import PigWeightError
 from pigweight.pipeline.archive import Archive
 from pigweight.store.videos import VideoRow
+from pigweight.weighing.records import LiveCount, RecordBook, Weighing
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
 ws_router = APIRouter(tags=["video archive"])
@@ -31,6 +33,7 @@ ws_router = APIRouter(tags=["video archive"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Index queries are cheap reads; remuxing and frames decode: bound those threads.
 _MEDIA_WORK = anyio.CapacityLimiter(4)
+_CAMERA_CHARS = 32  # the records' camera column
 
 
 def _archive(request: Request) -> Archive:
@@ -281,6 +284,67 @@ async def count_series(
     end = row.info.duration_s if to is None else min(to, row.info.duration_s)
     points = await anyio.to_thread.run_sync(archive.series, video_id, from_, end, step)
     return {"id": video_id, "from": from_, "to": end, "step": step, "points": points}
+
+
+@router.get("/{video_id}/samples")
+async def samples(
+    request: Request,
+    video_id: int,
+    from_: Annotated[float, Query(alias="from", ge=0)] = 0.0,
+    to: Annotated[float | None, Query(ge=0, description="Default: from + 60 s.")] = None,
+) -> dict[str, Any]:
+    """The counted frames in [from, to] (at most 600 s) with each animal's outline, so a
+    player can draw what was counted on the frame it shows."""
+    archive = _archive(request)
+    end = from_ + 60.0 if to is None else to
+    rows = await anyio.to_thread.run_sync(archive.samples, video_id, from_, end)
+    interval_s = archive.settings.index_interval_s
+    return {"id": video_id, "from": from_, "to": end, "interval_s": interval_s, "samples": rows}
+
+
+class FrameWeighingIn(BaseModel):
+    """POST /api/video_file/{id}/weighing: a weighing of the group seen at t."""
+
+    model_config = ConfigDict(extra="forbid")
+    t: float = Field(ge=0, description="The frame's time in the recording, seconds.")
+    total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
+    count: int | None = Field(None, description="Animals on the scale; omit: the frame's count.")
+    note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
+
+
+@router.post("/{video_id}/weighing", response_model=SavedOut, status_code=201)
+async def weighing_from_frame(
+    request: Request,
+    response: Response,
+    video_id: int,
+    body: FrameWeighingIn,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, description="Retrying with the same key returns the first record."),
+    ] = None,
+) -> SavedOut:
+    """Record a weighing from a frame of a recording: the camera is the recording's name,
+    the count the frame's (or the one given), the snapshot that frame with its outlines."""
+    archive = _archive(request)
+    row = await anyio.to_thread.run_sync(archive.video, video_id)
+    answer, jpeg = await anyio.to_thread.run_sync(
+        archive.frame_evidence, video_id, body.t, limiter=_MEDIA_WORK
+    )
+    counted = LiveCount(
+        stable_count=int(answer["count"]) or None,
+        confidence=round(float(answer["confidence"]), 3),
+        segmenter=archive.settings.segmenter,
+        jpeg=jpeg,
+    )
+    where = f"{row.name} at {body.t:.2f} s"
+    note = f"{where}; {body.note}" if body.note and body.note.strip() else where
+    weighing = Weighing(row.name[:_CAMERA_CHARS], body.total_weight_kg, body.count, note)
+    book: RecordBook = request.app.state.live.records
+    saved = await anyio.to_thread.run_sync(book.record, weighing, counted, idempotency_key)
+    if not saved.created:
+        response.status_code = 200
+    out = RecordOut.of(saved.record).model_dump()
+    return SavedOut(**out, replayed=not saved.created, csv_error=saved.csv_error)
 
 
 @router.get("/{video_id}")

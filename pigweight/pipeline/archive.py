@@ -7,13 +7,17 @@ them through a worker thread, never on the event loop.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 from sqlalchemy import Engine
 
+from pigweight.domain import Image
 from pigweight.errors import InvalidVideo, PigWeightError
 from pigweight.media import hls
 from pigweight.media.images import encode_jpeg
@@ -33,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 GB = 1024**3
 STALE_UPLOAD_S = 24 * 3600.0
+# A player asks for the outlines of a window around the picture, not of a 10 h file.
+MAX_SAMPLES_SPAN_S = 600.0
+MAX_SAMPLES = 5000
+_OUTLINE_RGB = (255, 214, 10)
 
 
 def store_file(engine: Engine, path: Path, name: str, source: str) -> tuple[int, VideoInfo, bool]:
@@ -233,6 +241,41 @@ class Archive:
         with self.engine.connect() as conn:
             return repo.series(conn, video_id, t0, t1, step)
 
+    def samples(self, video_id: int, t0: float, t1: float) -> list[dict[str, Any]]:
+        """Counted frames with t0 <= t <= t1 and their outlines ((x, y) in 0-1 of the frame)."""
+        if t1 < t0:
+            raise InvalidTime(f"to={t1:g} s is before from={t0:g} s")
+        if t1 - t0 > MAX_SAMPLES_SPAN_S:
+            raise InvalidTime(
+                f"{t1 - t0:g} s asked; ask for at most {MAX_SAMPLES_SPAN_S:g} s of samples at a "
+                "time (count_series covers a whole file)"
+            )
+        self.video(video_id)
+        with self.engine.connect() as conn:
+            rows = repo.samples_between(conn, video_id, t0, t1, limit=MAX_SAMPLES)
+        return [
+            {
+                "t": r.t,
+                "count": r.count,
+                "confidence": r.confidence,
+                "indexed": not r.on_demand,
+                "outlines": json.loads(r.outlines),
+            }
+            for r in rows
+        ]
+
+    def frame_evidence(self, video_id: int, t: float) -> tuple[dict[str, Any], bytes]:
+        """The count at t (count_at) and a JPEG of the frame at t with the counted animals
+        outlined: the evidence of a weighing recorded from a recording."""
+        answer = self.count_at(video_id, t)
+        row = self.video(video_id)
+        _, image = hls.frame_at(Path(row.path), row.info, t, self.files)
+        sample_t = float(answer["sample_t"])
+        with self.engine.connect() as conn:
+            rows = repo.samples_between(conn, video_id, sample_t - 1e-3, sample_t + 1e-3, limit=1)
+        outlines = json.loads(rows[0].outlines) if rows else []
+        return answer, encode_jpeg(draw_outlines(image, outlines, answer["count"]), quality=85)
+
     def frame_jpeg(self, video_id: int, t: float, overlay: bool) -> tuple[float, bytes]:
         """The exact frame shown at t, as JPEG; with the animals drawn when overlay."""
         row = self.video(video_id)
@@ -284,6 +327,42 @@ class Archive:
         if self.indexer is None:
             raise RuntimeError("Archive.start() was not called")
         return self.indexer
+
+
+def draw_outlines(image: Image, outlines: list[list[list[float]]], count: int) -> Image:
+    """A copy of `image` with the stored outlines (0-1 of the frame) and the count drawn."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    thickness = max(2, round(max(h, w) / 400))
+    polygons = [
+        np.round(np.array(polygon, np.float64) * (w, h)).astype(np.int32)
+        for polygon in outlines
+        if len(polygon) >= 3
+    ]
+    cv2.polylines(out, polygons, isClosed=True, color=_OUTLINE_RGB, thickness=thickness)
+    scale = max(h, w) / 640
+    origin = (round(12 * scale), round(40 * scale))
+    cv2.putText(
+        out,
+        str(count),
+        origin,
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.2 * scale,
+        (0, 0, 0),
+        thickness + 3,
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        out,
+        str(count),
+        origin,
+        cv2.FONT_HERSHEY_SIMPLEX,
+        1.2 * scale,
+        _OUTLINE_RGB,
+        thickness,
+        cv2.LINE_AA,
+    )
+    return out
 
 
 def _check_time(t: float, video: VideoRow | tuple[int, VideoInfo]) -> None:

@@ -188,10 +188,14 @@ def sample_counts(conn: Connection, video_id: int) -> list[SampleRow]:
     return [_to_sample(r, with_outlines=False) for r in conn.execute(query).mappings()]
 
 
-def samples_between(conn: Connection, video_id: int, t0: float, t1: float) -> list[SampleRow]:
-    """Samples with t0 <= t <= t1, oldest first, with their outlines."""
+def samples_between(
+    conn: Connection, video_id: int, t0: float, t1: float, limit: int | None = None
+) -> list[SampleRow]:
+    """Samples with t0 <= t <= t1, oldest first, with their outlines (the first `limit`)."""
     s = video_samples.c
     query = select(video_samples).where(s.video_id == video_id, s.t >= t0, s.t <= t1).order_by(s.t)
+    if limit is not None:
+        query = query.limit(limit)
     return [_to_sample(r) for r in conn.execute(query).mappings()]
 
 
