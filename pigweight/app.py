@@ -13,7 +13,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
-from pigweight.api import cameras, debug, health, images, live, pages, video_files, weight
+from pigweight.api import (
+    cameras,
+    debug,
+    health,
+    images,
+    live,
+    pages,
+    video_files,
+    webrtc,
+    weight,
+)
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
@@ -23,6 +33,7 @@ from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import open_camera_source
 from pigweight.settings import Settings
+from pigweight.streaming.webrtc import WebRTCService
 from pigweight.vision.segmenter import create_segmenter
 
 logger = logging.getLogger(__name__)
@@ -44,6 +55,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         source_factory,
     )
     archive = Archive(settings, holder.get)
+    webrtc_service = WebRTCService(settings, live_services.hub)
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
@@ -53,6 +65,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         # The archive shares the database the live services opened; its indexer resumes
         # the jobs a restart interrupted.
         await anyio.to_thread.run_sync(archive.start, live_services.store.engine)
+        webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
         # sight, a full collection no longer walks it (pauses of several ms under load).
         gc.collect()
@@ -60,6 +73,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         try:
             yield
         finally:
+            await webrtc_service.stop()  # peers first: their tracks read the cameras
             await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
 
@@ -72,6 +86,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.segmenter_holder = holder
     app.state.live = live_services
     app.state.archive = archive
+    app.state.webrtc = webrtc_service
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
@@ -89,6 +104,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         weight.router,
         video_files.router,
         video_files.ws_router,
+        webrtc.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

@@ -87,6 +87,28 @@ class Settings(BaseSettings):
         "downscaled to it; masks are returned at full size).",
     )
 
+    # --- WebRTC live view -------------------------------------------------------------------
+    webrtc_enabled: bool = Field(
+        True, description="Offer the live view over WebRTC (the page falls back to MJPEG)."
+    )
+    webrtc_max_peers: int = Field(
+        4, ge=1, le=100, description="Most browsers one camera streams to over WebRTC."
+    )
+    webrtc_ice_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for farms behind NAT, comma-separated, e.g. "
+        "'stun:stun.example.org:3478,turn:turn.example.org:3478'. Empty: the LAN only.",
+    )
+    webrtc_turn_username: str = Field("", description="User name for the TURN servers.")
+    webrtc_turn_password: SecretStr | None = Field(
+        None, description="Password for the TURN servers; never printed."
+    )
+    webrtc_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Local IP addresses WebRTC may use (ICE host candidates), comma-separated. "
+        "Empty: every interface but loopback. 127.0.0.1 for a browser on the same PC only.",
+    )
+
     # --- inputs ---------------------------------------------------------------------------
     max_image_megapixels: float = Field(
         60.0, gt=0, le=500, description="Largest image accepted, in megapixels."
@@ -200,6 +222,15 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return value
         return [Path(p.strip()) for p in str(value).split(",") if p.strip()]
+
+    @field_validator("webrtc_ice_servers", "webrtc_hosts", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        return [p.strip() for p in str(value).split(",") if p.strip()]
 
     @field_validator("target_class_ids", mode="before")
     @classmethod

@@ -135,6 +135,14 @@ class CameraWorker:
         self._hub.forget(self.config.id)
         self._publish_status()
 
+    def latest_frame(self, after_index: int = -1) -> Frame | None:
+        """The camera's newest decoded frame if newer than `after_index`; None at once
+        otherwise, or while the camera is not streaming (for the WebRTC video track)."""
+        source = self._source
+        if source is None:
+            return None
+        return source.latest(after_index=after_index, timeout_s=0.0)
+
     # --- status -----------------------------------------------------------------------
 
     def status(self) -> CameraStatus:

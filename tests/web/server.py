@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
 
 from pigweight.app import create_app
@@ -26,13 +27,23 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # WebRTC on 127.0.0.1: loopback candidates, and real addresses instead of mDNS names.
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 
 
 @contextmanager
 def serving(settings: Settings, ws: str = "auto") -> Iterator[str]:
     """The app of these settings served on a free port; its URL while the block runs."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", ws=ws))
+    with serving_app(create_app(settings), ws) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: FastAPI, ws: str = "auto") -> Iterator[str]:
+    """This app served on a free port of 127.0.0.1; its URL while the block runs."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws=ws))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
