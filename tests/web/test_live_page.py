@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from pigweight.media.synth import write_demo_video
 from tests.api.conftest import make_settings
@@ -29,7 +30,9 @@ def two_cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"  - {{id: scale1, name: Весы 1, url: '{clip}'}}\n"
         "  - {id: scale2, name: Весы 2, url: 'rtsp://127.0.0.1:9/stream'}\n"
     )
-    settings = make_settings(work, cameras_file=cameras, auto_start_cam=True)
+    settings = make_settings(
+        work, cameras_file=cameras, auto_start_cam=True, webrtc_hosts=["127.0.0.1"]
+    )
     with serving(settings) as url:
         yield url
 
@@ -43,9 +46,6 @@ def test_operator_sees_the_count_change_and_its_chart(
     picker = page.locator("#camera-select")
     expect(picker).to_contain_text("Весы 1 — Идёт подсчёт", timeout=15_000)
     expect(page.locator("#live-status")).to_have_text("Идёт подсчёт")
-    page.wait_for_function(
-        "document.getElementById('live-stream').naturalWidth === 640", timeout=15_000
-    )
     # The group walks off and the next one comes: the big number follows.
     seen: set[str] = set()
     deadline = time.monotonic() + 25
@@ -62,8 +62,49 @@ def test_operator_sees_the_count_change_and_its_chart(
         "Number(document.getElementById('live-chart').dataset.points) >= 10", timeout=15_000
     )
     expect(page.locator("#live-chart canvas").first).to_be_visible()
+    # The picture comes over WebRTC: a <video> whose frames keep coming, outlines over it.
+    expect(page.locator("#live-transport")).to_contain_text("WebRTC", timeout=10_000)
+    assert page.evaluate("document.getElementById('live-video').videoWidth") == 640
+    played = page.evaluate("document.getElementById('live-video').currentTime")
+    page.wait_for_function(
+        f"document.getElementById('live-video').currentTime > {played} + 1", timeout=10_000
+    )
+    expect(page.locator("#live-outlines")).to_be_visible()
     screenshot(page, "live")
     page.close()
+
+
+def test_without_webrtc_the_page_falls_back_to_mjpeg_within_3_s(
+    browser: Browser, two_cameras: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.route("**/api/webrtc/**", lambda route: route.abort())  # a firewall in between
+    page.goto(two_cameras)
+    expect(page.locator("#live-transport")).to_contain_text("MJPEG", timeout=4_000)
+    page.wait_for_function(
+        "document.getElementById('live-stream').naturalWidth === 640", timeout=15_000
+    )
+    expect(page.locator("#live-video")).to_be_hidden()
+    page.close()
+    # An answer whose ICE never connects (the server offers an address nobody reaches) falls
+    # back the same way, on its timer.
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+
+    def unreachable(route: Route) -> None:
+        # Both sides' candidates rewritten to an address nobody answers at (TEST-NET-1).
+        offer = json.loads(route.request.post_data or "{}")
+        offer["sdp"] = _unreachable(offer["sdp"])
+        answer = route.fetch(post_data=json.dumps(offer)).json()
+        route.fulfill(json={"sdp": _unreachable(answer["sdp"]), "type": "answer"})
+
+    page.route("**/api/webrtc/**", unreachable)
+    page.goto(two_cameras)
+    expect(page.locator("#live-transport")).to_contain_text("MJPEG", timeout=5_000)
+    page.close()
+
+
+def _unreachable(sdp: str) -> str:
+    return re.sub(r"(a=candidate:\S+ \d+ \S+ \d+ )\S+", r"\g<1>192.0.2.1", sdp)
 
 
 def test_a_camera_that_does_not_answer_says_why_in_the_picker(
@@ -77,6 +118,8 @@ def test_a_camera_that_does_not_answer_says_why_in_the_picker(
     expect(page.locator("#live-status")).to_have_text(
         re.compile("Связь потеряна|Подключение"), timeout=10_000
     )
+    # The last picture stays, marked: the camera is reconnecting.
+    expect(page.locator("#live-stale")).to_be_visible(timeout=10_000)
     error = page.locator("#live-error")
     expect(error).to_contain_text("Последняя ошибка", timeout=10_000)
     expect(error).to_contain_text("connection refused")

@@ -5,6 +5,7 @@
 
 import uPlot from "../../vendor/uplot.esm.js";
 import { locale, onLanguage, t } from "../i18n.js";
+import { createLiveVideo } from "./live-video.js";
 import {
   init as initWeighing,
   rerender as rerenderWeighing,
@@ -30,7 +31,10 @@ const state = {
   points: { ts: [], count: [], stable: [] },
   chart: null,
   shown: false,
+  transport: null, // "webrtc" | "mjpeg"
+  fallbackReason: "",
 };
+let video = null; // createLiveVideo(): the picture, WebRTC or MJPEG
 
 function cameraLabel(camera) {
   const status = camera.status?.state ?? "stopped";
@@ -55,7 +59,15 @@ function renderPicker() {
 function render() {
   const none = state.cameras.length === 0;
   $("live-none").hidden = !none;
-  $("live-stream").hidden = none;
+  const transport = $("live-transport");
+  transport.hidden = none || !state.transport;
+  transport.dataset.transport = state.transport ?? "";
+  transport.textContent = state.transport ? t(`live.transport.${state.transport}`) : "";
+  transport.title = state.fallbackReason ? t("live.fallbackWhy", { reason: state.fallbackReason }) : "";
+  // A camera that is down keeps its last picture on screen, marked as such.
+  const stale = !none && state.transport !== null && state.status !== "streaming";
+  $("live-stale").hidden = !stale;
+  $("live-picture").classList.toggle("is-stale", stale);
   const status = $("live-status");
   status.dataset.state = none ? "stopped" : state.status;
   status.textContent = none ? "" : t(`live.${state.status}`);
@@ -100,7 +112,10 @@ function makeChart() {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(5, max + 1)] } },
       axes: [
-        { values: (_u, splits) => splits.map((s) => timeFormat.format(new Date(s * 1000))) },
+        {
+          space: 90, // px between time labels: HH:MM:SS needs room
+          values: (_u, splits) => splits.map((s) => timeFormat.format(new Date(s * 1000))),
+        },
         { size: 40 },
       ],
       series: [
@@ -181,6 +196,7 @@ function connect(cameraId) {
       redrawChart();
     }
     setLiveCount(message.status === "streaming" ? message.stable_count : null);
+    if (message.outlines) video.setOutlines(message.outlines);
     render();
   };
   socket.onclose = () => {
@@ -191,17 +207,6 @@ function connect(cameraId) {
       if (socket === state.socket) connect(cameraId);
     }, RETRY_MS);
   };
-}
-
-function startStream(cameraId) {
-  // An MJPEG stream never ends loading: set after the page's load event, never delaying it
-  // (a camera with no picture yet would hold it back for ever).
-  const set = () => {
-    if (cameraId !== state.camera) return;
-    $("live-stream").src = `/api/cameras/${encodeURIComponent(cameraId)}/mjpeg`;
-  };
-  if (document.readyState === "complete") set();
-  else window.addEventListener("load", set, { once: true });
 }
 
 function choose(cameraId) {
@@ -220,7 +225,7 @@ function choose(cameraId) {
   const old = state.socket;
   state.socket = null;
   old?.close();
-  startStream(camera.id);
+  video.start(camera.id);
   connect(camera.id);
   setLiveCamera(camera.id);
   loadSeries(camera.id);
@@ -262,6 +267,14 @@ async function main() {
 
 export function init() {
   initWeighing();
+  video = createLiveVideo(
+    { video: $("live-video"), img: $("live-stream"), canvas: $("live-outlines") },
+    (transport, reason) => {
+      state.transport = transport;
+      state.fallbackReason = reason;
+      render();
+    },
+  );
   $("camera-select").addEventListener("change", (event) => choose(event.target.value));
   onLanguage(() => {
     render();

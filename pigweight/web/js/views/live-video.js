@@ -1,0 +1,179 @@
+// The live picture: WebRTC first (every camera frame, sub-second), MJPEG when WebRTC cannot
+// connect within FALLBACK_MS (a firewall, no WebRTC in the browser, the server refusing),
+// and the outlines of the latest count drawn over the WebRTC video (the MJPEG frames carry
+// their own). A WebRTC picture that dies later is tried again, then falls back too.
+
+const FALLBACK_MS = 3000;
+const GATHER_MS = 1000; // longest wait for our ICE candidates (no STUN answer offline)
+const RETRY_MS = 3000;
+const OUTLINE_STROKE = "rgba(255, 214, 10, 0.95)";
+const OUTLINE_FILL = "rgba(255, 214, 10, 0.18)";
+
+// `els`: {video, img, canvas}; `onTransport(name, reason)`: "webrtc" | "mjpeg" | null.
+export function createLiveVideo(els, onTransport) {
+  let camera = null;
+  let pc = null;
+  let token = 0; // which start() the async steps belong to
+  let timer = 0;
+  let transport = null;
+  let outlines = [];
+
+  function setTransport(name, reason = "") {
+    transport = name;
+    els.video.hidden = name !== "webrtc";
+    els.canvas.hidden = name !== "webrtc";
+    els.img.hidden = name !== "mjpeg";
+    onTransport(name, reason);
+  }
+
+  function closePeer() {
+    clearTimeout(timer);
+    if (pc) {
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+      pc = null;
+    }
+    els.video.srcObject = null;
+  }
+
+  function mjpeg(reason) {
+    closePeer();
+    const src = `/api/cameras/${encodeURIComponent(camera)}/mjpeg`;
+    // An MJPEG stream never ends loading: set after the page's load event, never delaying it.
+    const set = () => {
+      if (transport === "mjpeg" && els.img.dataset.camera === camera) els.img.src = src;
+    };
+    els.img.dataset.camera = camera;
+    setTransport("mjpeg", reason);
+    if (document.readyState === "complete") set();
+    else window.addEventListener("load", set, { once: true });
+  }
+
+  async function webrtc(mine) {
+    if (!("RTCPeerConnection" in window)) {
+      mjpeg("unsupported");
+      return;
+    }
+    timer = setTimeout(() => mine === token && mjpeg("timeout"), FALLBACK_MS);
+    const peer = new RTCPeerConnection();
+    pc = peer;
+    peer.addTransceiver("video", { direction: "recvonly" });
+    peer.ontrack = (event) => {
+      els.video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+      els.video.play().catch(() => {}); // muted: autoplay is allowed
+    };
+    peer.onconnectionstatechange = () => {
+      if (mine !== token) return;
+      if (peer.connectionState === "failed" || peer.connectionState === "disconnected") {
+        // It worked and died (the server restarted, the network dropped): try again once
+        // more before the MJPEG stream takes over.
+        closePeer();
+        setTimeout(() => mine === token && start(camera), RETRY_MS);
+      }
+    };
+    try {
+      await peer.setLocalDescription(await peer.createOffer());
+      await gathered(peer);
+      const response = await fetch(`/api/webrtc/${encodeURIComponent(camera)}/offer`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer" }),
+      });
+      if (mine !== token) return;
+      if (!response.ok) {
+        const body = await response.json().catch(() => null);
+        mjpeg(body?.code ?? `http_${response.status}`);
+        return;
+      }
+      await peer.setRemoteDescription(await response.json());
+    } catch (err) {
+      if (mine === token) mjpeg(String(err?.name ?? err));
+      return;
+    }
+    // WebRTC is in use once a frame is on screen, not when the answer arrives.
+    const onFrame = () => {
+      if (mine !== token || transport === "webrtc") return;
+      clearTimeout(timer);
+      setTransport("webrtc");
+    };
+    if ("requestVideoFrameCallback" in els.video) els.video.requestVideoFrameCallback(onFrame);
+    else els.video.addEventListener("playing", onFrame, { once: true });
+  }
+
+  // Wait until the browser has its candidates (aiortc takes no trickled ones).
+  function gathered(peer) {
+    if (peer.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        peer.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      };
+      const check = () => peer.iceGatheringState === "complete" && done();
+      peer.addEventListener("icegatheringstatechange", check);
+      setTimeout(done, GATHER_MS);
+    });
+  }
+
+  function start(cameraId) {
+    const mine = ++token;
+    closePeer();
+    camera = cameraId;
+    outlines = [];
+    draw();
+    webrtc(mine);
+  }
+
+  // The canvas covers the picture itself, not the letterbox around it.
+  function place() {
+    const v = els.video;
+    const boxW = v.clientWidth;
+    const boxH = v.clientHeight;
+    const aspect = v.videoWidth && v.videoHeight ? v.videoWidth / v.videoHeight : 16 / 9;
+    const width = Math.min(boxW, boxH * aspect);
+    const height = width / aspect;
+    const c = els.canvas;
+    c.style.left = `${v.offsetLeft + (boxW - width) / 2}px`;
+    c.style.top = `${v.offsetTop + (boxH - height) / 2}px`;
+    c.style.width = `${width}px`;
+    c.style.height = `${height}px`;
+    const ratio = window.devicePixelRatio || 1;
+    c.width = Math.max(1, Math.round(width * ratio));
+    c.height = Math.max(1, Math.round(height * ratio));
+  }
+
+  function draw() {
+    if (transport !== "webrtc") return;
+    place();
+    const c = els.canvas;
+    const ctx = c.getContext("2d");
+    ctx.clearRect(0, 0, c.width, c.height);
+    ctx.lineWidth = 2 * (window.devicePixelRatio || 1);
+    ctx.lineJoin = "round";
+    for (const polygon of outlines) {
+      if (polygon.length < 3) continue;
+      ctx.beginPath();
+      polygon.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x * c.width, y * c.height));
+      ctx.closePath();
+      ctx.fillStyle = OUTLINE_FILL;
+      ctx.fill();
+      ctx.strokeStyle = OUTLINE_STROKE;
+      ctx.stroke();
+    }
+  }
+
+  window.addEventListener("pagehide", closePeer); // the server's peer ends with the page
+  new ResizeObserver(draw).observe(els.video);
+
+  return {
+    start,
+    // The latest count's outlines ([[x, y], ...] in 0-1 of the frame), drawn on WebRTC video.
+    setOutlines(polygons) {
+      outlines = polygons ?? [];
+      draw();
+    },
+    get transport() {
+      return transport;
+    },
+  };
+}
