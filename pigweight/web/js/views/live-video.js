@@ -1,5 +1,5 @@
-// The live picture: WebRTC first (every camera frame, sub-second), MJPEG when WebRTC cannot
-// connect within FALLBACK_MS (a firewall, no WebRTC in the browser, the server refusing),
+// The live picture: WebRTC first (every camera frame, sub-second), MJPEG when WebRTC does
+// not connect within FALLBACK_MS (a firewall, no WebRTC in the browser, the server refusing),
 // and the outlines of the latest count drawn over the WebRTC video (the MJPEG frames carry
 // their own). A WebRTC picture that dies later is tried again, then falls back too.
 
@@ -65,9 +65,14 @@ export function createLiveVideo(els, onTransport) {
     };
     peer.onconnectionstatechange = () => {
       if (mine !== token) return;
-      if (peer.connectionState === "failed" || peer.connectionState === "disconnected") {
-        // It worked and died (the server restarted, the network dropped): try again once
-        // more before the MJPEG stream takes over.
+      if (peer.connectionState === "connected") {
+        // WebRTC is in use once connected; a camera with no frame yet just shows none
+        // (marked as reconnecting by the live view), and its frames come when it does.
+        clearTimeout(timer);
+        setTransport("webrtc");
+      } else if (peer.connectionState === "failed" || peer.connectionState === "disconnected") {
+        // It worked and died (the server restarted, the network dropped): try again; the
+        // MJPEG stream takes over if that does not connect either.
         closePeer();
         setTimeout(() => mine === token && start(camera), RETRY_MS);
       }
@@ -91,14 +96,6 @@ export function createLiveVideo(els, onTransport) {
       if (mine === token) mjpeg(String(err?.name ?? err));
       return;
     }
-    // WebRTC is in use once a frame is on screen, not when the answer arrives.
-    const onFrame = () => {
-      if (mine !== token || transport === "webrtc") return;
-      clearTimeout(timer);
-      setTransport("webrtc");
-    };
-    if ("requestVideoFrameCallback" in els.video) els.video.requestVideoFrameCallback(onFrame);
-    else els.video.addEventListener("playing", onFrame, { once: true });
   }
 
   // Wait until the browser has its candidates (aiortc takes no trickled ones).

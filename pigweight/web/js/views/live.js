@@ -186,6 +186,8 @@ function connect(cameraId) {
     const message = JSON.parse(event.data);
     state.status = message.status;
     state.lastError = message.last_error ?? null;
+    const shown = state.cameras.find((c) => c.id === cameraId);
+    if (shown) shown.status = { ...shown.status, state: message.status }; // the picker too
     state.count = message.count ?? null;
     state.stable = message.stable_count ?? null;
     if (message.count !== null && message.count !== undefined) {
