@@ -26,4 +26,6 @@ async def config(settings: SettingsDep, holder: SegmenterHolderDep) -> ConfigPub
         max_image_megapixels=settings.max_image_megapixels,
         segmenter=holder.name,
         version=__version__,
+        webrtc_enabled=settings.webrtc_enabled,
+        webrtc_stun=[u for u in settings.webrtc_ice_servers if u.startswith(("stun:", "stuns:"))],
     )

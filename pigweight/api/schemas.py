@@ -24,6 +24,11 @@ class ConfigPublic(BaseModel):
     max_image_megapixels: float
     segmenter: str
     version: str
+    webrtc_enabled: bool = Field(description="False: the live view uses MJPEG only.")
+    webrtc_stun: list[str] = Field(
+        description="The STUN servers of WEBRTC_ICE_SERVERS, for the browser's side of ICE "
+        "(TURN servers and their credentials stay on the server)."
+    )
 
 
 class PhotoCountPublic(BaseModel):

@@ -60,6 +60,18 @@ def test_config_tells_the_page_its_defaults(make_client: MakeClient) -> None:
 
     assert config["ui_language"] == "en"
     assert config["max_upload_mb"] == 12
+    assert config["webrtc_enabled"] is True and config["webrtc_stun"] == []
+
+
+def test_config_gives_the_page_stun_servers_but_no_turn_secret(make_client: MakeClient) -> None:
+    client = make_client(
+        webrtc_ice_servers=["stun:stun.farm.lan:3478", "turn:turn.farm.lan:3478"],
+        webrtc_turn_username="farm",
+        webrtc_turn_password="s3cret-turn",
+    )
+    r = client.get("/api/config")
+    assert r.json()["webrtc_stun"] == ["stun:stun.farm.lan:3478"]
+    assert "s3cret-turn" not in r.text and "turn.farm.lan" not in r.text
 
 
 def test_page_is_served_with_the_default_language(make_client: MakeClient) -> None:

@@ -17,6 +17,19 @@ export function createLiveVideo(els, onTransport) {
   let timer = 0;
   let transport = null;
   let outlines = [];
+  let config = null; // GET /api/config: WebRTC on or off, the STUN servers for our side
+
+  async function webrtcConfig() {
+    if (config === null) {
+      try {
+        const response = await fetch("/api/config");
+        config = response.ok ? await response.json() : {};
+      } catch {
+        config = {};
+      }
+    }
+    return config;
+  }
 
   function setTransport(name, reason = "") {
     transport = name;
@@ -55,8 +68,15 @@ export function createLiveVideo(els, onTransport) {
       mjpeg("unsupported");
       return;
     }
+    const settings = await webrtcConfig();
+    if (mine !== token) return;
+    if (settings.webrtc_enabled === false) {
+      mjpeg("webrtc_disabled");
+      return;
+    }
     timer = setTimeout(() => mine === token && mjpeg("timeout"), FALLBACK_MS);
-    const peer = new RTCPeerConnection();
+    const stun = settings.webrtc_stun ?? [];
+    const peer = new RTCPeerConnection({ iceServers: stun.length ? [{ urls: stun }] : [] });
     pc = peer;
     peer.addTransceiver("video", { direction: "recvonly" });
     peer.ontrack = (event) => {
