@@ -171,6 +171,13 @@ def mjpeg_ages(url: str, seconds: float, out: list[float]) -> None:
                 return
 
 
+def cores_used(work: Any) -> float:
+    """CPU cores the whole process used on average while `work()` ran."""
+    cpu, wall = time.process_time(), time.monotonic()
+    work()
+    return round((time.process_time() - cpu) / (time.monotonic() - wall), 2)
+
+
 def pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1) if values else float("nan")
 
@@ -223,11 +230,21 @@ def main() -> int:
         if time.monotonic() > deadline:
             raise RuntimeError("the bench camera never streamed")
         time.sleep(0.2)
+    # CPU of the whole process (camera, counter, server, both viewers): first with the MJPEG
+    # viewer alone, then with the WebRTC peer as well; the difference is what one WebRTC
+    # viewer costs (the server's VP8 encoding plus this bench's decoding of it).
+    alone: list[float] = []
+    cpu_alone = cores_used(lambda: mjpeg_ages(url, args.seconds, alone))
     mjpeg: list[float] = []
     reader = threading.Thread(target=mjpeg_ages, args=(url, args.seconds, mjpeg), daemon=True)
-    reader.start()
-    webrtc = asyncio.run(webrtc_ages(url, args.seconds))
-    reader.join(args.seconds + 30)
+    webrtc: list[float] = []
+
+    def both() -> None:
+        reader.start()
+        webrtc.extend(asyncio.run(webrtc_ages(url, args.seconds)))
+        reader.join(args.seconds + 30)
+
+    cpu_both = cores_used(both)
     server.should_exit = True
     thread.join(15)
     result = {
@@ -236,6 +253,9 @@ def main() -> int:
         "seconds": args.seconds,
         "webrtc": summary(webrtc),
         "mjpeg_baseline": summary(mjpeg),
+        "process_cores_mjpeg_viewer_only": cpu_alone,
+        "process_cores_with_a_webrtc_viewer": cpu_both,
+        "cores_one_webrtc_viewer_adds": round(cpu_both - cpu_alone, 2),
     }
     w, m = result["webrtc"], result["mjpeg_baseline"]
     result["ratio_p95_webrtc_to_mjpeg"] = round(w["p95_ms"] / m["p95_ms"], 2) if mjpeg else None
@@ -246,7 +266,9 @@ def main() -> int:
         f"max {w['max_ms']} ms (target p95 < 300 ms)\n"
         f"MJPEG (same run): {m['frames']} frames, age p50 {m['p50_ms']} ms, "
         f"p95 {m['p95_ms']} ms, max {m['max_ms']} ms "
-        f"(WebRTC p95 x{result['ratio_p95_webrtc_to_mjpeg']})"
+        f"(WebRTC p95 x{result['ratio_p95_webrtc_to_mjpeg']})\n"
+        f"CPU of the process: {cpu_alone} cores with the MJPEG viewer alone, {cpu_both} with "
+        f"a WebRTC viewer too (+{result['cores_one_webrtc_viewer_adds']}: encode and decode)"
     )
     return 0
 
