@@ -92,7 +92,11 @@ class Settings(BaseSettings):
         True, description="Offer the live view over WebRTC (the page falls back to MJPEG)."
     )
     webrtc_max_peers: int = Field(
-        4, ge=1, le=100, description="Most browsers one camera streams to over WebRTC."
+        3,
+        ge=1,
+        le=100,
+        description="Most browsers one camera streams to over WebRTC (each 720p viewer costs "
+        "the server about 0.3 of a core); a page past the limit shows the MJPEG stream.",
     )
     webrtc_ice_servers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
