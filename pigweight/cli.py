@@ -1,4 +1,4 @@
-"""`pigweight serve | count | eval | index | demo-video | settings`.
+"""`pigweight serve | count | eval | index | demo-video | scale-sim | settings`.
 
 Every user error ends as one line on stderr and exit code 2, never a traceback.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from pigweight.errors import PigWeightError
 from pigweight.settings import Settings, SettingsError, load_settings
+from pigweight.weighing.scale_protocols import PROTOCOLS
 
 EXIT_USAGE = 2
 
@@ -89,6 +90,22 @@ def _parser() -> argparse.ArgumentParser:
     _segmenter_options(index)
     index.add_argument("--json", action="store_true", help="print one JSON list")
     index.set_defaults(func=_cmd_index)
+
+    sim = sub.add_parser("scale-sim", help="a simulated scale indicator (TCP or a pty)")
+    sim.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    sim.add_argument("--port", type=int, default=4001, help="TCP port (0: any free one)")
+    sim.add_argument("--host", default="127.0.0.1", help="bind address")
+    sim.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal instead")
+    sim.add_argument("--total-kg", type=float, default=412.5, help="what the group weighs")
+    sim.add_argument("--empty-s", type=float, default=5.0)
+    sim.add_argument("--loading-s", type=float, default=6.0)
+    sim.add_argument("--stable-s", type=float, default=8.0)
+    sim.add_argument("--unloading-s", type=float, default=4.0)
+    sim.add_argument("--noise-kg", type=float, default=0.1, help="jitter while stable")
+    sim.add_argument("--motion-kg", type=float, default=20.0, help="swing while loading")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--rate-hz", type=float, default=10.0, help="frames a second")
+    sim.set_defaults(func=_cmd_scale_sim)
 
     show = sub.add_parser("settings", help="print the effective settings, secrets redacted")
     show.add_argument("--json", action="store_true")
@@ -225,6 +242,30 @@ def _cmd_demo_video(args: argparse.Namespace) -> int:
         bar.close()
     print(f"wrote {args.out} and its ground truth ({total} frames)", file=sys.stderr)
     return 0
+
+
+def _cmd_scale_sim(args: argparse.Namespace) -> int:
+    from pigweight.cli_scale import run_simulator
+    from pigweight.weighing.scale_sim import WeighingCycle
+
+    if not 0 <= args.port < 65536:
+        raise CliError("--port must be between 0 and 65535")
+    try:
+        cycle = WeighingCycle(
+            empty_s=args.empty_s,
+            loading_s=args.loading_s,
+            stable_s=args.stable_s,
+            unloading_s=args.unloading_s,
+            total_kg=args.total_kg,
+            noise_kg=args.noise_kg,
+            motion_kg=args.motion_kg,
+            seed=args.seed,
+        )
+        return run_simulator(args.protocol, cycle, args.rate_hz, args.host, args.port, args.pty)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
