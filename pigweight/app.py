@@ -20,6 +20,7 @@ from pigweight.api import (
     images,
     live,
     pages,
+    scales,
     video_files,
     webrtc,
     weight,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         video_files.router,
         video_files.ws_router,
         webrtc.router,
+        scales.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

@@ -68,6 +68,21 @@ class CameraConfig(BaseModel):
     kind: CameraKind = Field(
         default="rtsp", description="Set from the URL; 'demo' for the demo camera."
     )
+    scale: str | None = Field(
+        default=None,
+        description="The platform's scale indicator, e.g. tcp://192.168.1.50:4001?protocol=toledo "
+        "or serial:///dev/ttyUSB0?baud=9600&protocol=mtsics (docs/scales.md).",
+    )
+
+    @field_validator("scale")
+    @classmethod
+    def _check_scale(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        from pigweight.weighing.scale_url import parse_scale_url
+
+        parse_scale_url(url)  # its ValueError names what to fix
+        return url
 
     @field_validator("url")
     @classmethod
@@ -228,7 +243,25 @@ def load_cameras(settings: Settings) -> list[CameraConfig]:
         cameras = [*cameras, _legacy_camera(settings.cam_url.get_secret_value(), cameras)]
     if not cameras and settings.demo_video_seconds > 0:
         cameras = [demo_camera(settings)]
+    if settings.scale_url and cameras:
+        cameras[0] = _with_scale(cameras[0], settings.scale_url)
     return cameras
+
+
+def _with_scale(camera: CameraConfig, url: str) -> CameraConfig:
+    """The single-camera set-up: SCALE_URL is the first camera's scale."""
+    from pigweight.weighing.scale_url import parse_scale_url
+
+    if camera.scale is not None:
+        raise CameraConfigError(
+            f"SCALE_URL: camera {camera.id} already has a scale in the cameras file; "
+            "keep one of the two"
+        )
+    try:
+        parse_scale_url(url)
+    except ValueError as exc:
+        raise CameraConfigError(f"SCALE_URL: {exc}") from None
+    return camera.model_copy(update={"scale": url})
 
 
 def _legacy_camera(url: str, others: list[CameraConfig]) -> CameraConfig:

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         "downscaled to it; masks are returned at full size).",
     )
 
+    scale_url: str | None = Field(
+        None,
+        description="The scale indicator of the first camera's platform, e.g. "
+        "tcp://192.168.1.50:4001?protocol=toledo (docs/scales.md); other cameras name theirs "
+        "in the cameras file (scale: ...). Empty: weights are typed.",
+    )
+
     # --- WebRTC live view -------------------------------------------------------------------
     webrtc_enabled: bool = Field(
         True, description="Offer the live view over WebRTC (the page falls back to MJPEG)."

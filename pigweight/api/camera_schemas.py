@@ -63,6 +63,7 @@ class CameraPublic(BaseModel):
     url: str = Field(description="The camera URL with any password replaced by ***.")
     kind: str = Field(description="rtsp, file or demo.")
     enabled: bool
+    has_scale: bool = Field(False, description="A scale indicator is connected to its platform.")
     target_fps: float
     frame_skip: int
     status: CameraStatusPublic
@@ -76,6 +77,7 @@ class CameraPublic(BaseModel):
             url=config.public_url if config.kind == "rtsp" else _file_label(config.url),
             kind=config.kind,
             enabled=config.enabled,
+            has_scale=config.scale is not None,
             target_fps=worker.target_fps,
             frame_skip=worker.frame_skip,
             status=CameraStatusPublic.of(config.id, worker.status(), queue_depth),

@@ -23,6 +23,7 @@ from pigweight.pipeline.manager import CameraManager, HolderFactory, SegmenterHo
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
 from pigweight.weighing.records import RecordBook
+from pigweight.weighing.scale import ScaleReader
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class LiveServices:
     lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     timings_ms: dict[str, float] = field(default_factory=dict)
     ready: bool = False
+    scales: dict[str, ScaleReader] = field(default_factory=dict)  # camera id -> its scale
     _stats_task: asyncio.Task[None] | None = None
     _housekeeping_task: asyncio.Task[None] | None = None
 
@@ -61,7 +63,16 @@ class LiveServices:
         manager = CameraManager(
             settings, cameras, hub, store, default_holder, holder_factory, source_factory
         )
-        return cls(settings, manager, hub, store, PerfLog(settings.log_dir), RecordBook(settings))
+        scales = {c.id: ScaleReader(c.scale, scale_id=c.id) for c in cameras if c.scale}
+        return cls(
+            settings,
+            manager,
+            hub,
+            store,
+            PerfLog(settings.log_dir),
+            RecordBook(settings),
+            scales=scales,
+        )
 
     async def startup(self, settings_ms: float) -> None:
         """Open the database, warm the model (PRELOAD_MODEL), start cameras (AUTO_START_CAM)."""
@@ -79,6 +90,8 @@ class LiveServices:
         if self.settings.auto_start_cam:
             with stage("cameras_start", self.timings_ms):
                 self.manager.start_enabled()
+        for scale in self.scales.values():
+            scale.start()  # its own thread: connects, reconnects, never blocks the loop
         self.lag.start()
         self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
         self._housekeeping_task = asyncio.get_running_loop().create_task(self._housekeeping())
@@ -109,6 +122,8 @@ class LiveServices:
                     await task
         await self.lag.stop()
         self.hub.close_all()
+        for scale in self.scales.values():
+            await anyio.to_thread.run_sync(scale.stop)
         await anyio.to_thread.run_sync(self.manager.stop_all)
         await anyio.to_thread.run_sync(self.store.stop)
         self.perf.close()

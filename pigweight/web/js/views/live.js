@@ -11,11 +11,14 @@ import {
   rerender as rerenderWeighing,
   setLiveCamera,
   setLiveCount,
+  setScaleReading,
 } from "./weighing.js";
 
 const $ = (id) => document.getElementById(id);
 const RETRY_MS = 3000;
 const CAMERAS_EVERY_MS = 5000;
+const SCALE_EVERY_MS = 500;
+const SCALE_FRESH_S = 3; // an older reading means the indicator went silent
 const CHART_WINDOW_S = 600;
 const CHART_HEIGHT = 140;
 const STORAGE_KEY = "pigweight.camera";
@@ -229,9 +232,59 @@ function choose(cameraId) {
   old?.close();
   video.start(camera.id);
   connect(camera.id);
+  pollScale(camera);
   setLiveCamera(camera.id);
   loadSeries(camera.id);
   render();
+}
+
+// The platform's scale, when the camera has one: its reading beside the count, and the
+// weighing panel's total.
+let scaleTimer = 0;
+
+function renderScale(body) {
+  const line = $("live-scale");
+  if (body === undefined) {
+    line.hidden = true;
+    return;
+  }
+  line.hidden = false;
+  const reading = body?.reading;
+  const fresh = reading && reading.age_s <= SCALE_FRESH_S;
+  let mode = "lost";
+  let text = t("live.scaleLost", { error: body?.last_error ?? "" });
+  if (fresh && reading.weight_kg === null) {
+    mode = "moving";
+    text = t(`live.scaleStatus.${reading.status}`);
+  } else if (fresh) {
+    mode = reading.stable ? "stable" : "moving";
+    const kg = reading.weight_kg.toLocaleString(locale(), { maximumFractionDigits: 3 });
+    text = t(reading.stable ? "live.scaleStable" : "live.scaleMoving", { kg });
+  }
+  line.dataset.state = mode;
+  line.textContent = text;
+}
+
+async function pollScale(camera) {
+  clearTimeout(scaleTimer);
+  if (!camera.has_scale) {
+    renderScale(undefined);
+    setScaleReading(undefined);
+    return;
+  }
+  let body = null;
+  try {
+    const response = await fetch(`/api/scales/${encodeURIComponent(camera.id)}`);
+    if (response.ok) body = await response.json();
+  } catch {
+    // The server is away: shown as a silent scale.
+  }
+  if (camera.id !== state.camera) return;
+  state.scaleBody = body;
+  renderScale(body);
+  const reading = body?.reading;
+  setScaleReading(reading && reading.age_s <= SCALE_FRESH_S ? reading : null);
+  scaleTimer = setTimeout(() => pollScale(camera), SCALE_EVERY_MS);
 }
 
 async function refreshCameras() {
@@ -280,6 +333,8 @@ export function init() {
   $("camera-select").addEventListener("change", (event) => choose(event.target.value));
   onLanguage(() => {
     render();
+    const camera = state.cameras.find((c) => c.id === state.camera);
+    if (camera?.has_scale) renderScale(state.scaleBody);
     rerenderWeighing();
     if (state.shown && state.camera) makeChart();
   });

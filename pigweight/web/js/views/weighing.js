@@ -3,7 +3,7 @@
 // today's records of this camera. POST /api/weight/average with an Idempotency-Key, so
 // pressing Save again after a lost answer never records twice.
 
-import { t } from "../i18n.js";
+import { locale, t } from "../i18n.js";
 import { formatKg, isoDay, openSnapshot } from "./history.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,6 +14,8 @@ const state = {
   camera: null,
   liveCount: null, // the camera's stable count, null when it has none
   typed: false, // the operator typed the count: the camera no longer overwrites it
+  scale: undefined, // {weight_kg, stable} of the platform's scale; null: silent; undefined: none
+  totalTyped: false, // the operator typed the total: the scale no longer overwrites it
   pending: null, // {text, key} of a request whose answer has not come
   lastSaved: null,
   error: null, // {key, params, detail} of the last refusal, shown until the next Save
@@ -63,6 +65,33 @@ function renderCount() {
   const useCamera = $("weigh-use-camera");
   useCamera.hidden = !state.typed || !state.liveCount;
   useCamera.textContent = t("weigh.useCamera", { count: state.liveCount ?? "" });
+}
+
+// The total follows the scale's stable reading until the operator types one.
+function renderTotal() {
+  const input = $("weigh-total");
+  const source = $("weigh-total-source");
+  const useScale = $("weigh-use-scale");
+  const hasScale = state.scale !== undefined;
+  source.hidden = !hasScale;
+  const reading = state.scale;
+  const steady = reading && reading.stable && reading.weight_kg > 0 ? reading.weight_kg : null;
+  if (hasScale && !state.totalTyped && document.activeElement !== input) {
+    input.value = steady === null ? "" : steady.toLocaleString(locale(), { maximumFractionDigits: 3 });
+  }
+  const mode = !hasScale
+    ? "none"
+    : state.totalTyped
+      ? "typed"
+      : reading === null
+        ? "lost"
+        : steady === null
+          ? "moving"
+          : "scale";
+  source.dataset.source = mode;
+  source.textContent = hasScale ? t(`weigh.totalSource.${mode}`) : "";
+  useScale.hidden = !(hasScale && state.totalTyped && steady !== null);
+  useScale.textContent = t("weigh.useScale");
 }
 
 function renderAverage() {
@@ -192,6 +221,8 @@ async function save(event) {
     $("weigh-total").value = "";
     $("weigh-note").value = "";
     state.typed = false;
+    state.totalTyped = false;
+    renderTotal();
     renderCount();
     renderAverage();
     renderSaved();
@@ -329,7 +360,16 @@ export function setLiveCount(count) {
   renderAverage();
 }
 
+// The platform's scale (live.js polls it): {weight_kg, stable}, null while it is silent,
+// undefined when the camera has none.
+export function setScaleReading(reading) {
+  state.scale = reading;
+  renderTotal();
+  renderAverage();
+}
+
 export function rerender() {
+  renderTotal();
   renderCount();
   renderAverage();
   renderSaved();
@@ -360,8 +400,22 @@ export function init() {
     renderAverage();
     $("weigh-total").focus();
   });
-  $("weigh-total").addEventListener("input", () => {
-    $("weigh-total").removeAttribute("aria-invalid");
+  const total = $("weigh-total");
+  total.addEventListener("input", () => {
+    total.removeAttribute("aria-invalid");
+    state.totalTyped = true;
+    renderTotal();
+    renderAverage();
+  });
+  // Left empty: the scale's reading again.
+  total.addEventListener("blur", () => {
+    if (state.totalTyped && !total.value.trim()) state.totalTyped = false;
+    renderTotal();
+    renderAverage();
+  });
+  $("weigh-use-scale").addEventListener("click", () => {
+    state.totalTyped = false;
+    renderTotal();
     renderAverage();
   });
   renderCount();

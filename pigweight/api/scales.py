@@ -1,0 +1,69 @@
+"""The scale of a camera's platform: its reading and the state of its line."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from pigweight.api.live_deps import LiveDep, find_worker
+
+router = APIRouter(tags=["live"])
+
+
+class ScaleReadingPublic(BaseModel):
+    weight_kg: float | None = Field(description="None: overload, underload or an error reply.")
+    stable: bool
+    status: str = Field(description="ok, overload, underload, busy or error.")
+    net: bool
+    age_s: float = Field(description="Seconds since the indicator sent it.")
+
+
+class ScalePublic(BaseModel):
+    """GET /api/scales/{camera}: what the indicator says now, and how its line is."""
+
+    camera: str
+    state: str = Field(
+        description="starting, connecting, streaming, no_data, reconnecting, stopped"
+    )
+    where: str = Field(description="The port or address, e.g. 192.168.1.50:4001.")
+    protocol: str
+    last_error: str | None
+    reconnects: int
+    bad_frames: int
+    reading: ScaleReadingPublic | None = Field(description="None until the first reading.")
+
+
+@router.get("/api/scales/{camera_id}", response_model=ScalePublic)
+async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
+    """The reading of the camera's scale; 404 when the camera has none configured."""
+    worker = find_worker(live, camera_id)
+    reader = live.scales.get(worker.config.id)
+    if reader is None:
+        raise HTTPException(
+            404,
+            f"camera {worker.config.id} has no scale: set SCALE_URL, or 'scale:' for it in "
+            "the cameras file (docs/scales.md)",
+        )
+    status = reader.status()
+    latest = reader.latest()
+    reading = None
+    if latest is not None:
+        reading = ScaleReadingPublic(
+            weight_kg=latest.weight_kg,
+            stable=latest.stable,
+            status=str(latest.status),
+            net=latest.net,
+            age_s=round(max(0.0, time.time() - latest.ts), 2),
+        )
+    return ScalePublic(
+        camera=worker.config.id,
+        state=str(status.state.value),
+        where=status.where,
+        protocol=status.protocol,
+        last_error=status.last_error,
+        reconnects=status.reconnects,
+        bad_frames=status.bad_frames,
+        reading=reading,
+    )
