@@ -6,8 +6,8 @@
 const FALLBACK_MS = 3000;
 const GATHER_MS = 1000; // longest wait for our ICE candidates (no STUN answer offline)
 const RETRY_MS = 3000;
-const OUTLINE_STROKE = "rgba(255, 214, 10, 0.95)";
-const OUTLINE_FILL = "rgba(255, 214, 10, 0.18)";
+
+import { drawPolygons, placeOver } from "../outlines.js";
 
 // `els`: {video, img, canvas}; `onTransport(name, reason)`: "webrtc" | "mjpeg" | null.
 export function createLiveVideo(els, onTransport) {
@@ -141,42 +141,10 @@ export function createLiveVideo(els, onTransport) {
     webrtc(mine);
   }
 
-  // The canvas covers the picture itself, not the letterbox around it.
-  function place() {
-    const v = els.video;
-    const boxW = v.clientWidth;
-    const boxH = v.clientHeight;
-    const aspect = v.videoWidth && v.videoHeight ? v.videoWidth / v.videoHeight : 16 / 9;
-    const width = Math.min(boxW, boxH * aspect);
-    const height = width / aspect;
-    const c = els.canvas;
-    c.style.left = `${v.offsetLeft + (boxW - width) / 2}px`;
-    c.style.top = `${v.offsetTop + (boxH - height) / 2}px`;
-    c.style.width = `${width}px`;
-    c.style.height = `${height}px`;
-    const ratio = window.devicePixelRatio || 1;
-    c.width = Math.max(1, Math.round(width * ratio));
-    c.height = Math.max(1, Math.round(height * ratio));
-  }
-
   function draw() {
     if (transport !== "webrtc") return;
-    place();
-    const c = els.canvas;
-    const ctx = c.getContext("2d");
-    ctx.clearRect(0, 0, c.width, c.height);
-    ctx.lineWidth = 2 * (window.devicePixelRatio || 1);
-    ctx.lineJoin = "round";
-    for (const polygon of outlines) {
-      if (polygon.length < 3) continue;
-      ctx.beginPath();
-      polygon.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x * c.width, y * c.height));
-      ctx.closePath();
-      ctx.fillStyle = OUTLINE_FILL;
-      ctx.fill();
-      ctx.strokeStyle = OUTLINE_STROKE;
-      ctx.stroke();
-    }
+    placeOver(els.video, els.canvas);
+    drawPolygons(els.canvas, outlines);
   }
 
   window.addEventListener("pagehide", closePeer); // the server's peer ends with the page
