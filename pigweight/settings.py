@@ -225,18 +225,10 @@ class Settings(BaseSettings):
         description="Seconds between the per-camera statistics lines written to logs/perf.log.",
     )
 
-    @field_validator("media_roots", mode="before")
-    @classmethod
-    def _parse_roots(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        if isinstance(value, list):
-            return value
-        return [Path(p.strip()) for p in str(value).split(",") if p.strip()]
-
-    @field_validator("webrtc_ice_servers", "webrtc_hosts", mode="before")
+    @field_validator("media_roots", "webrtc_ice_servers", "webrtc_hosts", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
+        """Comma-separated in the environment; a list when given in code."""
         if value is None:
             return []
         if isinstance(value, list):
