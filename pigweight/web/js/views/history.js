@@ -240,12 +240,6 @@ function cell(row, label, content, className = "") {
 }
 
 function thumb(record) {
-  if (!record.snapshot_url) {
-    const none = document.createElement("span");
-    none.className = "history-thumb is-none";
-    none.textContent = t("history.noPhoto");
-    return none;
-  }
   const caption = t("history.photoCaption", {
     id: record.id,
     date: formatDate(record.local_time),
@@ -253,9 +247,20 @@ function thumb(record) {
     count: record.count,
     avg: formatKg(record.avg_weight_kg),
   });
+  return snapshotThumb(record, "history-thumb", caption, t("history.noPhoto"));
+}
+
+// A record's snapshot as a small picture that opens full size (or a "no photo" box).
+export function snapshotThumb(record, className, caption, noPhoto) {
+  if (!record.snapshot_url) {
+    const none = document.createElement("span");
+    none.className = `snapshot-thumb ${className} is-none`;
+    none.textContent = noPhoto;
+    return none;
+  }
   const button = document.createElement("button");
   button.type = "button";
-  button.className = "history-thumb";
+  button.className = `snapshot-thumb ${className}`;
   const img = document.createElement("img");
   img.src = record.snapshot_url;
   img.alt = caption;

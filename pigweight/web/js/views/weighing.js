@@ -4,7 +4,7 @@
 // pressing Save again after a lost answer never records twice.
 
 import { locale, t } from "../i18n.js";
-import { formatKg, isoDay, openSnapshot } from "./history.js";
+import { formatKg, isoDay, snapshotThumb } from "./history.js";
 
 const $ = (id) => document.getElementById(id);
 const LIST_ROWS = 10;
@@ -242,27 +242,12 @@ async function save(event) {
 // --- today's list --------------------------------------------------------------------------
 
 function thumb(record, className) {
-  if (!record.snapshot_url) {
-    const none = document.createElement("span");
-    none.className = `${className} is-none`;
-    none.textContent = t("weigh.noPhoto");
-    return none;
-  }
   const caption = t("weigh.photoCaption", {
     id: record.id,
     time: record.local_time.slice(11, 16),
     count: record.count,
   });
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = className;
-  const img = document.createElement("img");
-  img.src = record.snapshot_url;
-  img.alt = caption;
-  img.loading = "lazy";
-  button.append(img);
-  button.addEventListener("click", () => openSnapshot(record.snapshot_url, caption));
-  return button;
+  return snapshotThumb(record, className, caption, t("weigh.noPhoto"));
 }
 
 function line(className, text) {
