@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         "in the cameras file (scale: ...). Empty: weights are typed.",
     )
 
+    auto_weigh: bool = Field(
+        True,
+        description="Record a weighing by itself when a platform's scale and camera count have "
+        "both been steady for AUTO_WEIGH_SETTLE_S (platforms with a scale only).",
+    )
+    auto_weigh_settle_s: float = Field(
+        3.0, gt=0, le=120, description="Seconds scale and count must stay steady to record."
+    )
+    auto_weigh_min_confidence: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Count confidence needed to record by itself; below it the operator is "
+        "asked to confirm.",
+    )
+
     # --- WebRTC live view -------------------------------------------------------------------
     webrtc_enabled: bool = Field(
         True, description="Offer the live view over WebRTC (the page falls back to MJPEG)."

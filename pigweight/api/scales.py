@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
@@ -33,6 +34,12 @@ class ScalePublic(BaseModel):
     reconnects: int
     bad_frames: int
     reading: ScaleReadingPublic | None = Field(description="None until the first reading.")
+    events: dict[str, Any] | None = Field(
+        None,
+        description="The platform's automatic weighing (AUTO_WEIGH): {state (idle, loading, "
+        "settled, unloading), pending (a weighing to confirm: {count, total_kg, reason}), "
+        "warning (re-zero the scale), last_record}; None when AUTO_WEIGH is off.",
+    )
 
 
 @router.get("/api/scales/{camera_id}", response_model=ScalePublic)
@@ -57,7 +64,9 @@ async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
             net=latest.net,
             age_s=round(max(0.0, time.time() - latest.ts), 2),
         )
+    weigher = live.weighers.get(worker.config.id)
     return ScalePublic(
+        events=None if weigher is None else weigher.state(),
         camera=worker.config.id,
         state=str(status.state.value),
         where=status.where,
@@ -67,3 +76,13 @@ async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
         bad_frames=status.bad_frames,
         reading=reading,
     )
+
+
+@router.post("/api/scales/{camera_id}/dismiss", status_code=204)
+async def dismiss(camera_id: str, live: LiveDep) -> None:
+    """The operator answered the platform's confirmation (saved the weighing, or not)."""
+    worker = find_worker(live, camera_id)
+    weigher = live.weighers.get(worker.config.id)
+    if weigher is None:
+        raise HTTPException(404, f"camera {worker.config.id} weighs by hand only (no scale)")
+    weigher.dismiss()

@@ -22,6 +22,8 @@ from pigweight.pipeline.hub import Hub
 from pigweight.pipeline.manager import CameraManager, HolderFactory, SegmenterHolder
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
+from pigweight.weighing.auto import AutoWeigher
+from pigweight.weighing.events import EventSettings
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.scale import ScaleReader
 
@@ -46,6 +48,7 @@ class LiveServices:
     timings_ms: dict[str, float] = field(default_factory=dict)
     ready: bool = False
     scales: dict[str, ScaleReader] = field(default_factory=dict)  # camera id -> its scale
+    weighers: dict[str, AutoWeigher] = field(default_factory=dict)  # camera id -> its events
     _stats_task: asyncio.Task[None] | None = None
     _housekeeping_task: asyncio.Task[None] | None = None
 
@@ -90,12 +93,22 @@ class LiveServices:
         if self.settings.auto_start_cam:
             with stage("cameras_start", self.timings_ms):
                 self.manager.start_enabled()
-        for scale in self.scales.values():
+        for camera, scale in self.scales.items():
             scale.start()  # its own thread: connects, reconnects, never blocks the loop
+            if self.settings.auto_weigh:
+                weigher = AutoWeigher(camera, self.hub, scale, self.records, self._event_settings())
+                weigher.start()
+                self.weighers[camera] = weigher
         self.lag.start()
         self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
         self._housekeeping_task = asyncio.get_running_loop().create_task(self._housekeeping())
         self.ready = True
+
+    def _event_settings(self) -> EventSettings:
+        return EventSettings(
+            settle_s=self.settings.auto_weigh_settle_s,
+            min_confidence=self.settings.auto_weigh_min_confidence,
+        )
 
     async def preload(self) -> dict[str, float]:
         """Load every segmenter the cameras need and run one warm-up inference on each."""
@@ -121,6 +134,8 @@ class LiveServices:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.lag.stop()
+        for weigher in self.weighers.values():
+            await weigher.stop()
         self.hub.close_all()
         for scale in self.scales.values():
             await anyio.to_thread.run_sync(scale.stop)

@@ -11,6 +11,8 @@ import {
   rerender as rerenderWeighing,
   setLiveCamera,
   setLiveCount,
+  fillWeighing,
+  reloadList,
   setScaleReading,
 } from "./weighing.js";
 
@@ -263,6 +265,39 @@ function renderScale(body) {
   }
   line.dataset.state = mode;
   line.textContent = text;
+  renderAuto(body?.events);
+}
+
+// The platform's automatic weighing: its state, what it recorded, what it asks.
+function renderAuto(events) {
+  $("live-auto").hidden = !events;
+  if (!events) return;
+  $("live-auto-state").textContent = t(`live.auto.${events.state}`);
+  const record = events.last_record;
+  if (record && record.id !== state.lastAutoRecord) {
+    state.lastAutoRecord = record.id;
+    reloadList(); // it belongs at the top of today's weighings
+  }
+  $("live-auto-record").hidden = !record;
+  if (record) {
+    const total = record.total_kg.toLocaleString(locale(), { maximumFractionDigits: 3 });
+    $("live-auto-record").textContent = t("live.autoRecorded", { id: record.id, count: record.count, total });
+  }
+  const pending = events.pending;
+  $("live-auto-pending").hidden = !pending;
+  if (pending) {
+    $("live-auto-pending-text").textContent = t("live.autoConfirm", { reason: pending.reason });
+  }
+  $("live-auto-warning").hidden = !events.warning;
+  if (events.warning) $("live-auto-warning").textContent = t("live.autoRezero", { reason: events.warning.reason });
+}
+
+async function dismissPending() {
+  try {
+    await fetch(`/api/scales/${encodeURIComponent(state.camera)}/dismiss`, { method: "POST" });
+  } catch {
+    // The next poll shows it again: nothing is lost.
+  }
 }
 
 async function pollScale(camera) {
@@ -331,6 +366,12 @@ export function init() {
     },
   );
   $("camera-select").addEventListener("change", (event) => choose(event.target.value));
+  $("live-auto-fill").addEventListener("click", () => {
+    const pending = state.scaleBody?.events?.pending;
+    if (pending) fillWeighing(pending.count, pending.total_kg);
+    dismissPending();
+  });
+  $("live-auto-dismiss").addEventListener("click", dismissPending);
   onLanguage(() => {
     render();
     const camera = state.cameras.find((c) => c.id === state.camera);

@@ -353,6 +353,25 @@ export function setScaleReading(reading) {
   renderAverage();
 }
 
+// A weighing was recorded elsewhere (the platform, by itself): today's list again.
+export function reloadList() {
+  loadList();
+}
+
+// The platform asks the operator to confirm a weighing: its count and total, typed in.
+export function fillWeighing(count, totalKg) {
+  state.typed = count !== null && count !== undefined;
+  state.totalTyped = totalKg !== null && totalKg !== undefined;
+  if (state.typed) $("weigh-count").value = String(count);
+  if (state.totalTyped) {
+    $("weigh-total").value = totalKg.toLocaleString(locale(), { maximumFractionDigits: 3 });
+  }
+  renderCount();
+  renderTotal();
+  renderAverage();
+  $("weigh-save").focus();
+}
+
 export function rerender() {
   renderTotal();
   renderCount();

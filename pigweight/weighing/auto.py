@@ -1,0 +1,172 @@
+"""Automatic weighings: a platform's camera and scale, watched together, record by themselves.
+
+One `AutoWeigher` per camera that has a scale runs as a task on the event loop. On every
+count the camera publishes it takes the scale's newest reading, hands both to the
+platform's `PlatformEvents`, and carries out what that calls for: a `record` goes to the
+RecordBook (in a worker thread) with the camera's count (`count_source: auto`), the scale's
+total, the frame that shows exactly that count, and a note with the scale and the counts
+seen while it settled; a `confirm` or a `rezero` waits in `pending` / `warning` for the
+operator (the live view shows it). A record's idempotency key is the camera and the moment
+it settled, so nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import anyio
+
+from pigweight.pipeline.hub import Hub
+from pigweight.weighing.events import Action, EventSettings, Observation, PlatformEvents
+from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.weighing.scale import ScaleReader
+
+logger = logging.getLogger(__name__)
+
+FRESH_S = 2.0  # an older scale reading is a silent scale
+EDGE = 0.01  # an outline this close to the picture's border: the animal crosses the edge
+
+
+def on_edge(outlines: list[list[list[float]]]) -> bool:
+    """Whether any animal's outline touches the border of the picture (walking on or off)."""
+    return any(
+        x <= EDGE or y <= EDGE or x >= 1 - EDGE or y >= 1 - EDGE
+        for polygon in outlines
+        for x, y in polygon
+    )
+
+
+class AutoWeigher:
+    """The weighing events of one platform, and the records they write."""
+
+    def __init__(
+        self,
+        camera: str,
+        hub: Hub,
+        scale: ScaleReader,
+        book: RecordBook,
+        settings: EventSettings,
+    ) -> None:
+        self.camera = camera
+        self.hub = hub
+        self.scale = scale
+        self.book = book
+        self.events = PlatformEvents(settings)
+        self.pending: Action | None = None  # a confirm the operator has not answered
+        self.warning: Action | None = None  # a re-zero request
+        self.last_record: dict[str, Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def state(self) -> dict[str, Any]:
+        """What the live view shows of the platform's events."""
+        return {
+            "state": self.events.state,
+            "pending": _action_out(self.pending),
+            "warning": _action_out(self.warning),
+            "last_record": self.last_record,
+        }
+
+    def dismiss(self) -> None:
+        """The operator answered the confirmation (recorded it, or not)."""
+        self.pending = None
+
+    async def _run(self) -> None:
+        subscriber = self.hub.subscribe(self.camera)
+        try:
+            while True:
+                update = await subscriber.get()
+                if update is None:  # the hub dropped us (shutdown, or far behind): again
+                    self.hub.unsubscribe(subscriber)
+                    await asyncio.sleep(1.0)
+                    subscriber = self.hub.subscribe(self.camera)
+                    continue
+                if update.jpeg is None:
+                    continue  # a status change, not a count
+                for action in self.events.observe(self._observation(update.message)):
+                    await self._act(action)
+        finally:
+            self.hub.unsubscribe(subscriber)
+
+    def _observation(self, message: dict[str, Any]) -> Observation:
+        reading = self.scale.latest()
+        fresh = reading is not None and time.time() - reading.ts <= FRESH_S
+        # The stable count (the mode of the camera's window), not the frame's own: one
+        # animal half hidden for a frame must not restart the settling.
+        count = message.get("stable_count")
+        return Observation(
+            ts=time.monotonic(),
+            count=int(count) if count is not None else None,
+            confidence=float(message.get("confidence") or 0.0),
+            on_edge=on_edge(message.get("outlines") or []),
+            weight_kg=reading.weight_kg if fresh and reading is not None else None,
+            scale_stable=bool(fresh and reading is not None and reading.stable),
+        )
+
+    async def _act(self, action: Action) -> None:
+        if action.kind == "rezero":
+            self.warning = action
+            logger.warning("platform %s: %s", self.camera, action.reason)
+        elif action.kind == "confirm":
+            self.pending = action
+            logger.info("platform %s: asking the operator: %s", self.camera, action.reason)
+        else:
+            self.warning = None
+            await self._record(action)
+
+    async def _record(self, action: Action) -> None:
+        assert action.count is not None and action.total_kg is not None
+        evidence = self.hub.latest_evidence(self.camera)
+        jpeg = evidence.jpeg if evidence and evidence.message.get("count") == action.count else None
+        if jpeg is None:
+            frame = self.hub.latest_frame(self.camera)
+            jpeg = frame.jpeg if frame else None
+        seen = ", ".join(f"{n}×{k}" for n, k in sorted(action.histogram.items()))
+        status = self.scale.status()
+        note = f"auto: scale {status.protocol} {status.where}; counts seen {seen}"
+        weighing = Weighing(self.camera, round(action.total_kg, 3), None, note)
+        live = LiveCount(action.count, None, None, jpeg)
+        key = f"auto-{self.camera}-{time.time():.0f}"
+        try:
+            saved = await anyio.to_thread.run_sync(self.book.record, weighing, live, key)
+        except Exception as exc:  # refused (band, limits) or the disk: the operator decides
+            self.pending = Action("confirm", action.ts, action.count, action.total_kg, str(exc))
+            logger.warning("platform %s: automatic weighing not recorded: %s", self.camera, exc)
+            return
+        record = saved.record
+        self.last_record = {
+            "id": record.id,
+            "count": record.count,
+            "total_kg": record.total_weight_kg,
+        }
+        logger.info(
+            "platform %s: recorded weighing %d by itself: %d head, %.1f kg",
+            self.camera,
+            record.id,
+            record.count,
+            record.total_weight_kg,
+        )
+
+
+def _action_out(action: Action | None) -> dict[str, Any] | None:
+    if action is None:
+        return None
+    return {
+        "kind": action.kind,
+        "count": action.count,
+        "total_kg": action.total_kg,
+        "reason": action.reason,
+    }
