@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         "in the cameras file (scale: ...). Empty: weights are typed.",
     )
 
+    demo_scale: bool = Field(
+        True,
+        description="With only the demo camera and no SCALE_URL, a simulated scale (ASCII "
+        "protocol, on 127.0.0.1) weighs the demo's animals, so automatic weighings show "
+        "with no hardware.",
+    )
     auto_weigh: bool = Field(
         True,
         description="Record a weighing by itself when a platform's scale and camera count have "

@@ -69,7 +69,9 @@ class CameraPublic(BaseModel):
     status: CameraStatusPublic
 
     @classmethod
-    def of(cls, worker: CameraWorker, queue_depth: int = 0) -> CameraPublic:
+    def of(
+        cls, worker: CameraWorker, queue_depth: int = 0, has_scale: bool = False
+    ) -> CameraPublic:
         config = worker.config
         return cls(
             id=config.id,
@@ -77,7 +79,7 @@ class CameraPublic(BaseModel):
             url=config.public_url if config.kind == "rtsp" else _file_label(config.url),
             kind=config.kind,
             enabled=config.enabled,
-            has_scale=config.scale is not None,
+            has_scale=has_scale,
             target_fps=worker.target_fps,
             frame_skip=worker.frame_skip,
             status=CameraStatusPublic.of(config.id, worker.status(), queue_depth),

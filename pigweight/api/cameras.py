@@ -24,7 +24,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 async def list_cameras(live: LiveDep) -> list[CameraPublic]:
     """Every configured camera with its status; URLs have their passwords hidden."""
     return [
-        CameraPublic.of(live.manager.worker(cid), live.hub.max_queue_depth(cid))
+        CameraPublic.of(live.manager.worker(cid), live.hub.max_queue_depth(cid), cid in live.scales)
         for cid in live.manager.cameras
     ]
 

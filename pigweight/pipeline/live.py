@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from pigweight.cameras import CameraConfig
+from pigweight.cameras import CameraConfig, demo_video_path
 from pigweight.errors import ModelLoadError
+from pigweight.media.synth import load_truth, truth_path
 from pigweight.perf import LoopLagMonitor, PerfLog, perf_logger, stage
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.hub import Hub
@@ -26,6 +27,7 @@ from pigweight.weighing.auto import AutoWeigher
 from pigweight.weighing.events import EventSettings
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.scale import ScaleReader
+from pigweight.weighing.scale_sim import FollowVideo, ScaleSimulator
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class LiveServices:
     ready: bool = False
     scales: dict[str, ScaleReader] = field(default_factory=dict)  # camera id -> its scale
     weighers: dict[str, AutoWeigher] = field(default_factory=dict)  # camera id -> its events
+    demo_scale: ScaleSimulator | None = None  # the demo platform's simulated indicator
     _stats_task: asyncio.Task[None] | None = None
     _housekeeping_task: asyncio.Task[None] | None = None
 
@@ -93,6 +96,7 @@ class LiveServices:
         if self.settings.auto_start_cam:
             with stage("cameras_start", self.timings_ms):
                 self.manager.start_enabled()
+        self._start_demo_scale()
         for camera, scale in self.scales.items():
             scale.start()  # its own thread: connects, reconnects, never blocks the loop
             if self.settings.auto_weigh:
@@ -103,6 +107,33 @@ class LiveServices:
         self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
         self._housekeeping_task = asyncio.get_running_loop().create_task(self._housekeeping())
         self.ready = True
+
+    def _start_demo_scale(self) -> None:
+        """The demo platform's scale: a simulator weighing the demo clip's animals, in step
+        with the frame on screen, served on 127.0.0.1 and read like a real indicator."""
+        cameras = list(self.manager.cameras)
+        if not self.settings.demo_scale or self.scales or cameras != ["demo"]:
+            return
+        worker = self.manager.worker("demo")
+        truth: dict[str, list[int]] = {}
+
+        def counts() -> list[int] | None:
+            if "counts" not in truth:
+                path = truth_path(demo_video_path(self.settings))
+                if not path.is_file():
+                    return None  # still rendering
+                truth["counts"] = list(load_truth(demo_video_path(self.settings)).counts)
+            return truth["counts"]
+
+        def frame_index() -> int | None:
+            frame = worker.latest_frame()
+            return None if frame is None else frame.index
+
+        follow = FollowVideo(counts, frame_index, fps=self.settings.fps)
+        self.demo_scale = ScaleSimulator("ascii", follow, rate_hz=10)
+        port = self.demo_scale.serve_tcp("127.0.0.1", 0)
+        self.scales["demo"] = ScaleReader(f"tcp://127.0.0.1:{port}?protocol=ascii", "demo")
+        logger.info("demo scale: simulated indicator on 127.0.0.1:%d", port)
 
     def _event_settings(self) -> EventSettings:
         return EventSettings(
@@ -139,6 +170,8 @@ class LiveServices:
         self.hub.close_all()
         for scale in self.scales.values():
             await anyio.to_thread.run_sync(scale.stop)
+        if self.demo_scale is not None:
+            await anyio.to_thread.run_sync(self.demo_scale.stop)
         await anyio.to_thread.run_sync(self.manager.stop_all)
         await anyio.to_thread.run_sync(self.store.stop)
         self.perf.close()

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pigweight.weighing.scale_protocols import PROTOCOLS
@@ -132,7 +132,7 @@ class ScaleSimulator:
     def __init__(
         self,
         protocol: str,
-        cycle: WeighingCycle | None = None,
+        cycle: WeighingCycle | FollowVideo | None = None,
         rate_hz: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -302,3 +302,40 @@ class ScaleSimulator:
         with contextlib.suppress(KeyError, ValueError):
             selector.unregister(fileobj)  # type: ignore[arg-type]
         peer.close()
+
+
+class FollowVideo:
+    """A weighing cycle in step with a video being played: the platform weighs the animals
+    of the frame on screen (the video's ground truth) and swings while their number changes.
+
+    For the demo camera: `counts()` gives the clip's per-frame counts (None until it is
+    rendered), `frame_index()` the number of the frame the camera shows now (it counts on
+    across loops).
+    """
+
+    def __init__(
+        self,
+        counts: Callable[[], Sequence[int] | None],
+        frame_index: Callable[[], int | None],
+        fps: float,
+        kg_per_head: float = 12.0,
+        settle_s: float = 0.8,
+    ) -> None:
+        self.counts = counts
+        self.frame_index = frame_index
+        self.fps = fps
+        self.kg_per_head = kg_per_head
+        self.settle_frames = max(1, round(settle_s * fps))
+
+    def sample(self, t_s: float) -> SimSample:
+        counts = self.counts()
+        index = self.frame_index()
+        if not counts or index is None:
+            return SimSample(t_s, "empty", 0.0, True)
+        i = index % len(counts)
+        recent = {counts[(i - k) % len(counts)] for k in range(self.settle_frames)}
+        stable = len(recent) == 1
+        # Animals stepping on and off rock the platform: a swing of a few kg either way.
+        swing = 0.0 if stable else 7.0 * ((i % 3) - 1)
+        weight = max(0.0, counts[i] * self.kg_per_head + swing)
+        return SimSample(t_s, "stable" if stable else "loading", round(weight, 1), stable)

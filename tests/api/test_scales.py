@@ -105,3 +105,26 @@ def test_a_bad_scale_url_stops_the_start_with_the_reason(tmp_path: Path, clip: P
         create_app(make_settings(tmp_path, cameras_file=cameras))
     with pytest.raises(CameraConfigError, match="SCALE_URL"):
         create_app(make_settings(tmp_path, scale_url="udp://10.0.0.5:4001"))
+
+
+def test_the_demo_platform_has_a_simulated_scale_in_step_with_its_video(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(auto_start_cam=True, demo_video_seconds=6, demo_video_width=320)
+    assert [(c["id"], c["has_scale"]) for c in client.get("/api/cameras").json()] == [
+        ("demo", True)
+    ]
+    # Once the clip plays, the scale weighs its animals: 12 kg a head, steady while they stand.
+    body = _wait(
+        client,
+        "/api/scales/demo",
+        lambda b: b["reading"] is not None and b["reading"]["weight_kg"] > 0,
+        timeout_s=60,
+    )
+    assert body["where"].startswith("127.0.0.1:") and body["protocol"] == "ascii"
+    assert body["reading"]["weight_kg"] % 12 == 0 or not body["reading"]["stable"]
+    assert body["events"]["state"] in ("idle", "loading", "settled", "unloading")
+    off = make_client(
+        auto_start_cam=True, demo_video_seconds=6, demo_video_width=320, demo_scale=False
+    )
+    assert off.get("/api/scales/demo").status_code == 404
