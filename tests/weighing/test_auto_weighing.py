@@ -102,3 +102,37 @@ def test_each_cycle_records_itself_once_with_its_count_and_total(
     assert all(g > 5 for g in gaps), gaps
     events = httpx.get(f"{url}/api/scales/scale1").json()["events"]
     assert events["last_record"]["count"] == standing
+
+
+def test_an_unplugged_scale_records_nothing_wrong_and_recording_resumes(
+    platform: tuple[str, Any, list[int]],
+) -> None:
+    url, sim, counts = platform
+    standing = max(counts)
+    deadline = time.monotonic() + 40
+    while not _records(url) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(_records(url)) == 1
+    port = int(httpx.get(f"{url}/api/scales/scale1").json()["where"].rsplit(":", 1)[1])
+    sim.stop()  # the converter loses power for more than a whole cycle
+    silent_until = time.monotonic() + 12
+    while time.monotonic() < silent_until:
+        time.sleep(0.5)
+    scale = httpx.get(f"{url}/api/scales/scale1").json()
+    assert scale["state"] in ("reconnecting", "connecting", "no_data"), scale
+    during = _records(url)
+    assert len(during) == 1  # nothing recorded while the scale was silent
+    back = ScaleSimulator("ascii", sim.cycle, rate_hz=20)
+    back.serve_tcp(port=port)
+    try:
+        deadline = time.monotonic() + 45
+        while len(_records(url)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        records = _records(url)
+        assert len(records) >= 2, httpx.get(f"{url}/api/scales/scale1").json()
+        for r in records:
+            assert (
+                r["count"] == standing and abs(r["total_weight_kg"] - standing * KG_PER_HEAD) <= 0.5
+            )
+    finally:
+        back.stop()
