@@ -7,7 +7,6 @@ Written by the `pigweight.perf` logger, so any module can time a stage without a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -17,6 +16,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import numpy as np
+
+from pigweight.aio import cancel_and_wait
 
 PERF_LOGGER = "pigweight.perf"
 PERF_FILE_NAME = "perf.log"
@@ -77,11 +78,8 @@ class LoopLagMonitor:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def percentiles(self) -> dict[str, float | None]:
         """p50/p99/max lag in ms over the last ~10 minutes."""

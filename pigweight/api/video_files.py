@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -259,14 +259,11 @@ async def count_at_time(
 ) -> Any:
     """The count at t from the index; computed on demand (and kept) where not indexed yet.
 
-    Most queries are answered by CountAtTimeFastPath before they get here. Answered on the
-    event loop when the video's samples are in memory; a worker thread reads the database
-    or counts the frame otherwise.
+    Queries the samples in memory answer are answered by CountAtTimeFastPath before they
+    get here; what reaches the endpoint needs a worker thread (the database, or counting
+    the frame), or an explanation of what is wrong with it.
     """
     archive = _archive(request)
-    answer = archive.count_at_cached(video_id, t)
-    if answer is not None:
-        return JSONResponse(answer)  # already plain JSON types: no validation pass
     return await anyio.to_thread.run_sync(archive.count_at, video_id, t, limiter=_MEDIA_WORK)
 
 

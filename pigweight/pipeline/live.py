@@ -7,13 +7,13 @@ starts (camera workers, their sources, the store writer) is joined in `shutdown(
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 
 import anyio
 
+from pigweight.aio import cancel_and_wait
 from pigweight.cameras import CameraConfig, demo_video_path
 from pigweight.errors import ModelLoadError
 from pigweight.media.synth import load_truth, truth_path
@@ -160,10 +160,7 @@ class LiveServices:
         """Stop every camera and the store, joining their threads."""
         self.ready = False
         for task in (self._stats_task, self._housekeeping_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         await self.lag.stop()
         for weigher in self.weighers.values():
             await weigher.stop()

@@ -97,10 +97,6 @@ class SampleCache:
             for row in rows:
                 entry.put(_light(row), replace)
 
-    def forget(self, video_id: int) -> None:
-        with self._lock:
-            self._videos.pop(video_id, None)
-
 
 def _light(row: SampleRow) -> SampleRow:
     """The row without its outlines: they are not needed to answer a count."""

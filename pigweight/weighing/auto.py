@@ -13,13 +13,13 @@ it settled, so nothing is recorded twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 import anyio
 
+from pigweight.aio import cancel_and_wait
 from pigweight.pipeline.hub import Hub
 from pigweight.weighing.events import Action, EventSettings, Observation, PlatformEvents
 from pigweight.weighing.records import LiveCount, RecordBook, Weighing
@@ -65,11 +65,8 @@ class AutoWeigher:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def state(self) -> dict[str, Any]:
         """What the live view shows of the platform's events."""
