@@ -127,6 +127,9 @@ class WeightRecord:
     corrected_by: int | None = None  # the record that replaced this one
     deleted_reason: str | None = None
     deleted_ts: float | None = None
+    weight_source: str = "manual"  # "scale" (read from the indicator) or "manual" (typed)
+    evidence: str | None = None  # path of the evidence JSON under DATA_DIR (automatic ones)
+    confirmed_ts: float | None = None  # when an operator confirmed it was right
 
     @property
     def status(self) -> str:

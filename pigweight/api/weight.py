@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -65,8 +65,16 @@ async def weight_average(
 ) -> SavedOut:
     """Record a weighing: total weight / count (given, or the camera's stable count)."""
     worker = find_worker(live, body.camera_id)  # 404 for an unknown camera
+    if body.weight_source == "scale" and worker.config.id not in live.scales:
+        raise HTTPException(
+            422,
+            f"camera {worker.config.id} has no scale, so its total cannot come from one: "
+            "send weight_source 'manual'",
+        )
     current = live_count(live, worker)
-    weighing = Weighing(worker.config.id, body.total_weight_kg, body.count, body.note or "")
+    weighing = Weighing(
+        worker.config.id, body.total_weight_kg, body.count, body.note or "", body.weight_source
+    )
     book = _book(request)
     saved = await anyio.to_thread.run_sync(
         book.record, weighing, current, idempotency_key, limiter=_WRITERS
@@ -166,6 +174,25 @@ async def record_snapshot(request: Request, record_id: int) -> FileResponse:
     if path is None:
         raise HTTPException(404, f"record {record_id} has no snapshot (no camera picture)")
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get("/api/weight/records/{record_id}/evidence")
+async def record_evidence(request: Request, record_id: int) -> dict[str, Any]:
+    """What an automatic weighing saw: the counts over its window, the raw scale frames."""
+    evidence = await anyio.to_thread.run_sync(_book(request).evidence, record_id)
+    if evidence is None:
+        raise HTTPException(
+            404, f"record {record_id} has no evidence bundle (only automatic weighings keep one)"
+        )
+    return evidence
+
+
+@router.post("/api/weight/records/{record_id}/confirmation", response_model=RecordOut)
+async def confirm_record(request: Request, record_id: int) -> RecordOut:
+    """The operator checked the record (an automatic one, usually) and it is right."""
+    book = _book(request)
+    record = await anyio.to_thread.run_sync(book.confirm, record_id, limiter=_WRITERS)
+    return RecordOut.of(record)
 
 
 @router.post(

@@ -57,6 +57,11 @@ class WeighingIn(_WeightAndCount):
         None, description="Animals on the scale; omit to use the camera's stable count."
     )
     note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
+    weight_source: Literal["manual", "scale"] = Field(
+        "manual",
+        description="Where the total came from: 'scale' when it is the camera's scale reading "
+        "as shown (the camera must have a scale), 'manual' when typed.",
+    )
 
 
 class CorrectionIn(_WeightAndCount):
@@ -85,12 +90,17 @@ class RecordOut(BaseModel):
     camera: str
     count: int
     count_source: Literal["auto", "manual"]
+    weight_source: Literal["scale", "manual"]
     confidence: float | None
     total_weight_kg: float
     avg_weight_kg: float
     note: str
     segmenter: str | None
     snapshot_url: str | None
+    evidence_url: str | None = Field(
+        description="JSON an automatic weighing keeps: the counts seen, the raw scale frames."
+    )
+    confirmed_ts: float | None = Field(description="When an operator confirmed it; None: not.")
     status: Literal["active", "corrected", "deleted"]
     corrects_id: int | None
     corrected_by: int | None
@@ -107,6 +117,7 @@ class RecordOut(BaseModel):
             camera=record.camera,
             count=record.count,
             count_source=record.count_source,  # type: ignore[arg-type]
+            weight_source=record.weight_source,  # type: ignore[arg-type]
             confidence=record.confidence,
             total_weight_kg=record.total_weight_kg,
             avg_weight_kg=record.avg_weight_kg,
@@ -115,6 +126,10 @@ class RecordOut(BaseModel):
             snapshot_url=(
                 f"/api/weight/records/{record.id}/snapshot.jpg" if record.snapshot else None
             ),
+            evidence_url=(
+                f"/api/weight/records/{record.id}/evidence" if record.evidence else None
+            ),
+            confirmed_ts=record.confirmed_ts,
             status=record.status,  # type: ignore[arg-type]
             corrects_id=record.corrects_id,
             corrected_by=record.corrected_by,

@@ -6,6 +6,7 @@ write survive a power cut, which farm sheds see more often than offices.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
+
+logger = logging.getLogger(__name__)
 
 DB_FILE_NAME = "pigweight.sqlite3"
 
@@ -67,6 +71,10 @@ weight_records = Table(
     Column("corrects_id", Integer, ForeignKey("weight_records.id"), nullable=True, unique=True),
     Column("idempotency_key", String(128), nullable=True, unique=True),
     Column("request_hash", String(64), nullable=True),
+    # "scale" (read from the indicator) | "manual" (typed); rows older than the column: manual
+    Column("weight_source", String(8), nullable=False, server_default="manual"),
+    # JSON under DATA_DIR: what an automatic weighing saw (count histogram, raw scale frames)
+    Column("evidence", String(255), nullable=True),
     Index("ix_weight_records_ts", "ts"),
     Index("ix_weight_records_local_date", "local_date"),
 )
@@ -77,6 +85,14 @@ weight_record_deletions = Table(
     Column("record_id", Integer, ForeignKey("weight_records.id"), primary_key=True),
     Column("ts", Float, nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+# An operator looked at a record (an automatic one, usually) and said it is right.
+weight_record_confirmations = Table(
+    "weight_record_confirmations",
+    metadata,
+    Column("record_id", Integer, ForeignKey("weight_records.id"), primary_key=True),
+    Column("ts", Float, nullable=False),
 )
 
 
@@ -129,7 +145,38 @@ def open_database(data_dir: Path) -> Engine:
     engine = create_engine(f"sqlite:///{data_dir / DB_FILE_NAME}")
     event.listen(engine, "connect", _configure)
     metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Bring a database written by an older version up to date: add the columns it lacks.
+
+    New columns are only ever added, nullable or with a server default, so an existing row
+    reads as it did (a weighing from before `weight_source` existed was typed: "manual").
+    Returns "table.column" for each column added.
+    """
+    added: list[str] = []
+    with engine.begin() as conn:
+        present = inspect(conn)
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in present.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(engine.dialect)
+                default = column.server_default
+                clause = ""
+                if default is not None:
+                    value = str(default.arg).replace("'", "''")  # type: ignore[attr-defined]
+                    clause = f" NOT NULL DEFAULT '{value}'"
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{clause}'
+                )
+                added.append(f"{table.name}.{column.name}")
+    for name in added:
+        logger.info("database: added column %s (an older version wrote this file)", name)
+    return added
 
 
 def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -14,10 +14,15 @@ from sqlalchemy import Connection, Select, and_, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from pigweight.domain import WeightRecord
-from pigweight.store.db import weight_record_deletions, weight_records
+from pigweight.store.db import (
+    weight_record_confirmations,
+    weight_record_deletions,
+    weight_records,
+)
 
 _replacement = weight_records.alias("replacement")
 _deletion = weight_record_deletions
+_confirmation = weight_record_confirmations
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,11 @@ def insert_record(conn: Connection, values: dict[str, Any]) -> int:
 def add_deletion(conn: Connection, record_id: int, ts: float, reason: str) -> None:
     """Mark a record deleted (the caller commits)."""
     conn.execute(insert(_deletion).values(record_id=record_id, ts=ts, reason=reason))
+
+
+def add_confirmation(conn: Connection, record_id: int, ts: float) -> None:
+    """Mark a record confirmed by the operator (the caller commits)."""
+    conn.execute(insert(_confirmation).values(record_id=record_id, ts=ts))
 
 
 def get_record(conn: Connection, record_id: int) -> WeightRecord | None:
@@ -140,13 +150,18 @@ def _joined() -> Any:
     ).outerjoin(_deletion, _deletion.c.record_id == weight_records.c.id)
 
 
+def _with_confirmation() -> Any:
+    return _joined().outerjoin(_confirmation, _confirmation.c.record_id == weight_records.c.id)
+
+
 def _select() -> Select[Any]:
     return select(
         weight_records,
         _replacement.c.id.label("corrected_by"),
         _deletion.c.reason.label("deleted_reason"),
         _deletion.c.ts.label("deleted_ts"),
-    ).select_from(_joined())
+        _confirmation.c.ts.label("confirmed_ts"),
+    ).select_from(_with_confirmation())
 
 
 def _active() -> ColumnElement[bool]:

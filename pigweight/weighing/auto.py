@@ -4,10 +4,11 @@ One `AutoWeigher` per camera that has a scale runs as a task on the event loop. 
 count the camera publishes it takes the scale's newest reading, hands both to the
 platform's `PlatformEvents`, and carries out what that calls for: a `record` goes to the
 RecordBook (in a worker thread) with the camera's count (`count_source: auto`), the scale's
-total, the frame that shows exactly that count, and a note with the scale and the counts
-seen while it settled; a `confirm` or a `rezero` waits in `pending` / `warning` for the
-operator (the live view shows it). A record's idempotency key is the camera and the moment
-it settled, so nothing is recorded twice.
+total (`weight_source: scale`), the frame that shows exactly that count, and an evidence
+bundle: the counts seen while it settled and the scale's raw frames of that window. A
+`confirm` or a `rezero` waits in `pending` / `warning` for the operator (the live view shows
+it). A record's idempotency key is the camera and the moment it settled, so nothing is
+recorded twice.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class AutoWeigher:
         self.pending: Action | None = None  # a confirm the operator has not answered
         self.warning: Action | None = None  # a re-zero request
         self.last_record: dict[str, Any] | None = None
+        self._message: dict[str, Any] = {}  # the camera's newest count message
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -93,6 +95,7 @@ class AutoWeigher:
                     continue
                 if update.jpeg is None:
                     continue  # a status change, not a count
+                self._message = update.message
                 for action in self.events.observe(self._observation(update.message)):
                     await self._act(action)
         finally:
@@ -134,11 +137,18 @@ class AutoWeigher:
         seen = ", ".join(f"{n}×{k}" for n, k in sorted(action.histogram.items()))
         status = self.scale.status()
         note = f"auto: scale {status.protocol} {status.where}; counts seen {seen}"
-        weighing = Weighing(self.camera, round(action.total_kg, 3), None, note)
-        live = LiveCount(action.count, None, None, jpeg)
+        weighing = Weighing(self.camera, round(action.total_kg, 3), None, note, "scale")
+        confidence = self._message.get("confidence")
+        live = LiveCount(
+            action.count,
+            None if confidence is None else float(confidence),
+            self._message.get("segmenter"),
+            jpeg,
+        )
         key = f"auto-{self.camera}-{time.time():.0f}"
+        bundle = self._evidence(action)
         try:
-            saved = await anyio.to_thread.run_sync(self.book.record, weighing, live, key)
+            saved = await anyio.to_thread.run_sync(self.book.record, weighing, live, key, bundle)
         except Exception as exc:  # refused (band, limits) or the disk: the operator decides
             self.pending = Action("confirm", action.ts, action.count, action.total_kg, str(exc))
             logger.warning("platform %s: automatic weighing not recorded: %s", self.camera, exc)
@@ -156,6 +166,40 @@ class AutoWeigher:
             record.count,
             record.total_weight_kg,
         )
+
+
+    def _evidence(self, action: Action) -> dict[str, Any]:
+        """What the platform saw while the weighing settled: counts, and the scale's frames."""
+        now = time.time()
+        settled_at = now - (time.monotonic() - action.ts)  # the action's clock is monotonic
+        since = settled_at - self.events.settings.settle_s
+        status = self.scale.status()
+        return {
+            "kind": "automatic weighing",
+            "camera": self.camera,
+            "settled_at": round(settled_at, 3),
+            "window_s": self.events.settings.settle_s,
+            "count": action.count,
+            "total_kg": action.total_kg,
+            "count_histogram": {str(n): k for n, k in sorted(action.histogram.items())},
+            "confidence": self._message.get("confidence"),
+            "segmenter": self._message.get("segmenter"),
+            "scale": {
+                "protocol": status.protocol,
+                "where": status.where,
+                "bad_frames_so_far": status.bad_frames,
+                "frames": [
+                    {
+                        "ts": round(r.ts, 3),
+                        "raw": r.raw.decode("ascii", "backslashreplace"),
+                        "weight_kg": r.weight_kg,
+                        "stable": r.stable,
+                        "status": str(r.status),
+                    }
+                    for r in self.scale.recent(since)
+                ],
+            },
+        }
 
 
 def _action_out(action: Action | None) -> dict[str, Any] | None:

@@ -34,7 +34,10 @@ HEADER = [
     "note",
     "record_id",
     "corrects_record_id",
+    "weight_source",  # added later, so at the end: spreadsheets that read by position still work
 ]
+# The columns of files written before weight_source: such a file is rewritten, not "edited".
+LEGACY_HEADERS = (HEADER[:-1],)
 _FILE_NAME = re.compile(r"^weight_avg_(\d{8})\.csv$")
 # OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -69,22 +72,25 @@ def row_of(record: WeightRecord) -> list[str]:
         safe_text(record.note),
         str(record.id),
         "" if record.corrects_id is None else str(record.corrects_id),
+        record.weight_source,
     ]
 
 
-def render(rows: Iterable[list[str]], header: bool = True) -> bytes:
+def render(
+    rows: Iterable[list[str]], header: bool = True, columns: list[str] = HEADER
+) -> bytes:
     """CSV bytes (UTF-8, CRLF line ends as RFC 4180 and Excel expect)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if header:
-        writer.writerow(HEADER)
-    writer.writerows(rows)
+        writer.writerow(columns)
+    writer.writerows(row[: len(columns)] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 
-def day_file_bytes(records: Iterable[WeightRecord]) -> bytes:
+def day_file_bytes(records: Iterable[WeightRecord], columns: list[str] = HEADER) -> bytes:
     """The whole file of a day: header and one line per active record."""
-    return render(row_of(r) for r in records)
+    return render((row_of(r) for r in records), columns=columns)
 
 
 class DailyCsv:
@@ -127,6 +133,8 @@ class DailyCsv:
             return False
         if current is None:
             logger.warning("records: %s was missing, rebuilt from the database", path.name)
+        elif any(current == day_file_bytes(records, list(old)) for old in LEGACY_HEADERS):
+            logger.info("records: %s rewritten with the new columns", path.name)
         elif expected.startswith(current):
             logger.warning("records: %s was cut short, rebuilt from the database", path.name)
         else:

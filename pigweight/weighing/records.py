@@ -39,6 +39,7 @@ MAX_COUNT = 1000
 MAX_NOTE_CHARS = 500
 MAX_REASON_CHARS = 500
 SNAPSHOT_DIR = "snapshots"
+WEIGHT_SOURCES = ("manual", "scale")
 
 
 class WeighingRejected(PigWeightError):
@@ -79,12 +80,14 @@ class Weighing:
     total_weight_kg: float
     count: int | None = None
     note: str = ""
+    weight_source: str = "manual"  # "scale": the total was read from the indicator
 
     def fingerprint(self) -> str:
         """A hash of the request, to tell a retry from a different request."""
-        body = json.dumps(
-            [self.camera_id, self.total_weight_kg, self.count, self.note], ensure_ascii=True
-        )
+        fields: list[Any] = [self.camera_id, self.total_weight_kg, self.count, self.note]
+        if self.weight_source != "manual":  # keys sent before the field existed still match
+            fields.append(self.weight_source)
+        body = json.dumps(fields, ensure_ascii=True)
         return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -200,10 +203,23 @@ class RecordBook:
     # --- writing -----------------------------------------------------------------------
 
     def record(
-        self, weighing: Weighing, live: LiveCount | None, idempotency_key: str | None = None
+        self,
+        weighing: Weighing,
+        live: LiveCount | None,
+        idempotency_key: str | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> Saved:
-        """Validate and store a weighing; live is the camera's count (None: camera down)."""
+        """Validate and store a weighing; live is the camera's count (None: camera down).
+
+        `evidence` (JSON-able: the counts seen, the scale's raw frames) is kept beside the
+        snapshot and served with the record.
+        """
         total = check_total(weighing.total_weight_kg, self.settings)
+        if weighing.weight_source not in WEIGHT_SOURCES:
+            raise WeighingRejected(
+                f"weight_source must be one of {', '.join(WEIGHT_SOURCES)}, "
+                f"got {weighing.weight_source!r}"
+            )
         note = clean_note(weighing.note)
         if weighing.count is not None:
             count, source = check_count(weighing.count), "manual"
@@ -221,6 +237,7 @@ class RecordBook:
             if replay is not None:
                 return replay
         snapshot = self._save_snapshot(live.jpeg if live else None)
+        evidence_file = self._save_evidence(evidence)
         values = {
             "camera": weighing.camera_id,
             "count": count,
@@ -231,6 +248,8 @@ class RecordBook:
             "note": note,
             "segmenter": live.segmenter if live else None,
             "snapshot": snapshot,
+            "weight_source": weighing.weight_source,
+            "evidence": evidence_file,
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint if idempotency_key else None,
         }
@@ -239,6 +258,7 @@ class RecordBook:
                 replay = self._replay(idempotency_key, fingerprint)
                 if replay is not None:
                     self._drop_snapshot(snapshot)
+                    self._drop_snapshot(evidence_file)
                     return replay
             now = self._clock()
             values |= self._times(now, now)
@@ -247,12 +267,13 @@ class RecordBook:
             record = self.get(record_id)
             csv_error = self._append_csv(record)
         logger.info(
-            "weighing %d: camera %s, %d animals (%s), %s kg, %s kg a head",
+            "weighing %d: camera %s, %d animals (%s), %s kg (%s), %s kg a head",
             record.id,
             record.camera,
             record.count,
             record.count_source,
             total,
+            record.weight_source,
             avg,
         )
         return Saved(record, True, csv_error)
@@ -285,6 +306,8 @@ class RecordBook:
                 "note": old.note if new_note is None else new_note,
                 "segmenter": old.segmenter,
                 "snapshot": old.snapshot,
+                "weight_source": old.weight_source if total is None else "manual",
+                "evidence": old.evidence,
                 "corrects_id": old.id,
                 **self._times(old.ts, self._clock()),
             }
@@ -306,6 +329,17 @@ class RecordBook:
                 repo.add_deletion(conn, record_id, self._clock(), why)
             self._rewrite_day(old.local_date)
         logger.info("weighing %d deleted: %s", record_id, why)
+        return self.get(record_id)
+
+    def confirm(self, record_id: int) -> WeightRecord:
+        """The operator says the record is right (an automatic one, usually); once is enough."""
+        with self._lock:
+            old = self._active(record_id)
+            if old.confirmed_ts is not None:
+                return old
+            with self.engine.begin() as conn:
+                repo.add_confirmation(conn, record_id, self._clock())
+        logger.info("weighing %d confirmed by the operator", record_id)
         return self.get(record_id)
 
     # --- reading -----------------------------------------------------------------------
@@ -333,10 +367,24 @@ class RecordBook:
 
     def snapshot_path(self, record_id: int) -> Path | None:
         """The evidence JPEG of a record, if it has one that still exists."""
-        record = self.get(record_id)
-        if record.snapshot is None:
+        return self._data_file(self.get(record_id).snapshot)
+
+    def evidence(self, record_id: int) -> dict[str, Any] | None:
+        """The evidence bundle of a record (counts seen, raw scale frames), if it has one."""
+        path = self._data_file(self.get(record_id).evidence)
+        if path is None:
             return None
-        path = (self.data_dir / record.snapshot).resolve()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            logger.error("records: evidence of record %d unreadable: %s", record_id, exc)
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _data_file(self, relative: str | None) -> Path | None:
+        if relative is None:
+            return None
+        path = (self.data_dir / relative).resolve()
         if not path.is_relative_to(self.data_dir.resolve()) or not path.is_file():
             return None
         return path
@@ -408,13 +456,19 @@ class RecordBook:
             logger.error("records: %s not rewritten: %s", local_date, exc)
 
     def _save_snapshot(self, jpeg: bytes | None) -> str | None:
-        if not jpeg:
+        return self._save_file(jpeg, "jpg") if jpeg else None
+
+    def _save_evidence(self, evidence: dict[str, Any] | None) -> str | None:
+        if not evidence:
             return None
+        return self._save_file(json.dumps(evidence, ensure_ascii=False).encode(), "json")
+
+    def _save_file(self, data: bytes, suffix: str) -> str:
         day = datetime.fromtimestamp(self._clock(), self.settings.zone()).strftime("%Y%m%d")
-        relative = f"{SNAPSHOT_DIR}/{day}/{uuid.uuid4().hex}.jpg"
+        relative = f"{SNAPSHOT_DIR}/{day}/{uuid.uuid4().hex}.{suffix}"
         path = self.data_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_new(path, jpeg)
+        write_new(path, data)
         return relative
 
     def _drop_snapshot(self, relative: str | None) -> None:

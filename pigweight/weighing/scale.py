@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -32,6 +33,8 @@ from pigweight.weighing.scale_url import ScaleConfig, parse_scale_url
 logger = logging.getLogger(__name__)
 
 _SICS_POLL, _SICS_STREAM = b"SI\r\n", b"SIR\r\n"
+# Readings kept for evidence: a minute of an indicator sending 10 frames a second.
+RECENT_READINGS = 600
 
 
 class ScaleState(StrEnum):
@@ -88,6 +91,7 @@ class ScaleReader:
         self._backoff = (backoff_initial_s, backoff_max_s, healthy_reset_s)
         self._status = self._fresh_status(ScaleState.STOPPED)
         self._latest: ScaleReading | None = None
+        self._recent: deque[ScaleReading] = deque(maxlen=RECENT_READINGS)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,6 +131,11 @@ class ScaleReader:
         """The newest reading (check its `ts`: an old one means the line is silent)."""
         with self._lock:
             return self._latest
+
+    def recent(self, since_ts: float) -> list[ScaleReading]:
+        """The readings received at or after since_ts (time.time()), oldest first."""
+        with self._lock:
+            return [r for r in self._recent if r.ts >= since_ts]
 
     def status(self) -> ScaleStatus:
         """A consistent snapshot of the line's state and counters."""
@@ -220,6 +229,7 @@ class ScaleReader:
                 changes["last_error"] = f"bad frame: {bad[-1].reason}"
             if readings:
                 self._latest = readings[-1]
+                self._recent.extend(readings)
                 self._last_reading_at = time.monotonic()
                 self._bad_since_reading = 0
                 changes["readings"] = status.readings + len(readings)

@@ -27,3 +27,44 @@ def test_the_operator_sees_the_weighing_the_platform_recorded(
     # It is in today's list too, as a camera count.
     expect(page.locator("#weigh-list")).to_contain_text(f"{standing}", timeout=10_000)
     page.close()
+
+
+def test_the_operator_confirms_and_corrects_an_automatic_record(
+    browser: Browser,
+    platform: tuple[str, Any, list[int]],  # noqa: F811
+    screenshot: Any,
+) -> None:
+    url, _sim, counts = platform
+    standing = max(counts)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(url)
+    item = page.locator("#weigh-list .weigh-item.is-automatic").first
+    expect(item).to_contain_text("Записано само — проверьте", timeout=40_000)
+    record_id = item.get_attribute("data-record-id")
+    assert record_id is not None
+    mine = page.locator(f'#weigh-list .weigh-item[data-record-id="{record_id}"]')
+    expect(mine.locator(".weigh-evidence")).to_have_attribute(
+        "href", f"/api/weight/records/{record_id}/evidence"
+    )
+    mine.get_by_role("button", name="Подтвердить").click()
+    expect(mine).to_contain_text("Подтверждено оператором", timeout=10_000)
+    expect(mine.get_by_role("button", name="Подтвердить")).to_have_count(0)
+    # The operator recounts the picture and finds one animal fewer.
+    mine.get_by_role("button", name="Исправить").click()
+    form = mine.locator(".weigh-fix")
+    count = form.get_by_label("Голов")
+    expect(count).to_have_value(str(standing))
+    count.fill("много")
+    form.get_by_role("button", name="Сохранить исправление").click()
+    expect(form.locator(".weigh-fix-error")).to_contain_text("Число голов — целое")
+    expect(count).to_have_attribute("aria-invalid", "true")
+    count.fill(str(standing - 1))
+    expect(count).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".weigh-fix-error")).to_be_empty()
+    form.scroll_into_view_if_needed()
+    screenshot(page, "auto-record-correction")
+    form.get_by_role("button", name="Сохранить исправление").click()
+    fixed = page.locator("#weigh-list .weigh-item", has_text=f"вместо записи №{record_id}")
+    expect(fixed).to_contain_text(f"{standing - 1} гол.", timeout=10_000)
+    expect(page.locator(f'#weigh-list .weigh-item[data-record-id="{record_id}"]')).to_have_count(0)
+    page.close()

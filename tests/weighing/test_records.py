@@ -100,6 +100,7 @@ def test_a_record_is_one_csv_line_that_matches_it(tmp_path: Path) -> None:
             "note": "first group",
             "record_id": str(record.id),
             "corrects_record_id": "",
+            "weight_source": "manual",
         }
     ]
 

@@ -5,6 +5,7 @@
 
 import { locale, t } from "../i18n.js";
 import { formatKg, isoDay, snapshotThumb } from "./history.js";
+import { isAutomatic, reviewControls } from "./weighing-review.js";
 
 const $ = (id) => document.getElementById(id);
 const LIST_ROWS = 10;
@@ -167,6 +168,7 @@ function request() {
     body.count = count;
   }
   // No count typed: the server takes the camera's stable count at this moment.
+  if (state.scale !== undefined && !state.totalTyped) body.weight_source = "scale";
   const note = $("weigh-note").value.trim();
   if (note) body.note = note;
   return body;
@@ -276,11 +278,18 @@ function listItem(record) {
     ),
   );
   if (record.note) body.append(line("weigh-item-note", record.note));
+  if (isAutomatic(record)) {
+    item.classList.add("is-automatic");
+    body.append(reviewControls(record, loadList));
+  }
   item.append(thumb(record, "weigh-thumb"), body);
   return item;
 }
 
 function renderList() {
+  // A correction being typed in the list is not swept away by a new record arriving: the
+  // list is drawn again when the form closes.
+  if (document.querySelector("#weigh-list .weigh-fix")) return;
   const shown = state.records.slice(0, LIST_ROWS);
   $("weigh-list").replaceChildren(...shown.map(listItem));
   $("weigh-empty").hidden = shown.length > 0 || state.listError !== null;
