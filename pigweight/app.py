@@ -19,6 +19,7 @@ from pigweight.api import (
     health,
     images,
     live,
+    metrics,
     pages,
     scales,
     video_files,
@@ -29,6 +30,7 @@ from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
 from pigweight.cameras import load_cameras
+from pigweight.metrics import AppMetrics
 from pigweight.pipeline.archive import Archive
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
@@ -88,6 +90,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.live = live_services
     app.state.archive = archive
     app.state.webrtc = webrtc_service
+    app.state.metrics = AppMetrics(live_services, archive)
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
@@ -107,6 +110,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         video_files.ws_router,
         webrtc.router,
         scales.router,
+        metrics.router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

@@ -572,6 +572,11 @@ class VideoIndexer:
         with self._cond:
             return list(self._queue)
 
+    def speeds(self) -> dict[int, tuple[float, float]]:
+        """Measured speed of the unfinished jobs: video id -> (samples/s, video s per s)."""
+        with self._cond:
+            return {vid: (r.samples_per_s, r.video_s_per_s) for vid, r in self._rates.items()}
+
     # --- queries -------------------------------------------------------------------------
 
     def progress(self, video_id: int) -> dict[str, Any]:

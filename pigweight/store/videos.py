@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from pigweight.media.probe import VideoInfo
 from pigweight.store.db import video_files, video_samples
@@ -97,6 +97,15 @@ def list_videos(conn: Connection, states: Collection[str] | None = None) -> list
     if states is not None:
         query = query.where(video_files.c.index_state.in_(list(states)))
     return [_to_video(r) for r in conn.execute(query).mappings()]
+
+
+def count_by_state(conn: Connection) -> dict[str, int]:
+    """How many videos are in each of INDEX_STATES (0 included)."""
+    state = video_files.c.index_state
+    counts = dict.fromkeys(INDEX_STATES, 0)
+    for name, n in conn.execute(select(state, func.count()).group_by(state)):
+        counts[str(name)] = int(n)
+    return counts
 
 
 def set_index_state(

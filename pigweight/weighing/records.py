@@ -171,6 +171,7 @@ class RecordBook:
         self._engine: Engine | None = None
         self._lock = threading.Lock()  # one writer: database row and CSV line together
         self._dirty_days: set[str] = set()
+        self.records_written = 0  # rows record() created since start (GET /metrics)
 
     @property
     def engine(self) -> Engine:
@@ -264,6 +265,7 @@ class RecordBook:
             values |= self._times(now, now)
             with self.engine.begin() as conn:
                 record_id = repo.insert_record(conn, values)
+            self.records_written += 1
             record = self.get(record_id)
             csv_error = self._append_csv(record)
         logger.info(
