@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
 from pigweight.api import (
+    auth,
     cameras,
     debug,
     health,
@@ -29,6 +30,7 @@ from pigweight.api import (
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.uploads import UploadLimitMiddleware
+from pigweight.auth.gate import AuthGate, AuthState
 from pigweight.cameras import load_cameras
 from pigweight.metrics import AppMetrics
 from pigweight.pipeline.archive import Archive
@@ -59,12 +61,15 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     )
     archive = Archive(settings, holder.get)
     webrtc_service = WebRTCService(settings, live_services.hub)
+    access = AuthState(settings.data_dir)
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
         await live_services.startup(settings_ms)
+        # Users live in the same database; until it is open every request waits outside.
+        await anyio.to_thread.run_sync(access.attach, live_services.store.engine)
         # The archive shares the database the live services opened; its indexer resumes
         # the jobs a restart interrupted.
         await anyio.to_thread.run_sync(archive.start, live_services.store.engine)
@@ -90,6 +95,8 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.live = live_services
     app.state.archive = archive
     app.state.webrtc = webrtc_service
+    app.state.auth = access
+    app.state.login_html = auth.render_login(settings.ui_language)
     app.state.metrics = AppMetrics(live_services, archive)
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
@@ -99,6 +106,8 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         UploadLimitMiddleware, limit_mb=settings.max_upload_mb, exempt_prefix="/api/video_file/"
     )
     app.add_middleware(video_files.CountAtTimeFastPath, archive=archive)
+    # Outermost: nothing, not even the fast path above, answers before the gate.
+    app.add_middleware(AuthGate, state=access)
     for router in (
         health.router,
         images.router,
@@ -111,6 +120,8 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         webrtc.router,
         scales.router,
         metrics.router,
+        auth.router,
+        auth.page_router,
     ):
         app.include_router(router)
     app.include_router(pages.router)

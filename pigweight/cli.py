@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="TCP port (default PORT or 8000)")
     serve.set_defaults(func=_cmd_serve)
 
+    from pigweight import cli_users
+
+    cli_users.add_parser(sub)
+
     count = sub.add_parser("count", help="count the animals in photos and videos")
     count.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _segmenter_options(count)
@@ -149,6 +153,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
+    _refuse_open_service(settings)
     from pigweight.app import create_app
 
     print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
@@ -160,6 +165,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
     )
     return 0
+
+
+def _refuse_open_service(settings: Settings) -> None:
+    """Bound beyond this machine with no user, anyone on the network could do anything."""
+    from pigweight.auth.gate import is_loopback
+    from pigweight.auth.users import UserBook
+    from pigweight.store.db import open_database
+
+    if is_loopback(settings.host):
+        return
+    engine = open_database(settings.data_dir)
+    try:
+        users = UserBook(engine).count()
+    finally:
+        engine.dispose()
+    if users == 0:
+        raise CliError(
+            f"HOST={settings.host} would open PigWeight to the network with no login: create "
+            "the first admin with `pigweight users add NAME --role admin`, then start again "
+            "(or keep HOST=127.0.0.1 and reach it through a reverse proxy, docs/operations.md)"
+        )
 
 
 def _cmd_index(args: argparse.Namespace) -> int:

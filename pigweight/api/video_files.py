@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
@@ -379,8 +379,12 @@ async def stream_hls(request: Request, video_id: int) -> Response:
     archive = _archive(request)
     compress = "gzip" in request.headers.get("accept-encoding", "")
 
+    # Opened by a signed link: its segments carry the same signature (auth/signing.py).
+    signed = {k: request.query_params.get(k, "") for k in ("exp", "scope", "sig")}
+    suffix = "?" + urlencode(signed) if signed["sig"] else ""
+
     def build() -> bytes:  # planned and compressed off the event loop (a 10 h file: ~1 MB)
-        data = archive.playlist(video_id, lambda n: f"{video_id}/{n}.ts").encode()
+        data = archive.playlist(video_id, lambda n: f"{video_id}/{n}.ts{suffix}").encode()
         return gzip.compress(data, compresslevel=5) if compress else data
 
     data = await anyio.to_thread.run_sync(build)

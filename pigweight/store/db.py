@@ -96,6 +96,39 @@ weight_record_confirmations = Table(
 )
 
 
+# Who may use the service (once one user exists, every request needs one of them): people
+# log in for a session cookie, scripts send an API token. Only hashes of secrets are kept.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # "admin" | "operator" | "viewer"
+    Column("password_hash", String(255), nullable=False),  # argon2id
+    Column("created_ts", Float, nullable=False),
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie's value
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("expires_ts", Float, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("revoked_ts", Float, nullable=True),
+)
+
+
 # The video archive: one row per file (its probe and where its indexing stands) and one per
 # indexed moment. Index progress lives here, not in memory, so a restart resumes the job.
 video_files = Table(

@@ -3,6 +3,7 @@
 // export show() / hide() (when it comes on screen / leaves it).
 
 import { initialLanguage, setLanguage } from "./i18n.js";
+import * as user from "./user.js";
 import * as archive from "./views/archive.js";
 import * as history from "./views/history.js";
 import * as live from "./views/live.js";
@@ -48,6 +49,7 @@ function main() {
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", () => setLanguage(button.dataset.lang, limits));
   }
+  user.init();
   for (const [name, module] of Object.entries(VIEWS)) {
     try {
       module.init();

@@ -4,6 +4,7 @@
 // which then fires "pigweight:language" on document so that views re-render what they wrote.
 
 import archive from "./texts/archive.js";
+import auth from "./texts/auth.js";
 import common from "./texts/common.js";
 import history from "./texts/history.js";
 import live from "./texts/live.js";
@@ -12,7 +13,7 @@ import weighing from "./texts/weighing.js";
 
 const STORAGE_KEY = "pigweight.lang";
 export const LANGUAGES = ["ru", "en"];
-const PARTS = { common, photo, live, weighing, history, archive };
+const PARTS = { common, auth, photo, live, weighing, history, archive };
 
 const TEXTS = { ru: {}, en: {} };
 for (const part of Object.values(PARTS)) {

@@ -1,0 +1,261 @@
+"""Logging in and out, who is logged in, signed media links, and (admin) users and tokens."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pigweight.api.pages import WEB_DIR
+from pigweight.auth import signing
+from pigweight.auth.gate import COOKIE, AuthState
+from pigweight.auth.users import ROLES, TokenInfo, User, UserBook, UserError
+
+router = APIRouter(tags=["access"])
+page_router = APIRouter(include_in_schema=False)
+
+_HLS_PLAYLIST = re.compile(r"^/api/video_file/stream_hls/\d+$")
+_SIGNABLE = ("/api/", "/ws/")
+
+
+def _state(request: Request) -> AuthState:
+    state: AuthState = request.app.state.auth
+    return state
+
+
+def _book(request: Request) -> UserBook:
+    book = _state(request).book
+    if book is None:
+        raise HTTPException(503, "the service is starting; try again in a moment")
+    return book
+
+
+def _user(request: Request) -> User | None:
+    user: User | None = getattr(request.state, "user", None)
+    return user
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(name=user.name, role=user.role)
+
+
+class MeOut(BaseModel):
+    user: UserOut | None = Field(description="Who this request is from; None: nobody.")
+    login_required: bool = Field(description="False while no user exists (open service).")
+
+
+@router.post("/api/auth/login", response_model=UserOut)
+async def login(body: LoginIn, request: Request, response: Response) -> UserOut:
+    """Check a name and password; the answer sets the session cookie (HttpOnly, SameSite)."""
+    state = _state(request)
+    book = _book(request)
+    address = request.client.host if request.client else ""
+    wait = state.limiter.retry_after(address, body.name)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"too many failed logins; try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    user = await anyio.to_thread.run_sync(book.verify, body.name, body.password)
+    if user is None:
+        state.limiter.failed(address, body.name)
+        raise HTTPException(401, "wrong user name or password")
+    state.limiter.succeeded(address, body.name)
+    token, expires = await anyio.to_thread.run_sync(book.start_session, user)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(expires - time.time()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return UserOut.of(user)
+
+
+@router.post("/api/auth/logout", status_code=204)
+async def logout(request: Request, response: Response) -> None:
+    """End this browser's session."""
+    token = request.cookies.get(COOKIE)
+    state = _state(request)
+    if token and state.book is not None:
+        await anyio.to_thread.run_sync(state.book.end_session, token)
+        state.forget()
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+
+
+@router.get("/api/auth/me", response_model=MeOut)
+async def me(request: Request) -> MeOut:
+    """Who is logged in (the page shows it), and whether logging in is needed at all."""
+    user = _user(request)
+    required = await _state(request).enabled()
+    return MeOut(user=None if user is None else UserOut.of(user), login_required=required)
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(
+        max_length=512,
+        description="A GET or WebSocket path, e.g. /api/weight/records/12/snapshot.jpg; a path "
+        "ending in '/' opens everything under it. An HLS playlist opens its segments too.",
+    )
+    ttl_s: float = Field(3600, gt=0, le=signing.MAX_TTL_S, description="Seconds it stays valid.")
+
+
+class SignedOut(BaseModel):
+    url: str
+    expires_ts: int
+
+
+@router.post("/api/auth/signed_url", response_model=SignedOut)
+async def signed_url(body: SignIn, request: Request) -> SignedOut:
+    """A link that opens a media path for a while without logging in (a `<video>`, a player,
+    a snapshot sent to a buyer). Anyone who has the link can open it until it expires."""
+    path = body.path
+    if not path.startswith(_SIGNABLE) or ".." in path or "?" in path or "#" in path:
+        raise HTTPException(
+            422, "path must be a path of this service under /api/ or /ws/, without ? or .."
+        )
+    scope = path + "/" if _HLS_PLAYLIST.match(path) else path
+    query = signing.sign(_state(request).key, scope, body.ttl_s)
+    url = f"{path}?exp={query['exp']}&scope={query['scope']}&sig={query['sig']}"
+    return SignedOut(url=url, expires_ts=int(query["exp"]))
+
+
+# --- users and tokens (admin) ---------------------------------------------------------------
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    role: str = Field(description=f"One of {', '.join(ROLES)}.")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = None
+    password: str | None = Field(None, min_length=1, max_length=1024)
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=64)
+    label: str = Field("", max_length=64, description="What the token is for, e.g. 'erp sync'.")
+
+
+class TokenOut(BaseModel):
+    id: int
+    user: str
+    label: str
+    created_ts: float
+    revoked_ts: float | None
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenOut:
+        return cls(
+            id=info.id,
+            user=info.user,
+            label=info.label,
+            created_ts=info.created_ts,
+            revoked_ts=info.revoked_ts,
+        )
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'. Shown this once.")
+
+
+async def _run(request: Request, work: Any, *args: Any) -> Any:
+    try:
+        return await anyio.to_thread.run_sync(work, *args)
+    except UserError as exc:
+        status = 404 if str(exc).startswith("no ") else 422
+        raise HTTPException(status, str(exc)) from None
+    finally:
+        _state(request).forget()
+
+
+@router.get("/api/users", response_model=list[UserOut])
+async def list_users(request: Request) -> list[UserOut]:
+    return [UserOut.of(u) for u in await _run(request, _book(request).all)]
+
+
+@router.post("/api/users", response_model=UserOut, status_code=201)
+async def add_user(request: Request, body: UserIn) -> UserOut:
+    user = await _run(request, _book(request).add, body.name, body.role, body.password)
+    return UserOut.of(user)
+
+
+@router.patch("/api/users/{name}", response_model=UserOut)
+async def change_user(request: Request, name: str, body: UserChange) -> UserOut:
+    book = _book(request)
+    if body.role is None and body.password is None:
+        raise HTTPException(422, "send role or password: what is to change")
+    if body.password is not None:
+        await _run(request, book.set_password, name, body.password)
+    if body.role is not None:
+        await _run(request, book.set_role, name, body.role)
+    return UserOut.of(await _run(request, book.get, name))
+
+
+@router.delete("/api/users/{name}", status_code=204)
+async def remove_user(request: Request, name: str) -> None:
+    user = _user(request)
+    if user is not None and user.name == name:
+        raise HTTPException(422, "you cannot remove yourself; ask another admin")
+    await _run(request, _book(request).remove, name)
+
+
+@router.get("/api/tokens", response_model=list[TokenOut])
+async def list_tokens(request: Request) -> list[TokenOut]:
+    return [TokenOut.of(t) for t in await _run(request, _book(request).tokens)]
+
+
+@router.post("/api/tokens", response_model=NewTokenOut, status_code=201)
+async def add_token(request: Request, body: TokenIn) -> NewTokenOut:
+    info, token = await _run(request, _book(request).add_token, body.user, body.label)
+    return NewTokenOut(**TokenOut.of(info).model_dump(), token=token)
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204)
+async def revoke_token(request: Request, token_id: int) -> None:
+    await _run(request, _book(request).revoke_token, token_id)
+
+
+# --- the login page -------------------------------------------------------------------------
+
+
+@page_router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    page: str = request.app.state.login_html
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+def render_login(ui_language: str) -> str:
+    page = (WEB_DIR / "login.html").read_text(encoding="utf-8")
+    return page.replace("__UI_LANGUAGE__", ui_language)

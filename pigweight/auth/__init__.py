@@ -1,0 +1,1 @@
+"""Who may use PigWeight: users and roles, sessions, API tokens, signed media URLs."""

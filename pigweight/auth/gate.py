@@ -1,0 +1,278 @@
+"""The gate every request passes: who is asking, and whether their role may do it.
+
+With no user in the database the service is open, as on a laptop or a PC bound to
+127.0.0.1 (`pigweight serve` refuses any other address until an admin exists). Once one
+user exists every request needs one: a session cookie (the browser, after /login), an
+`Authorization: Bearer` API token (scripts), or a signed URL (media links; signing.py).
+
+`AuthGate` is pure ASGI and wraps the whole app, so HTTP routes, WebSockets, the HLS and
+snapshot files and the middleware fast paths are all behind it. Lookups are cached for
+`CACHE_S`; a cache miss goes to the database on a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import anyio
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pigweight.auth import signing
+from pigweight.auth.users import Role, User, UserBook, digest
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "pigweight_session"
+CACHE_S = 30.0  # a revoked token or ended session may work this much longer
+USERS_CHECK_S = 5.0  # how often "is there any user yet?" is asked again
+SIGNED = User(0, "signed link", "viewer", "signed")
+
+# Paths anyone may open: the login page and what it loads, and the health check.
+_PUBLIC_PREFIXES = ("/static/",)
+_PUBLIC = {
+    ("GET", "/login"),
+    ("GET", "/healthz"),
+    ("GET", "/favicon.ico"),
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/logout"),
+}
+# Changes only an admin makes; everything else that changes state is an operator's.
+_ADMIN_PREFIXES = ("/api/users", "/api/tokens", "/debug/")
+_ADMIN_SUFFIXES = ("/start", "/stop")  # POST /api/cameras/{id}/start|stop
+_ADMIN_PATHS = {("POST", "/api/video_file/register")}
+# POSTs that change nothing stored: a viewer may count a photo or open a WebRTC view.
+_VIEWER_POSTS = ("/count_image", "/api/auth/signed_url")
+
+
+def required_role(method: str, path: str) -> Role | None:
+    """The least role that may do this; None: anyone, logged in or not."""
+    if (method, path) in _PUBLIC or path.startswith(_PUBLIC_PREFIXES):
+        return None
+    if path.startswith(_ADMIN_PREFIXES) or (method, path) in _ADMIN_PATHS:
+        return "admin"
+    if method in ("GET", "HEAD", "WEBSOCKET"):
+        return "viewer"
+    if path.startswith("/api/cameras/") and path.endswith(_ADMIN_SUFFIXES):
+        return "admin"
+    if path in _VIEWER_POSTS or (path.startswith("/api/webrtc/") and path.endswith("/offer")):
+        return "viewer"
+    return "operator"
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class _Cached:
+    user: User | None
+    until: float
+
+
+class LoginLimiter:
+    """Failed logins: `per_name` a minute for one name from one address, `per_address` a
+    minute from one address in all; past that, 429 until the minute has passed."""
+
+    def __init__(self, per_name: int = 5, per_address: int = 20, window_s: float = 60.0) -> None:
+        self.per_name, self.per_address, self.window_s = per_name, per_address, window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+
+    def retry_after(self, address: str, name: str, now: float | None = None) -> float:
+        """Seconds to wait before trying again; 0 when a try is allowed."""
+        now = time.monotonic() if now is None else now
+        waits = [0.0]
+        for key, limit in (((address, name), self.per_name), ((address, ""), self.per_address)):
+            times = self._recent(key, now)
+            if len(times) >= limit:
+                waits.append(times[0] + self.window_s - now)
+        return max(waits)
+
+    def failed(self, address: str, name: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for key in ((address, name), (address, "")):
+            self._failures.setdefault(key, deque()).append(now)
+        if len(self._failures) > 10000:  # a flood of names: forget the quiet ones
+            self._failures = {k: v for k, v in self._failures.items() if self._recent(k, now)}
+
+    def succeeded(self, address: str, name: str) -> None:
+        self._failures.pop((address, name), None)
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.get(key, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return times
+
+
+class AuthState:
+    """The users of the running service, as the gate and the auth endpoints see them."""
+
+    def __init__(self, data_dir: Any) -> None:
+        self.data_dir = data_dir
+        self.book: UserBook | None = None
+        self.key = b""
+        self.limiter = LoginLimiter()
+        self._any_users = False
+        self._users_checked = -1e9
+        self._cache: dict[str, _Cached] = {}
+
+    def attach(self, engine: Engine) -> None:
+        """Use this database (blocking: call from a thread at start-up)."""
+        self.book = UserBook(engine)
+        self.key = signing.load_key(self.data_dir)
+        self._any_users = self.book.count() > 0
+        self._users_checked = time.monotonic()
+        if self._any_users:
+            logger.info("access: logins required (%d users)", self.book.count())
+        else:
+            logger.warning(
+                "access: no users yet, so anyone who reaches this port may use everything; "
+                "create the first admin with `pigweight users add NAME --role admin`"
+            )
+
+    def forget(self) -> None:
+        """Drop cached sessions and tokens (a logout, a revoked token, a removed user)."""
+        self._cache.clear()
+        self._users_checked = -1e9
+
+    async def enabled(self) -> bool:
+        if self.book is None:
+            return False
+        now = time.monotonic()
+        if now - self._users_checked > USERS_CHECK_S:
+            self._users_checked = now
+            count = await anyio.to_thread.run_sync(self.book.count)
+            self._any_users = count > 0
+        return self._any_users
+
+    async def user_of(self, kind: str, secret: str) -> User | None:
+        """The user of a session cookie ("session") or an API token ("token"), cached."""
+        assert self.book is not None
+        key = f"{kind}:{digest(secret)}"
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit.until > now:
+            return hit.user
+        book = self.book
+        if kind == "session":
+            found = await anyio.to_thread.run_sync(book.session_user, secret)
+            user = None if found is None else found[0]
+        else:
+            user = await anyio.to_thread.run_sync(book.token_user, secret)
+        if len(self._cache) > 10000:
+            self._cache.clear()
+        self._cache[key] = _Cached(user, now + CACHE_S)
+        return user
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def session_cookie(scope: Scope) -> str | None:
+    cookie = _headers(scope).get("cookie")
+    if not cookie:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie)
+    except Exception:  # a malformed Cookie header is no session
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel else None
+
+
+class AuthGate:
+    """ASGI middleware: 401 without a user, 403 when the user's role is too low."""
+
+    def __init__(self, app: ASGIApp, state: AuthState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        method = "WEBSOCKET" if scope["type"] == "websocket" else scope["method"]
+        path = scope["path"]
+        needed = required_role(method, path)
+        user = await self._user(scope, method, path) if await self.state.enabled() else None
+        scope.setdefault("state", {})["user"] = user
+        if needed is None or not await self.state.enabled():
+            await self.app(scope, receive, send)
+            return
+        if user is None:
+            await self._refuse(scope, send, 401, "unauthorized", _LOGIN_FIRST)
+        elif not user.may(needed):
+            detail = (
+                f"{user.name} is a {user.role}; this needs an {needed}"
+                if needed in ("admin", "operator")
+                else f"{user.name} may not do this"
+            ) + ": ask an admin for the role"
+            await self._refuse(scope, send, 403, "forbidden", detail)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _user(self, scope: Scope, method: str, path: str) -> User | None:
+        authorization = _headers(scope).get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            return await self.state.user_of("token", authorization[7:].strip())
+        cookie = session_cookie(scope)
+        if cookie:
+            user = await self.state.user_of("session", cookie)
+            if user is not None:
+                return user
+        if method in ("GET", "HEAD", "WEBSOCKET"):
+            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            if "sig" in query and signing.check(self.state.key, path, query):
+                return SIGNED
+        return None
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
+        if scope["type"] == "websocket":
+            # Closing before accepting: the client sees the handshake refused (HTTP 403).
+            await send({"type": "websocket.close", "code": 4401 if status == 401 else 4403})
+            return
+        wants_page = scope["method"] == "GET" and "text/html" in _headers(scope).get("accept", "")
+        if status == 401 and wants_page:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + ("?" + query if query else "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", f"/login?next={quote(target, safe='')}".encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.dumps({"detail": detail, "code": code}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="pigweight"'))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+_LOGIN_FIRST = (
+    "log in first: open /login in the browser, or send 'Authorization: Bearer <token>' "
+    "(an admin makes tokens with `pigweight users token NAME`)"
+)

@@ -1,0 +1,76 @@
+// The login page: POST /api/auth/login, then back to where the user was going (?next=).
+// The session cookie is HttpOnly: this script never sees it.
+
+import { initialLanguage, onLanguage, setLanguage, t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+let shown = null; // [key, params] of the message on screen, re-translated on a switch
+
+// Only a path of this site: "?next=https://evil.example" must not take the user away.
+function nextPath() {
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+function show(key, params = {}) {
+  shown = key ? [key, params] : null;
+  const error = $("login-error");
+  error.hidden = !key;
+  error.textContent = key ? t(key, params) : "";
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const name = $("login-name").value.trim();
+  const password = $("login-password").value;
+  for (const [input, empty] of [[$("login-name"), !name], [$("login-password"), !password]]) {
+    if (empty) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+  if (!name || !password) {
+    show("auth.empty");
+    return;
+  }
+  const button = $("login-submit");
+  button.disabled = true;
+  let response;
+  try {
+    response = await fetch("/api/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, password }),
+    });
+  } catch (err) {
+    show("error.network");
+    button.disabled = false;
+    return;
+  }
+  button.disabled = false;
+  if (response.ok) {
+    location.replace(nextPath() + location.hash); // the browser kept the #view through /login
+    return;
+  }
+  const body = await response.json().catch(() => null);
+  $("login-password").value = "";
+  $("login-password").focus();
+  if (response.status === 401) show("auth.wrong");
+  else if (response.status === 429)
+    show("auth.tooMany", { seconds: response.headers.get("Retry-After") || "60" });
+  else show("auth.failed", { error: body?.detail ?? `HTTP ${response.status}` });
+}
+
+function main() {
+  const root = document.documentElement;
+  setLanguage(initialLanguage(root.dataset.defaultLang));
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => setLanguage(button.dataset.lang));
+  }
+  onLanguage(() => {
+    document.title = `PigWeight — ${t("auth.title")}`;
+    if (shown) show(...shown);
+  });
+  $("login-form").addEventListener("submit", submit);
+  $("login-name").focus();
+}
+
+main();

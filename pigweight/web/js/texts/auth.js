@@ -1,0 +1,36 @@
+// The login page and who is logged in. Russian first, English beside it: every key in both.
+
+export default {
+  ru: {
+    "auth.title": "Вход",
+    "auth.name": "Имя пользователя",
+    "auth.password": "Пароль",
+    "auth.submit": "Войти",
+    "auth.hint": "Нет учётной записи? Её создаёт администратор: pigweight users add ИМЯ --role operator",
+    "auth.empty": "Введите имя пользователя и пароль.",
+    "auth.wrong": "Неверное имя пользователя или пароль.",
+    "auth.tooMany": "Слишком много неудачных попыток. Подождите {seconds} с и попробуйте снова.",
+    "auth.failed": "Войти не удалось: {error}",
+    "auth.logout": "Выйти",
+    "auth.role.admin": "администратор",
+    "auth.role.operator": "оператор",
+    "auth.role.viewer": "только просмотр",
+    "auth.forbidden": "Недостаточно прав: {error}",
+  },
+  en: {
+    "auth.title": "Log in",
+    "auth.name": "User name",
+    "auth.password": "Password",
+    "auth.submit": "Log in",
+    "auth.hint": "No account? An administrator creates it: pigweight users add NAME --role operator",
+    "auth.empty": "Enter the user name and the password.",
+    "auth.wrong": "Wrong user name or password.",
+    "auth.tooMany": "Too many failed attempts. Wait {seconds} s and try again.",
+    "auth.failed": "Could not log in: {error}",
+    "auth.logout": "Log out",
+    "auth.role.admin": "administrator",
+    "auth.role.operator": "operator",
+    "auth.role.viewer": "view only",
+    "auth.forbidden": "Not allowed: {error}",
+  },
+};
