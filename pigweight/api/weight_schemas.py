@@ -126,9 +126,7 @@ class RecordOut(BaseModel):
             snapshot_url=(
                 f"/api/weight/records/{record.id}/snapshot.jpg" if record.snapshot else None
             ),
-            evidence_url=(
-                f"/api/weight/records/{record.id}/evidence" if record.evidence else None
-            ),
+            evidence_url=(f"/api/weight/records/{record.id}/evidence" if record.evidence else None),
             confirmed_ts=record.confirmed_ts,
             status=record.status,  # type: ignore[arg-type]
             corrects_id=record.corrects_id,

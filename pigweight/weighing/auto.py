@@ -167,7 +167,6 @@ class AutoWeigher:
             record.total_weight_kg,
         )
 
-
     def _evidence(self, action: Action) -> dict[str, Any]:
         """What the platform saw while the weighing settled: counts, and the scale's frames."""
         now = time.time()

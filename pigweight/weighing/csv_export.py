@@ -76,9 +76,7 @@ def row_of(record: WeightRecord) -> list[str]:
     ]
 
 
-def render(
-    rows: Iterable[list[str]], header: bool = True, columns: list[str] = HEADER
-) -> bytes:
+def render(rows: Iterable[list[str]], header: bool = True, columns: list[str] = HEADER) -> bytes:
     """CSV bytes (UTF-8, CRLF line ends as RFC 4180 and Excel expect)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
