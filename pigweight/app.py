@@ -29,14 +29,14 @@ from pigweight.api import (
 )
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
-from pigweight.api.uploads import UploadLimitMiddleware
+from pigweight.api.uploads import BodyLimitMiddleware, body_limits
 from pigweight.auth.gate import AuthGate, AuthState
 from pigweight.cameras import load_cameras
 from pigweight.metrics import AppMetrics
 from pigweight.pipeline.archive import Archive
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
-from pigweight.pipeline.sources import open_camera_source
+from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
 from pigweight.streaming.webrtc import WebRTCService
 from pigweight.vision.segmenter import create_segmenter
@@ -48,8 +48,12 @@ logger = logging.getLogger(__name__)
 PHOTO_CONCURRENCY = 2
 
 
-def create_app(settings: Settings, source_factory: SourceFactory = open_camera_source) -> FastAPI:
-    """A FastAPI app serving the API, the live cameras and the web page for these settings."""
+def create_app(settings: Settings, source_factory: SourceFactory | None = None) -> FastAPI:
+    """A FastAPI app serving the API, the live cameras and the web page for these settings.
+
+    `source_factory`: how a camera's frames are read (default: RTSP or a file, with the
+    camera host rules of CAMERA_ALLOW_HOSTS); tests and benchmarks pass their own.
+    """
     started = time.perf_counter()
     holder = SegmenterHolder(settings, create_segmenter)
     live_services = LiveServices.build(
@@ -57,7 +61,7 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
         load_cameras(settings),
         holder,
         lambda s: SegmenterHolder(s, create_segmenter),
-        source_factory,
+        source_factory or camera_source_factory(settings),
     )
     archive = Archive(settings, holder.get)
     webrtc_service = WebRTCService(settings, live_services.hub)
@@ -88,7 +92,14 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     # No /docs or /redoc: their pages load scripts from a CDN a farm PC cannot reach, and a
     # blank page helps nobody; the schema itself stays at /openapi.json (docs/api.md).
     app = FastAPI(
-        title="PigWeight", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="PigWeight",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        # Forms FastAPI parses (the photo): one file and a few small fields, not thousands of
+        # parts each spooled to a temporary file (Starlette allows 1,000 files and fields).
+        form_limits={"max_files": 4, "max_fields": 16, "max_part_size": 64 * 1024},
     )
     app.state.settings = settings
     app.state.segmenter_holder = holder
@@ -101,10 +112,9 @@ def create_app(settings: Settings, source_factory: SourceFactory = open_camera_s
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
     install_error_handlers(app)
-    # Photos are capped by MAX_UPLOAD_MB here; videos stream to disk under their own cap.
-    app.add_middleware(
-        UploadLimitMiddleware, limit_mb=settings.max_upload_mb, exempt_prefix="/api/video_file/"
-    )
+    # Photos are capped by MAX_UPLOAD_MB here, JSON by MAX_JSON_BODY_BYTES; videos stream to
+    # disk under their own cap.
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(video_files.CountAtTimeFastPath, archive=archive)
     # Outermost: nothing, not even the fast path above, answers before the gate.
     app.add_middleware(AuthGate, state=access)

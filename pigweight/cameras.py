@@ -11,12 +11,19 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pigweight.camera_policy import (
+    CameraHostRefused,
+    HostPolicy,
+    camera_file_roots,
+    url_host,
+)
 from pigweight.errors import PigWeightError
+from pigweight.media.redact import redact_text, secret_forms
 from pigweight.settings import SegmenterName, Settings, redact_url
 
 LIVE_SCHEMES = ("rtsp", "rtsps")
@@ -129,9 +136,9 @@ class CameraConfig(BaseModel):
         text = text.replace(self.open_url(environ), self.public_url)
         text = text.replace(self.url, self.public_url)
         for secret in self._secrets(environ):
-            for form in {secret, quote(secret, safe=""), quote(secret), unquote(secret)}:
-                if len(form) >= 3:
-                    text = text.replace(form, "***")
+            # Raw, encoded once or twice, decoded, any case of %2F; not a 1-2 letter form.
+            forms = tuple(f for f in secret_forms(secret) if len(f) >= 3)
+            text = redact_text(text, forms)
         return text
 
     def _secrets(self, environ: Mapping[str, str] | None) -> list[str]:
@@ -193,7 +200,8 @@ def parse_cameras(
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise CameraConfigError(f"{source}: not valid YAML ({exc})") from None
+        # Not str(exc): it quotes the offending line, which may hold a URL with a password.
+        raise CameraConfigError(f"{source}: not valid YAML ({_yaml_problem(exc)})") from None
     if not isinstance(data, dict) or set(data) - {"cameras"}:
         raise CameraConfigError(f"{source}: expected one key 'cameras' holding a list")
     entries = data.get("cameras") or []
@@ -214,6 +222,14 @@ def parse_cameras(
     if duplicates:
         raise CameraConfigError(f"{source}: camera ids must be unique, repeated: {duplicates}")
     return cameras
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _explain(exc: ValidationError) -> str:
@@ -239,13 +255,34 @@ def load_cameras(settings: Settings) -> list[CameraConfig]:
                 f"CAMERAS_FILE {path}: cannot be read ({exc.strerror}); fix the path"
             ) from None
         cameras = parse_cameras(text, f"CAMERAS_FILE {path.name}", path.parent)
+        _check_hosts(cameras, settings, f"CAMERAS_FILE {path.name}: camera ")
     if settings.cam_url is not None:
-        cameras = [*cameras, _legacy_camera(settings.cam_url.get_secret_value(), cameras)]
+        legacy = _legacy_camera(settings.cam_url.get_secret_value(), cameras)
+        _check_hosts([legacy], settings, "CAM_URL")
+        cameras = [*cameras, legacy]
     if not cameras and settings.demo_video_seconds > 0:
         cameras = [demo_camera(settings)]
     if settings.scale_url and cameras:
         cameras[0] = _with_scale(cameras[0], settings.scale_url)
     return cameras
+
+
+def _check_hosts(cameras: list[CameraConfig], settings: Settings, source: str) -> None:
+    """Refuse at start a camera URL naming a loopback, link-local or metadata host.
+
+    No DNS here (a name is checked for what it points at before every connection, see
+    pipeline/sources.py): an unreachable DNS server must not stop the program starting.
+    """
+    policy = HostPolicy.of(settings)
+    for camera in cameras:
+        host = url_host(camera.url) if camera.kind == "rtsp" else None
+        if host is None:
+            continue
+        try:
+            policy.check(host, resolve_timeout_s=None)
+        except CameraHostRefused as exc:
+            label = f"{source}{camera.id}" if source.endswith(" ") else source
+            raise CameraConfigError(f"{label}: {exc}") from None
 
 
 def _with_scale(camera: CameraConfig, url: str) -> CameraConfig:
@@ -303,3 +340,28 @@ def demo_video_path(settings: Settings) -> Path:
     height = round(width * 9 / 16 / 2) * 2
     seconds = f"{settings.demo_video_seconds:g}"
     return Path(settings.data_dir) / "demo" / f"demo_{width}x{height}_{seconds}s.mp4"
+
+
+def check_submitted_url(url: str, settings: Settings) -> str:
+    """A camera URL that came over HTTP, held to more than the admin's cameras file is.
+
+    rtsp:// or rtsps:// to a host that is not local (names are resolved; CAMERA_ALLOW_HOSTS
+    aside), or a video file inside MEDIA_ROOTS, DATA_DIR/videos or the demo clip's folder
+    (the cameras file may name any file: its author already has the server's disk). Blocking
+    (DNS, the disk): call it in a worker thread. Returns the URL to keep (a file: its real
+    path); raises CameraConfigError, CameraHostRefused or PathRefused saying what to fix.
+    """
+    from pigweight.media.probe import VIDEO_SUFFIXES
+    from pigweight.media.roots import PathRefused, resolve_under_roots
+
+    try:
+        url = check_url(url)
+    except ValueError as exc:
+        raise CameraConfigError(f"url: {exc}") from None
+    if _kind_of(url) == "rtsp":
+        HostPolicy.of(settings).check(url_host(url) or "")
+        return url
+    path = resolve_under_roots(url, camera_file_roots(settings))
+    if not path.is_file() or path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise PathRefused(f"{url!r} is not a video file ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    return str(path)

@@ -6,6 +6,7 @@ farm's legacy `.env` files (`MODEL_PATH`, `CONF_THRESHOLD`, `FPS`, ...) keep wor
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SegmenterName = Literal["classic", "yolo_onnx"]
+_HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})?\.?")
 
 
 class Settings(BaseSettings):
@@ -149,6 +151,13 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         50.0, gt=0, le=100_000, description="Largest photo upload accepted, in megabytes."
     )
+    max_json_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest body of a JSON request, in bytes; a larger one gets 413 before it "
+        "is read (photo and video uploads have their own limits).",
+    )
 
     # --- live cameras (legacy names) -----------------------------------------------------
     cam_url: SecretStr | None = Field(
@@ -184,6 +193,14 @@ class Settings(BaseSettings):
     count_retention_days: float = Field(
         30.0, gt=0, le=3650, description="Days the live count samples are kept in the database."
     )
+    camera_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Camera hosts allowed although they are this computer (loopback), "
+        "link-local or a cloud metadata address, comma-separated: addresses, networks or names, "
+        "e.g. '127.0.0.1' for an RTSP relay on this PC or '169.254.0.0/16' for cameras that "
+        "fell back to link-local addresses (a metadata address only when listed itself). "
+        "Empty: camera URLs with such hosts are refused.",
+    )
     # --- weighing records ------------------------------------------------------------------
     farm_timezone: str | None = Field(
         None,
@@ -213,7 +230,7 @@ class Settings(BaseSettings):
     media_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="Folders whose videos may be registered by path (the NVR export folders), "
-        "comma-separated. Empty: only uploads.",
+        "or replayed as a camera added over HTTP, comma-separated. Empty: only uploads.",
     )
     index_interval_s: float = Field(
         1.0,
@@ -247,7 +264,9 @@ class Settings(BaseSettings):
         description="Seconds between the per-camera statistics lines written to logs/perf.log.",
     )
 
-    @field_validator("media_roots", "webrtc_ice_servers", "webrtc_hosts", mode="before")
+    @field_validator(
+        "media_roots", "webrtc_ice_servers", "webrtc_hosts", "camera_allow_hosts", mode="before"
+    )
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         """Comma-separated in the environment; a list when given in code."""
@@ -256,6 +275,20 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return value
         return [p.strip() for p in str(value).split(",") if p.strip()]
+
+    @field_validator("camera_allow_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.fullmatch(entry):
+                    raise ValueError(
+                        f"{entry!r} is neither an address, a network like 127.0.0.0/8, "
+                        "nor a host name"
+                    ) from None
+        return [e.lower().rstrip(".") for e in entries]
 
     @field_validator("target_class_ids", mode="before")
     @classmethod
@@ -326,7 +359,9 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                value = redact_url(value.get_secret_value())
+                value = _redact_secret(value.get_secret_value())
+            elif isinstance(value, str) and "://" in value:
+                value = redact_url(value)  # SCALE_URL: a login typed into it is hidden too
             elif isinstance(value, Path):
                 value = str(value)
             elif isinstance(value, list) and all(isinstance(v, Path) for v in value):
@@ -359,6 +394,14 @@ _AUTHORITY = re.compile(
     r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:]*)(?P<password>:.*)?@(?P<rest>[^@]*)$",
     re.S,
 )
+
+
+def _redact_secret(value: str) -> str:
+    """A secret URL keeps its host for diagnosis; any other secret is `***` as a whole."""
+    shown = redact_url(value)
+    if "://" not in value or (shown == value and "@" in value):
+        return "***"
+    return shown
 
 
 def redact_url(url: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.planted_secret import find_planted, planted_forms, scan_files
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIGWEIGHT_SHARED", REPO.parent / "shared"))
@@ -39,3 +43,65 @@ def shared_models() -> Path:
     if not models.is_dir():
         pytest.skip(f"{models} is absent (models are never committed)")
     return models
+
+
+# --- the planted password must leak nowhere (docs/reliability.md, "Secrets") ------------------
+
+# Files a test writes itself to configure the planted password (a cameras file, a .env) are
+# expected to hold it; everything else under the run's basetemp was written by the app.
+_TEST_CONFIG_FILES = ("cameras*.yaml", "cameras*.yml", "*.env")
+
+
+class _PlantedLogScan(logging.Handler):
+    """Remembers every log record, at whatever level reaches the root, that quotes it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.hits: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = logging.Formatter().format(record)  # the message and any traceback
+        except Exception:  # a broken record is another test's problem, not a leak
+            return
+        if find_planted(text):
+            masked = text
+            for form in planted_forms():
+                masked = masked.replace(form, "<planted>")
+            self.hits.append(f"log {record.name} {record.levelname}: {masked[:300]!r}")
+
+
+def _app_written_files(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if any(path.match(pattern) for pattern in _TEST_CONFIG_FILES):
+            continue
+        yield path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def planted_password_never_leaks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole run, no log record and no file the app wrote holds the planted password.
+
+    Its records are those the tests let through: WARNING and up, and everything a test
+    lowers the level for (tests/test_secrets.py captures DEBUG, FFmpeg's `libav` included).
+    The root level is left alone so that failure reports do not fill with DEBUG lines.
+    A leak fails the run as an error in the teardown of its last test.
+    """
+    scan = _PlantedLogScan()
+    root = logging.getLogger()
+    root.addHandler(scan)
+    try:
+        yield
+    finally:
+        root.removeHandler(scan)
+    basetemp = tmp_path_factory.getbasetemp()
+    leaks = scan.hits + [
+        f"file {path.relative_to(basetemp)}: {forms}"
+        for path, forms in scan_files(_app_written_files(basetemp))
+    ]
+    if leaks:
+        raise AssertionError(
+            f"the planted password leaked in {len(leaks)} place(s):\n" + "\n".join(leaks[:50])
+        )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from pigweight.api.deps import RowIdPath
 from pigweight.api.pages import WEB_DIR
 from pigweight.auth import signing
 from pigweight.auth.gate import COOKIE, AuthState
@@ -243,7 +244,7 @@ async def add_token(request: Request, body: TokenIn) -> NewTokenOut:
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
-async def revoke_token(request: Request, token_id: int) -> None:
+async def revoke_token(request: Request, token_id: RowIdPath) -> None:
     await _run(request, _book(request).revoke_token, token_id)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import anyio
 import numpy as np
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from pigweight.errors import ModelLoadError
 from pigweight.settings import Settings
@@ -92,6 +92,12 @@ def get_cpu_limiter(request: Request) -> anyio.CapacityLimiter:
     limiter: anyio.CapacityLimiter = request.app.state.cpu_limiter
     return limiter
 
+
+# SQLite keeps 64-bit integers: a larger id names no row and must not reach the driver (its
+# OverflowError would be a 500); bounded here, it is a 422 that says so.
+MAX_ROW_ID = 2**63 - 1
+RowIdPath = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
+RowIdQuery = Annotated[int, Query(alias="id", ge=0, le=MAX_ROW_ID)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SegmenterHolderDep = Annotated[SegmenterHolder, Depends(get_segmenter_holder)]

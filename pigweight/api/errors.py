@@ -7,12 +7,14 @@ Answers are `{"detail": "<what to fix>", "code": "<stable id>"}`: `detail` is fo
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from pigweight.api.schemas import ErrorPublic
 from pigweight.errors import (
     ImageTooLarge,
     InvalidImage,
@@ -20,6 +22,7 @@ from pigweight.errors import (
     ModelLoadError,
     PigWeightError,
 )
+from pigweight.media.redact import redact_text
 from pigweight.weighing.records import (
     CountUnavailable,
     IdempotencyConflict,
@@ -68,8 +71,8 @@ def upload_limit_message(limit_mb: float) -> str:
 
 
 def error_response(status_code: int, detail: str, code: str) -> JSONResponse:
-    """The JSON body of every error answer."""
-    return JSONResponse({"detail": detail, "code": code}, status_code=status_code)
+    """The JSON body of every error answer; a URL's password quoted in it is hidden."""
+    return JSONResponse({"detail": redact_text(detail), "code": code}, status_code=status_code)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -77,6 +80,34 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PigWeightError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    _document_error_body(app)
+
+
+# FastAPI documents its own 422 body (a list of errors); the handler above sends ErrorPublic.
+_FASTAPI_422_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _document_error_body(app: FastAPI) -> None:
+    """/openapi.json tells what a 422 really holds: `{detail, code}`, as every error does."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorPublic", ErrorPublic.model_json_schema())
+        for name in _FASTAPI_422_SCHEMAS:
+            components.pop(name, None)
+        for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+            answer = operation.get("responses", {}).get("422", {})
+            if "application/json" in answer.get("content", {}):
+                answer["content"]["application/json"]["schema"] = {
+                    "$ref": "#/components/schemas/ErrorPublic"
+                }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _classify(exc: PigWeightError) -> tuple[int, str]:
@@ -92,11 +123,12 @@ def _classify(exc: PigWeightError) -> tuple[int, str]:
 
 async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
     status_code, code = _classify(exc)
+    message = redact_text(str(exc))
     if status_code >= 500:
-        logger.error("%s %s: %s", request.method, request.url.path, exc)
+        logger.error("%s %s: %s", request.method, request.url.path, message)
     else:
-        logger.info("%s %s refused: %s", request.method, request.url.path, exc)
-    response = error_response(status_code, str(exc), code)
+        logger.info("%s %s refused: %s", request.method, request.url.path, message)
+    response = error_response(status_code, message, code)
     offset = getattr(exc, "offset", None)
     if status_code == 409 and isinstance(offset, int):
         response.headers["Upload-Offset"] = str(offset)  # where a resumable upload resumes
@@ -120,7 +152,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
+    code = getattr(exc, "code", None)  # api/uploads.BodyTooLarge names its own
+    if not isinstance(code, str):
+        code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
     response = error_response(exc.status_code, str(exc.detail), code)
     if exc.headers:
         response.headers.update(exc.headers)

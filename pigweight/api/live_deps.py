@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
@@ -24,7 +25,9 @@ LiveDep = Annotated[LiveServices, Depends(get_live)]
 def unknown_camera(live: LiveServices, camera_id: str) -> HTTPException:
     """404 that lists the cameras there are, so a typo is obvious."""
     known = ", ".join(sorted(live.manager.cameras)) or "none configured"
-    return HTTPException(404, f"no camera {camera_id[:40]!r}; cameras: {known}")
+    # Quoted back only when it looks like an id: a URL sent by mistake may hold a password.
+    shown = repr(camera_id) if re.fullmatch(r"[A-Za-z0-9_.-]{0,40}", camera_id) else "with that id"
+    return HTTPException(404, f"no camera {shown}; cameras: {known}")
 
 
 def find_worker(live: LiveServices, camera_id: str | None) -> CameraWorker:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from pigweight.errors import PigWeightError
 
 FIELD = "file"
+# What may come before the file's bytes: a few small fields, not an endless preamble (the
+# upload routes have no body cap of their own, the file's size is checked later). Each part's
+# headers are bounded by python-multipart (8 lines of 4 KB).
+MAX_PARTS_BEFORE_FILE = 16
+MAX_BYTES_BEFORE_FILE = 1024 * 1024
 
 
 class BadMultipart(PigWeightError):
@@ -25,10 +31,19 @@ class BadMultipart(PigWeightError):
     code = "bad_multipart"
 
 
+class FormTooLarge(PigWeightError):
+    """The fields before the file are too many or too large (413)."""
+
+    http_status = 413
+    code = "form_too_large"
+
+
 class _Parts:
     """Callbacks of the push parser: headers of each part, data of the file part."""
 
     def __init__(self) -> None:
+        self.parts = 0
+        self.field_bytes = 0  # of the parts before the file
         self.field = b""
         self.value = b""
         self.headers: dict[bytes, bytes] = {}
@@ -39,6 +54,12 @@ class _Parts:
 
     def on_part_begin(self) -> None:
         self.headers = {}
+        self.parts += 1
+        if self.filename is None and self.parts > MAX_PARTS_BEFORE_FILE:
+            raise FormTooLarge(
+                f"the form has more than {MAX_PARTS_BEFORE_FILE} fields before the file; "
+                "send the video as the field 'file' with few others"
+            )
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.field += data[start:end]
@@ -61,6 +82,13 @@ class _Parts:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.in_file:
             self.pending.append(bytes(data[start:end]))
+        elif self.filename is None:
+            self.field_bytes += end - start
+            if self.field_bytes > MAX_BYTES_BEFORE_FILE:
+                raise FormTooLarge(
+                    f"the form has more than {MAX_BYTES_BEFORE_FILE} bytes before the file; "
+                    "send the video as the field 'file' with few small others"
+                )
 
     def on_part_end(self) -> None:
         if self.in_file:
@@ -97,7 +125,7 @@ async def file_part(request: Request) -> tuple[str, AsyncIterator[bytes]]:
                 "no file in the form: send the video as the multipart field 'file' "
                 "(curl -F file=@nvr.mp4 ...)"
             ) from None
-        parser.write(chunk)
+        _feed(parser, chunk)
 
     async def chunks() -> AsyncIterator[bytes]:
         while True:
@@ -109,6 +137,13 @@ async def file_part(request: Request) -> tuple[str, AsyncIterator[bytes]]:
                 chunk = await stream.__anext__()
             except StopAsyncIteration:
                 raise BadMultipart("the form ended inside the file: the upload was cut") from None
-            parser.write(chunk)
+            _feed(parser, chunk)
 
     return parts.filename, chunks()
+
+
+def _feed(parser: MultipartParser, chunk: bytes) -> None:
+    try:
+        parser.write(chunk)
+    except MultipartParseError as exc:
+        raise BadMultipart(f"the form is not valid multipart/form-data ({exc})") from None

@@ -1,17 +1,24 @@
-"""Uploads are read in bounded chunks: an oversize or endless body is refused, never kept."""
+"""Request bodies are bounded: an oversize or endless body is refused, never kept whole."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pigweight.api.errors import UploadTooLarge, error_response, upload_limit_message
+from pigweight.settings import Settings
 
 CHUNK_BYTES = 1024 * 1024
 # Room for the multipart boundary and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+PHOTO_PATH = "/api/count_image"
+VIDEO_UPLOAD_PATH = "/api/video_file/upload"  # POST, streamed to disk
+_UPLOAD_BYTES_PATH = re.compile(r"/api/video_file/uploads/[^/]+")  # PATCH, streamed to disk
 
 
 def limit_bytes(limit_mb: float) -> int:
@@ -32,27 +39,48 @@ async def read_upload(file: UploadFile, limit_mb: float) -> bytes:
     return b"".join(chunks)
 
 
-class UploadLimitMiddleware:
-    """Refuse request bodies over MAX_UPLOAD_MB before the form parser spools them to disk."""
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    """The most bytes a request body may have, and the 413 answer past them."""
 
-    def __init__(self, app: ASGIApp, limit_mb: float, exempt_prefix: str | None = None) -> None:
+    max_bytes: int
+    message: str
+    code: str
+
+
+LimitFor = Callable[[str, str], BodyLimit | None]  # (method, path) -> limit; None: none here
+
+
+class BodyTooLarge(HTTPException):
+    """413 raised while a chunked body is read (FastAPI passes HTTPException through)."""
+
+    def __init__(self, limit: BodyLimit) -> None:
+        super().__init__(413, limit.message)
+        self.code = limit.code
+
+
+class BodyLimitMiddleware:
+    """Refuse a request body over its route's limit before anything reads it whole.
+
+    A Content-Length over the limit is answered from the header alone; a chunked body is
+    counted as it is read. The video upload routes are left to their own cap and free-space
+    check (media/uploads.py): they stream to disk, whatever the size.
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: LimitFor) -> None:
         self.app = app
-        self.exempt_prefix = exempt_prefix
-        self.limit_mb = limit_mb
-        self.max_body_bytes = limit_bytes(limit_mb) + MULTIPART_OVERHEAD_BYTES
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exempt = self.exempt_prefix is not None and str(scope.get("path", "")).startswith(
-            self.exempt_prefix
+        limit = (
+            self.limit_for(scope["method"], _route_path(scope)) if scope["type"] == "http" else None
         )
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS or exempt:
+        if limit is None:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            # Answer from the header alone: not one byte of the body is read.
-            response = error_response(413, upload_limit_message(self.limit_mb), "upload_too_large")
-            await response(scope, receive, send)
+        if declared is not None and declared > limit.max_bytes:
+            await error_response(413, limit.message, limit.code)(scope, receive, send)
             return
         received = 0
 
@@ -61,13 +89,41 @@ class UploadLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    # Chunked bodies have no Content-Length. FastAPI's body parser passes an
-                    # HTTPException through unchanged (anything else would become a 400).
-                    raise HTTPException(413, upload_limit_message(self.limit_mb))
+                if received > limit.max_bytes:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def body_limits(settings: Settings) -> LimitFor:
+    """Each route's body limit: photos MAX_UPLOAD_MB, videos their own, the rest JSON's."""
+    photo = BodyLimit(
+        limit_bytes(settings.max_upload_mb) + MULTIPART_OVERHEAD_BYTES,
+        upload_limit_message(settings.max_upload_mb),
+        "upload_too_large",
+    )
+    json_body = BodyLimit(
+        settings.max_json_body_bytes,
+        f"the request body is larger than {settings.max_json_body_bytes} bytes "
+        "(MAX_JSON_BODY_BYTES); send a smaller request",
+        "body_too_large",
+    )
+
+    def limit_for(method: str, path: str) -> BodyLimit | None:
+        if (method, path) == ("POST", VIDEO_UPLOAD_PATH) or (
+            method == "PATCH" and _UPLOAD_BYTES_PATH.fullmatch(path)
+        ):
+            return None
+        return photo if path == PHOTO_PATH else json_body
+
+    return limit_for
+
+
+def _route_path(scope: Scope) -> str:
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pigweight.api.deps import RowIdPath, RowIdQuery
 from pigweight.api.multipart_stream import file_part
 from pigweight.api.weight_schemas import RecordOut, SavedOut
 from pigweight.errors import PigWeightError
@@ -254,7 +255,7 @@ COUNT_AT_TIME_PATH = "/api/video_file/count_at_time"
 @router.get("/count_at_time", response_model=CountAtTime)
 async def count_at_time(
     request: Request,
-    video_id: Annotated[int, Query(alias="id")],
+    video_id: RowIdQuery,
     t: Annotated[float, Query(ge=0, description="Seconds from the start of the video.")],
 ) -> Any:
     """The count at t from the index; computed on demand (and kept) where not indexed yet.
@@ -270,10 +271,12 @@ async def count_at_time(
 @router.get("/count_series")
 async def count_series(
     request: Request,
-    video_id: Annotated[int, Query(alias="id")],
+    video_id: RowIdQuery,
     from_: Annotated[float, Query(alias="from", ge=0)] = 0.0,
     to: Annotated[float | None, Query(ge=0)] = None,
-    step: Annotated[float, Query(gt=0, le=3600)] = 10.0,
+    # A step near 0 made the bucket index infinite (5e-324: a 500, found by
+    # tests/api/test_fuzz.py); a millisecond is finer than any frame.
+    step: Annotated[float, Query(ge=0.001, le=3600)] = 10.0,
 ) -> dict[str, Any]:
     """Counts for a timeline: one point per `step` seconds between from and to."""
     archive = _archive(request)
@@ -286,7 +289,7 @@ async def count_series(
 @router.get("/{video_id}/samples")
 async def samples(
     request: Request,
-    video_id: int,
+    video_id: RowIdPath,
     from_: Annotated[float, Query(alias="from", ge=0)] = 0.0,
     to: Annotated[float | None, Query(ge=0, description="Default: from + 60 s.")] = None,
 ) -> dict[str, Any]:
@@ -313,7 +316,7 @@ class FrameWeighingIn(BaseModel):
 async def weighing_from_frame(
     request: Request,
     response: Response,
-    video_id: int,
+    video_id: RowIdPath,
     body: FrameWeighingIn,
     idempotency_key: Annotated[
         str | None,
@@ -345,7 +348,7 @@ async def weighing_from_frame(
 
 
 @router.get("/{video_id}")
-async def get_video(request: Request, video_id: int) -> dict[str, Any]:
+async def get_video(request: Request, video_id: RowIdPath) -> dict[str, Any]:
     archive = _archive(request)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     out = video_out(row)
@@ -354,7 +357,7 @@ async def get_video(request: Request, video_id: int) -> dict[str, Any]:
 
 
 @router.post("/{video_id}/cancel")
-async def cancel_index(request: Request, video_id: int) -> dict[str, Any]:
+async def cancel_index(request: Request, video_id: RowIdPath) -> dict[str, Any]:
     """Stop indexing this video (what is indexed stays)."""
     return await anyio.to_thread.run_sync(_archive(request).cancel, video_id)
 
@@ -362,7 +365,7 @@ async def cancel_index(request: Request, video_id: int) -> dict[str, Any]:
 @router.get("/{video_id}/frame.jpg")
 async def frame_jpg(
     request: Request,
-    video_id: int,
+    video_id: RowIdPath,
     t: Annotated[float, Query(ge=0)],
     overlay: Annotated[bool, Query(description="Draw the animals and the count.")] = False,
 ) -> Response:
@@ -374,7 +377,7 @@ async def frame_jpg(
 
 
 @router.get("/stream_hls/{video_id}")
-async def stream_hls(request: Request, video_id: int) -> Response:
+async def stream_hls(request: Request, video_id: RowIdPath) -> Response:
     """VOD playlist from the keyframe index (the media is not read)."""
     archive = _archive(request)
     compress = "gzip" in request.headers.get("accept-encoding", "")
@@ -396,7 +399,7 @@ async def stream_hls(request: Request, video_id: int) -> Response:
 
 
 @router.get("/stream_hls/{video_id}/{n}.ts")
-async def hls_segment(request: Request, video_id: int, n: int) -> FileResponse:
+async def hls_segment(request: Request, video_id: RowIdPath, n: int) -> FileResponse:
     """One segment, remuxed on demand (stream copy for H.264) and cached on disk."""
     path = await anyio.to_thread.run_sync(
         _archive(request).segment, video_id, n, limiter=_MEDIA_WORK
@@ -405,21 +408,21 @@ async def hls_segment(request: Request, video_id: int, n: int) -> FileResponse:
 
 
 @router.get("/{video_id}/thumbs.vtt")
-async def thumbs_vtt(request: Request, video_id: int) -> FileResponse:
+async def thumbs_vtt(request: Request, video_id: RowIdPath) -> FileResponse:
     """WebVTT cues mapping times to tiles of the sprite sheets (timeline previews)."""
     path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, "thumbs.vtt")
     return FileResponse(path, media_type="text/vtt", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/sprite_{n}.jpg")
-async def sprite(request: Request, video_id: int, n: int) -> FileResponse:
+async def sprite(request: Request, video_id: RowIdPath, n: int) -> FileResponse:
     """A sheet of timeline thumbnails (404 until the indexer has reached it)."""
     path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, f"sprite_{n}.jpg")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/raw")
-async def raw(request: Request, video_id: int) -> FileResponse:
+async def raw(request: Request, video_id: RowIdPath) -> FileResponse:
     """The original file; HTTP Range requests get 206 with just those bytes."""
     archive = _archive(request)
     path = await anyio.to_thread.run_sync(archive.raw_path, video_id)
@@ -431,7 +434,7 @@ PROGRESS_EVERY_S = 1.0
 
 
 @ws_router.websocket("/ws/video_file")
-async def ws_progress(websocket: WebSocket, video_id: Annotated[int, Query(alias="id")]) -> None:
+async def ws_progress(websocket: WebSocket, video_id: RowIdQuery) -> None:
     """Indexing progress of a video once a second until it is done, cancelled or failed."""
     archive: Archive = websocket.app.state.archive
     await websocket.accept()

@@ -10,6 +10,7 @@ import anyio
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 
+from pigweight.api.deps import MAX_ROW_ID, RowIdPath
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.weight_schemas import (
     CorrectionIn,
@@ -123,7 +124,7 @@ async def list_records(
         bool, Query(description="Also corrected and deleted records.")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> RecordPage:
     """Records, newest first, a page at a time."""
     book = _book(request)
@@ -162,13 +163,13 @@ async def summary(
 
 
 @router.get("/api/weight/records/{record_id}", response_model=RecordOut)
-async def get_record(request: Request, record_id: int) -> RecordOut:
+async def get_record(request: Request, record_id: RowIdPath) -> RecordOut:
     record = await anyio.to_thread.run_sync(_book(request).get, record_id)
     return RecordOut.of(record)
 
 
 @router.get("/api/weight/records/{record_id}/snapshot.jpg", response_class=FileResponse)
-async def record_snapshot(request: Request, record_id: int) -> FileResponse:
+async def record_snapshot(request: Request, record_id: RowIdPath) -> FileResponse:
     """The annotated frame the record's count came from."""
     path = await anyio.to_thread.run_sync(_book(request).snapshot_path, record_id)
     if path is None:
@@ -177,7 +178,7 @@ async def record_snapshot(request: Request, record_id: int) -> FileResponse:
 
 
 @router.get("/api/weight/records/{record_id}/evidence")
-async def record_evidence(request: Request, record_id: int) -> dict[str, Any]:
+async def record_evidence(request: Request, record_id: RowIdPath) -> dict[str, Any]:
     """What an automatic weighing saw: the counts over its window, the raw scale frames."""
     evidence = await anyio.to_thread.run_sync(_book(request).evidence, record_id)
     if evidence is None:
@@ -188,7 +189,7 @@ async def record_evidence(request: Request, record_id: int) -> dict[str, Any]:
 
 
 @router.post("/api/weight/records/{record_id}/confirmation", response_model=RecordOut)
-async def confirm_record(request: Request, record_id: int) -> RecordOut:
+async def confirm_record(request: Request, record_id: RowIdPath) -> RecordOut:
     """The operator checked the record (an automatic one, usually) and it is right."""
     book = _book(request)
     record = await anyio.to_thread.run_sync(book.confirm, record_id, limiter=_WRITERS)
@@ -198,7 +199,7 @@ async def confirm_record(request: Request, record_id: int) -> RecordOut:
 @router.post(
     "/api/weight/records/{record_id}/correction", response_model=RecordOut, status_code=201
 )
-async def correct_record(request: Request, record_id: int, body: CorrectionIn) -> RecordOut:
+async def correct_record(request: Request, record_id: RowIdPath, body: CorrectionIn) -> RecordOut:
     """A new record replacing this one; the old one stays, marked 'corrected'."""
     book = _book(request)
     record = await anyio.to_thread.run_sync(
@@ -209,7 +210,7 @@ async def correct_record(request: Request, record_id: int, body: CorrectionIn) -
 
 
 @router.delete("/api/weight/records/{record_id}", response_model=RecordOut)
-async def delete_record(request: Request, record_id: int, body: DeletionIn) -> RecordOut:
+async def delete_record(request: Request, record_id: RowIdPath, body: DeletionIn) -> RecordOut:
     """Mark a record deleted with a reason; it leaves the CSV, the database keeps it."""
     book = _book(request)
     record = await anyio.to_thread.run_sync(book.delete, record_id, body.reason, limiter=_WRITERS)

@@ -15,8 +15,9 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import av
 import av.logging
@@ -129,8 +130,12 @@ class RtspSource:
         backoff_max_s: float = 30.0,
         healthy_reset_s: float = 300.0,
         max_fps: float = 0.0,
+        host_check: Callable[[str], None] | None = None,
     ) -> None:
         validate_rtsp_url(url)
+        # Called with the host before every connection: ValueError refuses it (state error),
+        # OSError (a name that does not resolve) ends the session like a network error.
+        self._host_check = host_check
         self.source_id = source_id
         self.display_url = redact_url(url)
         self._ffmpeg_url = encode_credentials(url)
@@ -249,6 +254,7 @@ class RtspSource:
 
     def _session(self, logs: list[tuple[int, str, str]]) -> None:
         """Open the camera and decode until something ends the session (raises)."""
+        self._check_host()
         started = time.monotonic()
         self._deadline = started + max(self.open_timeout_s, self.stall_s)
         try:
@@ -267,6 +273,16 @@ class RtspSource:
             raise self._ended_by(exc, opening=False) from None
         finally:
             container.close()
+
+    def _check_host(self) -> None:
+        if self._host_check is None:
+            return
+        try:
+            self._host_check(urlsplit(self._ffmpeg_url).hostname or "")
+        except ValueError as exc:
+            raise SessionEnded(str(exc), permanent=True) from None
+        except OSError as exc:
+            raise SessionEnded(str(exc)) from None
 
     def _open(self) -> InputContainer:
         logger.info("camera %s: opening %s", self.source_id, self.display_url)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -176,10 +176,10 @@ class FileSource:
         self._set(frames=frames)
 
 
-def open_source(url_or_path: str, source_id: str, **rtsp_options: float) -> FrameSource:
+def open_source(url_or_path: str, source_id: str, **rtsp_options: Any) -> FrameSource:
     """The FrameSource for a camera URL (`rtsp://`, `rtsps://`) or a video file (looped).
 
-    `rtsp_options` go to RtspSource (open_timeout_s, read_timeout_s, stall_s, …).
+    `rtsp_options` go to RtspSource (open_timeout_s, read_timeout_s, stall_s, host_check, …).
     """
     from pigweight.media.rtsp import SCHEMES, RtspSource  # rtsp.py imports this module
     from pigweight.settings import redact_url

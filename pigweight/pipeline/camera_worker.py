@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,7 +215,9 @@ class CameraWorker:
             self._fail(str(exc))
         except Exception as exc:
             # The worker's top loop: anything unexpected is logged in full, shown as `error`.
-            logger.exception("camera %s failed", self.config.id)
+            # The traceback quotes the exception, and a library's may quote the URL.
+            trace = self.config.scrub(traceback.format_exc())
+            logger.error("camera %s failed\n%s", self.config.id, trace.rstrip())
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             done.set()

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from pigweight.errors import PigWeightError
+from pigweight.settings import redact_url
 from pigweight.weighing.scale_protocols import PROTOCOLS
 
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -56,13 +57,16 @@ def parse_scale_url(url: str) -> ScaleConfig:
     """The ScaleConfig of `url`, or InvalidScaleUrl naming what to fix."""
 
     def refuse(problem: str) -> InvalidScaleUrl:
-        return InvalidScaleUrl(f"scale URL {url!r}: {problem}")
+        # A password typed into the URL must not come back in the message.
+        return InvalidScaleUrl(f"scale URL {redact_url(url)!r}: {problem}")
 
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise refuse("remove the spaces or line breaks")
     parts = urlsplit(url)
     if parts.scheme not in ("serial", "tcp"):
         raise refuse("start it with serial:// (e.g. serial:///dev/ttyUSB0) or tcp://host:port")
+    if "@" in parts.netloc + parts.path:  # no port, host or device name has an @
+        raise refuse("remove the user name: indicators take no login")
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
@@ -106,8 +110,6 @@ def _protocol_options(options: dict[str, str], refuse: Refuse) -> dict[str, Any]
 
 
 def _tcp_address(netloc: str, refuse: Refuse) -> dict[str, Any]:
-    if "@" in netloc:
-        raise refuse("remove the user name: indicators take no login")
     host, _, port = netloc.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:

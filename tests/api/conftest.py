@@ -25,6 +25,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "preload_model": False,
         "auto_start_cam": False,
         "segmenter": "classic",
+        # The tests' RTSP servers and refused ports listen on loopback, which camera URLs may
+        # only name when allowed (tests of that rule pass camera_allow_hosts=[]).
+        "camera_allow_hosts": ["127.0.0.1"],
     }
     values.update(overrides)
     return Settings(**values)
