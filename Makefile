@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench eval clean
+.PHONY: run test lint format bench eval apidoc clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "PigWeight needs Python 3.11 or newer"'
@@ -27,13 +27,13 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check pigweight tests bench
-	$(BIN)/ruff format --check pigweight tests bench
+	$(BIN)/ruff check pigweight tests bench scripts
+	$(BIN)/ruff format --check pigweight tests bench scripts
 	$(BIN)/mypy
 
 format: $(STAMP_DEV)
-	$(BIN)/ruff format pigweight tests bench
-	$(BIN)/ruff check --fix pigweight tests bench
+	$(BIN)/ruff format pigweight tests bench scripts
+	$(BIN)/ruff check --fix pigweight tests bench scripts
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/segment.py
@@ -41,6 +41,9 @@ bench: $(STAMP_DEV)
 eval: $(STAMP_RUN)
 	@for d in ../shared/data/weaner_pen_topview ../shared/data/grower_pen_oblique ../shared/data/farrowing_piglets; do \
 		$(BIN)/pigweight eval $$d; done
+
+apidoc: $(STAMP_RUN)
+	$(BIN)/python scripts/gen_api_doc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
