@@ -96,6 +96,7 @@ class Server:
             "RECORDS_DIR": str(self.root / "records"),
             "LOG_DIR": str(self.root / "logs"),
             "CAMERAS_FILE": str(self.root / "cameras.yaml"),
+            "CAMERA_ALLOW_HOSTS": "127.0.0.1",  # the (disabled) camera is on this PC
             "AUTO_START_CAM": "false",
             "PRELOAD_MODEL": "false",
         }

@@ -183,6 +183,8 @@ def serve_and_watch(args: argparse.Namespace, work: Path, clip: Path) -> dict[st
         "LOG_DIR": str(work / "logs"),
         "PORT": str(args.port),
         "PERF_STATS_INTERVAL_S": "30",
+        # --rtsp-server's camera is on this PC (camera hosts on loopback need saying so)
+        "CAMERA_ALLOW_HOSTS": os.environ.get("CAMERA_ALLOW_HOSTS", "127.0.0.1"),
     }
     cmd = [sys.executable, "-m", "pigweight", "serve"]
     samples: list[dict[str, Any]] = []
