@@ -154,6 +154,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
     _refuse_open_service(settings)
+    from pigweight.api.live import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
     from pigweight.app import create_app
 
     print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
@@ -163,6 +164,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=settings.access_log,
+        ws_ping_interval=WS_PING_INTERVAL_S,  # a live client that stops reading is dropped
+        ws_ping_timeout=WS_PING_TIMEOUT_S,
     )
     return 0
 

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 _WARM_UP_STAGE = "warm_up"
 # CSV retention and reconciliation run at start and then this often.
 HOUSEKEEPING_EVERY_S = 3600.0
+# CSV lines that could not be written (a full disk) are retried this often.
+CSV_RETRY_EVERY_S = 30.0
 
 
 @dataclass
@@ -174,12 +176,17 @@ class LiveServices:
         self.perf.close()
 
     async def _housekeeping(self) -> None:
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+            await asyncio.sleep(min(CSV_RETRY_EVERY_S, HOUSEKEEPING_EVERY_S))
             try:
-                await anyio.to_thread.run_sync(self.records.housekeeping)
+                if time.monotonic() - last >= HOUSEKEEPING_EVERY_S:
+                    last = time.monotonic()
+                    await anyio.to_thread.run_sync(self.records.housekeeping)
+                elif self.records.dirty_days:
+                    await anyio.to_thread.run_sync(self.records.retry_pending)
             except Exception:
-                logger.exception("records housekeeping failed; trying again in an hour")
+                logger.exception("records housekeeping failed; trying again later")
 
     async def _log_stats(self) -> None:
         while True:

@@ -160,6 +160,10 @@ def clean_note(note: str | None, limit: int = MAX_NOTE_CHARS, what: str = "note"
     return text
 
 
+# What a weighing's answer adds when its CSV line could not be written.
+PENDING = "it is pending and written as soon as the disk takes writes again"
+
+
 class RecordBook:
     """Writes and reads the weighing records of one data folder; safe from any thread."""
 
@@ -436,16 +440,28 @@ class RecordBook:
             # An earlier line of this day is missing: appending would leave the gap.
             self._rewrite_day(record.local_date)
             if record.local_date in self._dirty_days:
-                return "the record is saved, but the day's CSV file could not be written"
+                return f"the record is saved; the day's CSV file could not be written, {PENDING}"
             return None
         try:
             self.csv.append(record)
         except OSError as exc:
-            # The record is safe in the database; the next housekeeping writes the line.
+            # The record is safe in the database; retry_pending() writes the line later.
             self._dirty_days.add(record.local_date)
             logger.error("records: CSV line of record %d not written: %s", record.id, exc)
-            return f"the record is saved, but its CSV line could not be written: {exc}"
+            return f"the record is saved; its CSV line could not be written ({exc}), {PENDING}"
         return None
+
+    def retry_pending(self) -> list[str]:
+        """Write the days whose CSV could not be written (disk full); those still failing
+        stay pending. Returns the days written."""
+        written = []
+        with self._lock:
+            for day in sorted(self._dirty_days):
+                self._rewrite_day(day)
+                if day not in self._dirty_days:
+                    written.append(day)
+                    logger.info("records: pending CSV lines of %s written", day)
+        return written
 
     def _rewrite_day(self, local_date: str) -> None:
         with self.engine.connect() as conn:

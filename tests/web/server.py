@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
 
+from pigweight.api.live import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
 from pigweight.app import create_app
 from pigweight.settings import Settings
 from tests.conftest import need_system
@@ -43,7 +44,15 @@ def serving(settings: Settings, ws: str = "auto") -> Iterator[str]:
 @contextmanager
 def serving_app(app: FastAPI, ws: str = "auto") -> Iterator[str]:
     """This app served on a free port of 127.0.0.1; its URL while the block runs."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws=ws))
+    # WebSocket keepalive as `pigweight serve` sets it: it is how stalled clients are dropped.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        ws=ws,
+        ws_ping_interval=WS_PING_INTERVAL_S,
+        ws_ping_timeout=WS_PING_TIMEOUT_S,
+    )
+    server = uvicorn.Server(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
