@@ -38,8 +38,6 @@ import math
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,6 +50,7 @@ import av
 import cv2
 import httpx
 import numpy as np
+from load import Server  # a sibling script: bench/ is first on the import path
 
 from pigweight.domain import Detections, Image
 from pigweight.media.hls import frame_at, plan_segments, playlist, remux_segment
@@ -536,78 +535,6 @@ def bench_index(args: argparse.Namespace, path: Path, info: VideoInfo, work: Pat
 # --- the server -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`pigweight serve` with a data folder of its own and MEDIA_ROOTS = the bench's files."""
-
-    def __init__(self, root: Path, media: Path, interval_s: float) -> None:
-        self.root = root
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        root.mkdir(parents=True, exist_ok=True)
-        self.env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "DATA_DIR": str(root / "data"),
-            "RECORDS_DIR": str(root / "records"),
-            "LOG_DIR": str(root / "logs"),
-            "MEDIA_ROOTS": str(media),
-            "AUTO_START_CAM": "false",
-            "PRELOAD_MODEL": "false",
-            "DEMO_VIDEO_SECONDS": "0",
-            "SEGMENTER": "classic",
-            "INDEX_INTERVAL_S": str(interval_s),
-        }
-        self.log_path = root / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        with self.log_path.open("ab") as log_file:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pigweight", "serve"],
-                cwd=self.root,
-                env=self.env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {self.proc.returncode}: {self.log_path}"
-                )
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not answer in 90 s: {self.log_path}")
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def tracebacks(self) -> int:
-        return self.log_path.read_text(errors="replace").count("Traceback")
-
-
 def rss_kib(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of a process in KiB: now and the peak since it started."""
     fields = dict(
@@ -874,7 +801,12 @@ def bench_hls_http(
 
 def bench_server(args: argparse.Namespace, work: Path, media: Path, files: dict[str, Path]) -> Any:
     out: dict[str, Any] = {}
-    with Server(work / "server", media, args.interval) as server:
+    with Server(
+        work / "server",
+        MEDIA_ROOTS=str(media),
+        AUTO_START_CAM="false",
+        INDEX_INTERVAL_S=str(args.interval),
+    ) as server:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             out["count_at_time"] = bench_count_at(server, http, files["hour"], args)
             upload_file = files.get("big", files["hour"])
