@@ -211,9 +211,10 @@ class AuthGate:
         method = "WEBSOCKET" if scope["type"] == "websocket" else scope["method"]
         path = scope["path"]
         needed = required_role(method, path)
-        user = await self._user(scope, method, path) if await self.state.enabled() else None
+        enabled = await self.state.enabled()  # asked once: both answers must agree
+        user = await self._user(scope, method, path) if enabled else None
         scope.setdefault("state", {})["user"] = user
-        if needed is None or not await self.state.enabled():
+        if needed is None or not enabled:
             await self.app(scope, receive, send)
             return
         if user is None:
