@@ -89,9 +89,15 @@ def _single_area(bodies: Mask, dist: FloatMap, half_width: float) -> float:
             _solidity(inside) >= _MIN_SINGLE_SOLIDITY
         ):
             single.append(float(areas[blob]))
-    # Two blobs may both be parts (a head behind a bar); three agreeing are animals.
-    if len(single) < 3:
+    # Three agreeing are animals. One or two may be parts (a head behind a bar), which are
+    # smaller than an animal: they never lower the estimate below the prior, but whole
+    # animals larger than it raise it. Falling back to the prior alone made the estimate
+    # jump by 2x between two frames that differ by a few pixels (one blob's solidity just
+    # under the cut), and the count with it.
+    if not single:
         return prior
+    if len(single) < 3:
+        return max(prior, float(np.median(single)))
     return float(np.median(single))
 
 
