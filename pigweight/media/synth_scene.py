@@ -13,6 +13,7 @@ from pigweight.domain import Image
 from pigweight.media import synth_motion as motion
 from pigweight.media.synth_floor import Platform, draw_platform
 from pigweight.media.synth_sprites import BODY_ALPHA, Sprite, draw_piglet, random_look, to_infrared
+from pigweight.media.synth_stamp import draw_stamp
 
 COUNT_MIN_INSIDE = 0.5  # an animal counts when >= half of its body lies inside the frame
 _BODY_ALPHA_U8 = int(np.ceil(BODY_ALPHA * 255))
@@ -252,12 +253,6 @@ class DemoScene:
         if band_px < 14:
             return
         text = (self._clock0 + dt.timedelta(seconds=int(t_s))).strftime("%Y-%m-%d %H:%M:%S")
-        scale = band_px / 60
-        org = (round(band_px * 0.3), round(band_px * 0.7))
-        thick = max(1, round(scale * 2))
-        cv2.putText(
-            image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA
-        )
-        cv2.putText(
-            image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA
-        )
+        height_px = max(7, round(band_px * 0.4))
+        top_px = round(band_px * 0.7) - height_px // 7 * 7
+        draw_stamp(image, text, round(band_px * 0.3), top_px, height_px)

@@ -98,3 +98,25 @@ def test_progress_is_reported(tmp_path: Path) -> None:
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen[-1] == (4, 4)
+
+
+def test_the_date_stamp_ticks_in_the_wall_band_and_owes_nothing_to_opencv_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # OpenCV 5.1 rasterises putText differently from 5.0, which moved every pixel of a
+    # synthetic clip and a count measured on it: the stamp is drawn from a fixed font.
+    import cv2
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("cv2.putText is used by the synthetic scene")
+
+    monkeypatch.setattr(cv2, "putText", refuse)
+    plain = DemoScene(seed=2, width=640, height=360, fps=1, seconds=120, timestamp=False)
+    stamped = DemoScene(seed=2, width=640, height=360, fps=1, seconds=120)
+    band_px = round(stamped.stage.platform.y0)
+    first, later = stamped.frame(0).image, stamped.frame(61).image
+    ink = (first != plain.frame(0).image).any(axis=2)
+    assert ink.any() and not ink[band_px:].any()  # the text, and only in the wall band
+    assert (first[ink] == 255).all(axis=1).sum() > 50  # white glyphs with a black outline
+    assert (first[ink] == 0).all(axis=1).sum() > 50
+    assert not np.array_equal(first[:band_px], later[:band_px])  # 07:30:00 -> 07:31:01
