@@ -4,20 +4,30 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# Exact, hash-checked versions of everything `make run` and `make test` install; pyproject.toml
+# keeps the ranges. `make lock` writes them, `make upgrade-check` tries the newest.
+LOCK_RUN := requirements/run.txt
+LOCK_DEV := requirements/dev.txt
+UPGRADE_VENV := .venv-upgrade
+COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test lint format bench eval apidoc clean
+.PHONY: run test lint format bench eval apidoc lock upgrade-check clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "PigWeight needs Python 3.11 or newer"'
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+# The lock pins pip and setuptools too; the project itself is installed without build
+# isolation, so its build uses the locked setuptools rather than the newest one.
+$(STAMP_RUN): $(BIN)/python $(LOCK_RUN) pyproject.toml
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK_RUN)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(STAMP_DEV): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev]'
+$(STAMP_DEV): $(BIN)/python $(LOCK_DEV) pyproject.toml
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK_DEV)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -45,5 +55,21 @@ eval: $(STAMP_RUN)
 apidoc: $(STAMP_RUN)
 	$(BIN)/python scripts/gen_api_doc.py
 
+# Re-resolve the locks after a change to pyproject.toml: pins that still fit are kept
+# (LOCK_ARGS=--upgrade takes the newest everywhere, LOCK_ARGS='-P numpy' one package).
+lock: $(STAMP_DEV)
+	$(COMPILE) --extra dev -o $(LOCK_DEV) pyproject.toml requirements/tools.in
+	$(COMPILE) -c $(LOCK_DEV) -o $(LOCK_RUN) pyproject.toml requirements/tools.in
+
+# A throwaway venv with the newest versions the ranges allow; prints what moved against
+# the lock, then runs the suite there. Nothing in .venv or the locks changes.
+upgrade-check:
+	rm -rf $(UPGRADE_VENV)
+	$(PYTHON) -m venv $(UPGRADE_VENV)
+	$(UPGRADE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(UPGRADE_VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(UPGRADE_VENV)/bin/python scripts/lock_diff.py $(LOCK_DEV)
+	$(UPGRADE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UPGRADE_VENV) .pytest_cache .mypy_cache .ruff_cache
