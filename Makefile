@@ -66,7 +66,7 @@ lock: $(STAMP_DEV)
 upgrade-check:
 	rm -rf $(UPGRADE_VENV)
 	$(PYTHON) -m venv $(UPGRADE_VENV)
-	$(UPGRADE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(UPGRADE_VENV)/bin/python -m pip install -q --upgrade -r requirements/tools.in
 	$(UPGRADE_VENV)/bin/python -m pip install -q -e '.[dev]'
 	$(UPGRADE_VENV)/bin/python scripts/lock_diff.py $(LOCK_DEV)
 	$(UPGRADE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
