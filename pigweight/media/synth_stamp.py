@@ -29,7 +29,7 @@ _GLYPHS: dict[str, tuple[str, ...]] = {
     ":": ("     ", "  #  ", "  #  ", "     ", "  #  ", "  #  ", "     "),
     " ": ("     ",) * 7,
 }
-_CELL_W, _CELL_H = 6, 7  # a glyph and one column of spacing
+_CELL_H = 7  # rows of a glyph; each glyph is followed by one blank column
 
 
 def _bitmap(text: str) -> npt.NDArray[np.bool_]:
