@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -18,16 +19,33 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+_HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
 
-def read_lock(path: Path) -> dict[str, str]:
-    """{normalised name: version} of every `name==version` line of a pip-compile lock."""
-    pins = {}
+@dataclass(frozen=True)
+class Pin:
+    """One entry of a pip-compile lock: the version and the hashes of its files."""
+
+    version: str
+    hashes: tuple[str, ...]
+
+
+def read_entries(path: Path) -> dict[str, Pin]:
+    """{normalised name: Pin} of a pip-compile lock (an entry runs to the next pin)."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    current: list[str] = []
     for line in path.read_text().splitlines():
         match = _PIN.match(line)
         if match:
-            pins[canonicalize_name(match[1])] = match[2]
-    return pins
+            current = []
+            entries[canonicalize_name(match[1])] = (match[2], current)
+        current.extend(_HASH.findall(line))
+    return {name: Pin(version, tuple(hashes)) for name, (version, hashes) in entries.items()}
+
+
+def read_lock(path: Path) -> dict[str, str]:
+    """{normalised name: version} of every pin of a pip-compile lock."""
+    return {name: pin.version for name, pin in read_entries(path).items()}
 
 
 def installed() -> dict[str, str]:
