@@ -5,7 +5,9 @@ puts the newest frame in a FrameSlot. Whatever goes wrong (refused, 401/404, sil
 of stream, no frame for `stall_s`) ends the session; the thread waits with exponential
 backoff (1, 2, 4 … s, capped, with jitter) and tries again until `stop()`. Every blocking
 FFmpeg call is bounded by a timeout and interrupted at once by `stop()` or the stall
-watchdog (see av_interrupt.py). No message leaves this module with the password in it.
+watchdog (see av_interrupt.py). Before FFmpeg opens the camera, a pre-flight in Python asks
+it OPTIONS and DESCRIBE and refuses a redirect (rtsp_preflight.py): FFmpeg would follow it
+to any host with the password. No message leaves this module with the password in it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from av.container import InputContainer
 from pigweight.domain import Frame
 from pigweight.media.av_interrupt import InterruptScope
 from pigweight.media.redact import redact_text, secret_forms, url_password
+from pigweight.media.rtsp_preflight import REFUSALS, RtspAnswer, preflight
 from pigweight.media.source import FrameSlot, SourceState, SourceStatus
 from pigweight.settings import redact_url
 
@@ -258,7 +261,14 @@ class RtspSource:
         started = time.monotonic()
         self._deadline = started + max(self.open_timeout_s, self.stall_s)
         try:
-            container = self._open()
+            # FFmpeg follows redirects to any host with the password: ask first (see there).
+            with preflight(
+                self._ffmpeg_url, self.open_timeout_s, self.read_timeout_s, self._should_interrupt
+            ):
+                container = self._open()
+        except RtspAnswer as answer:
+            message = answer.message(urlsplit(self._ffmpeg_url).scheme.lower())
+            raise SessionEnded(message, answer.permanent) from None
         except (av.FFmpegError, OSError) as exc:
             if time.monotonic() - started >= self.open_timeout_s:
                 raise SessionEnded(
@@ -369,14 +379,11 @@ class RtspSource:
             what = "answer" if opening else "frame"
             return SessionEnded(f"no {what} from the camera for {self.stall_s:.0f} s")
         if isinstance(exc, av.error.HTTPUnauthorizedError):
-            return SessionEnded(
-                "the camera refused the user name or password (401): check the credentials",
-                permanent=True,
-            )
+            return SessionEnded(REFUSALS[401], permanent=True)
         if isinstance(exc, av.error.HTTPForbiddenError):
-            return SessionEnded("the camera forbids this user (403): check its rights", True)
+            return SessionEnded(REFUSALS[403], permanent=True)
         if isinstance(exc, av.error.HTTPNotFoundError):
-            return SessionEnded("the camera has no stream at this path (404): check the URL", True)
+            return SessionEnded(REFUSALS[404], permanent=True)
         if isinstance(exc, ConnectionRefusedError):
             return SessionEnded("connection refused: is the camera on and the port right?")
         reason = redact_text(
