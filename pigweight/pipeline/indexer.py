@@ -77,7 +77,7 @@ def plan_samples(info: VideoInfo, interval_s: float) -> tuple[list[float], bool]
         and all(b - a <= interval_s + half_frame for a, b in zip(keys, ends, strict=True))
     ):
         chosen = [keys[0]]
-        for k, nxt in zip(keys[1:], [*keys[2:], info.duration_s], strict=True):
+        for k, nxt in zip(keys[1:], ends[1:], strict=True):
             if nxt - chosen[-1] > interval_s + half_frame:
                 chosen.append(k)
         return chosen, True

@@ -281,6 +281,9 @@ def test_sample_plan_uses_keyframes_when_they_are_close_enough() -> None:
     # An irregular GOP: a keyframe is kept wherever skipping it leaves a gap over 1 s.
     irregular = (0.0, 0.8, 1.6, 2.4, 2.9, 3.4, 4.0)
     assert plan_samples(_info(irregular, 4.5), 1.0) == ([0.0, 0.8, 1.6, 2.4, 3.4, 4.0], True)
+    # A short clip with one keyframe (a 1 s upload: the zip of keyframes and ends was a 500).
+    assert plan_samples(_info((0.0,), 1.0), 1.0) == ([0.0], True)
+    assert plan_samples(_info((0.0,), 1.0), 0.5) == ([0.0, 0.5], False)
 
 
 @pytest.mark.parametrize("interval_s", [0.5, 1.0, 2.0])
