@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from pigweight import __version__
 from pigweight.api import (
@@ -29,6 +28,8 @@ from pigweight.api import (
 )
 from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
+from pigweight.api.file_response import RangeStaticFiles
+from pigweight.api.multipart_check import MultipartCheck
 from pigweight.api.uploads import BodyLimitMiddleware, body_limits
 from pigweight.auth.gate import AuthGate, AuthState
 from pigweight.cameras import load_cameras
@@ -114,6 +115,9 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     install_error_handlers(app)
     # Photos are capped by MAX_UPLOAD_MB here, JSON by MAX_JSON_BODY_BYTES; videos stream to
     # disk under their own cap.
+    # A malformed form is answered 422 bad_multipart before a route reads it (inside the
+    # body limit, which counts the bytes first).
+    app.add_middleware(MultipartCheck)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(video_files.CountAtTimeFastPath, archive=archive)
     # Outermost: nothing, not even the fast path above, answers before the gate.
@@ -135,5 +139,5 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     ):
         app.include_router(router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.WEB_DIR), name="static")
+    app.mount("/static", RangeStaticFiles(directory=pages.WEB_DIR), name="static")
     return app

@@ -154,6 +154,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
     _refuse_open_service(settings)
+    from pigweight.api.http_protocol import HTTP_PROTOCOL
     from pigweight.api.live import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
     from pigweight.app import create_app
 
@@ -164,6 +165,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=settings.access_log,
+        http=HTTP_PROTOCOL,  # its own 400 for a request that is not HTTP is JSON too
         ws_ping_interval=WS_PING_INTERVAL_S,  # a live client that stops reading is dropped
         ws_ping_timeout=WS_PING_TIMEOUT_S,
     )

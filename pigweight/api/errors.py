@@ -62,6 +62,8 @@ MISSING_FILE_MESSAGE = (
     "(curl -F file=@photo.jpg ...)"
 )
 
+NOT_UTF8_MESSAGE = "body: the JSON is not valid UTF-8; send it encoded as UTF-8"
+
 
 def upload_limit_message(limit_mb: float) -> str:
     """The one sentence every 413 for an oversize upload says."""
@@ -132,6 +134,12 @@ async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
     offset = getattr(exc, "offset", None)
     if status_code == 409 and isinstance(offset, int):
         response.headers["Upload-Offset"] = str(offset)  # where a resumable upload resumes
+    retry_after_s = getattr(exc, "retry_after_s", None)  # a refusal that ends by itself
+    if isinstance(retry_after_s, int):
+        response.headers["Retry-After"] = str(retry_after_s)
+    headers = getattr(exc, "headers", None)  # e.g. a 416's Content-Range: bytes */size
+    if isinstance(headers, dict):
+        response.headers.update(headers)
     return response
 
 
@@ -152,6 +160,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body" for a JSON body that is not UTF-8.
+        return error_response(422, NOT_UTF8_MESSAGE, "invalid_request")
     code = getattr(exc, "code", None)  # api/uploads.BodyTooLarge names its own
     if not isinstance(code, str):
         code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"

@@ -14,6 +14,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from pigweight.api.multipart_check import BadMultipart, form_boundary
 from pigweight.errors import PigWeightError
 
 FIELD = "file"
@@ -22,13 +23,6 @@ FIELD = "file"
 # headers are bounded by python-multipart (8 lines of 4 KB).
 MAX_PARTS_BEFORE_FILE = 16
 MAX_BYTES_BEFORE_FILE = 1024 * 1024
-
-
-class BadMultipart(PigWeightError):
-    """The form has no file part or is not valid multipart (422)."""
-
-    http_status = 422
-    code = "bad_multipart"
 
 
 class FormTooLarge(PigWeightError):
@@ -98,10 +92,7 @@ class _Parts:
 
 async def file_part(request: Request) -> tuple[str, AsyncIterator[bytes]]:
     """(filename, chunks) of the form field `file`; BadMultipart if the form has none."""
-    _kind, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise BadMultipart("multipart/form-data without a boundary: let the client build the form")
+    boundary = form_boundary(request.headers.get("content-type", ""))
     parts = _Parts()
     parser = MultipartParser(
         boundary,

@@ -16,13 +16,16 @@ from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pigweight.api.deps import RowIdPath, RowIdQuery
+from pigweight.api.file_response import RangeFileResponse
+from pigweight.api.filename_header import header_filename
+from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.multipart_stream import file_part
-from pigweight.api.weight_schemas import RecordOut, SavedOut
+from pigweight.api.weight_schemas import RecordOut, SavedOut, WeightAndCount
+from pigweight.auth import signing
 from pigweight.errors import PigWeightError
 from pigweight.pipeline.archive import Archive
 from pigweight.store.videos import VideoRow
@@ -94,7 +97,14 @@ async def list_videos(request: Request) -> list[dict[str, Any]]:
 @router.post("/upload", status_code=201)
 async def upload(
     request: Request,
-    x_filename: Annotated[str | None, Header(max_length=255)] = None,
+    x_filename: Annotated[
+        str | None,
+        Header(
+            max_length=1024,
+            description="The file's name; in any script as encodeURIComponent(name) or "
+            "UTF-8''%XX… (RFC 8187).",
+        ),
+    ] = None,
     content_length: Annotated[int | None, Header()] = None,
 ) -> dict[str, Any]:
     """One-shot upload: the raw body (X-Filename: name.mp4) or a multipart form field 'file'."""
@@ -110,7 +120,8 @@ async def upload(
                 "(curl --data-binary @nvr.mp4 -H 'X-Filename: nvr.mp4' ...) or as the "
                 "multipart form field 'file'"
             )
-        path = await archive.uploads.receive(x_filename, _body(request), content_length)
+        name = header_filename(x_filename)
+        path = await archive.uploads.receive(name, _body(request), content_length)
     row = await anyio.to_thread.run_sync(
         archive.add_file, path, path.name, "upload", limiter=_MEDIA_WORK
     )
@@ -302,10 +313,10 @@ async def samples(
     return {"id": video_id, "from": from_, "to": end, "interval_s": interval_s, "samples": rows}
 
 
-class FrameWeighingIn(BaseModel):
-    """POST /api/video_file/{id}/weighing: a weighing of the group seen at t."""
+class FrameWeighingIn(WeightAndCount):
+    """POST /api/video_file/{id}/weighing: a weighing of the group seen at t; the weight and
+    the count are JSON numbers, checked as for a live weighing ("212,5" is no weight)."""
 
-    model_config = ConfigDict(extra="forbid")
     t: float = Field(ge=0, description="The frame's time in the recording, seconds.")
     total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
     count: int | None = Field(None, description="Animals on the scale; omit: the frame's count.")
@@ -318,10 +329,7 @@ async def weighing_from_frame(
     response: Response,
     video_id: RowIdPath,
     body: FrameWeighingIn,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=128, description="Retrying with the same key returns the first record."),
-    ] = None,
+    idempotency_key: IdempotencyKey,
 ) -> SavedOut:
     """Record a weighing from a frame of a recording: the camera is the recording's name,
     the count the frame's (or the one given), the snapshot that frame with its outlines."""
@@ -344,7 +352,12 @@ async def weighing_from_frame(
     if not saved.created:
         response.status_code = 200
     out = RecordOut.of(saved.record).model_dump()
-    return SavedOut(**out, replayed=not saved.created, csv_error=saved.csv_error)
+    return SavedOut(
+        **out,
+        replayed=not saved.created,
+        csv_error=saved.csv_error,
+        snapshot_error=saved.snapshot_error,
+    )
 
 
 @router.get("/{video_id}")
@@ -383,7 +396,7 @@ async def stream_hls(request: Request, video_id: RowIdPath) -> Response:
     compress = "gzip" in request.headers.get("accept-encoding", "")
 
     # Opened by a signed link: its segments carry the same signature (auth/signing.py).
-    signed = {k: request.query_params.get(k, "") for k in ("exp", "scope", "sig")}
+    signed = {k: request.query_params.get(k, "") for k in signing.PARAMS}
     suffix = "?" + urlencode(signed) if signed["sig"] else ""
 
     def build() -> bytes:  # planned and compressed off the event loop (a 10 h file: ~1 MB)
@@ -399,35 +412,35 @@ async def stream_hls(request: Request, video_id: RowIdPath) -> Response:
 
 
 @router.get("/stream_hls/{video_id}/{n}.ts")
-async def hls_segment(request: Request, video_id: RowIdPath, n: int) -> FileResponse:
+async def hls_segment(request: Request, video_id: RowIdPath, n: int) -> RangeFileResponse:
     """One segment, remuxed on demand (stream copy for H.264) and cached on disk."""
     path = await anyio.to_thread.run_sync(
         _archive(request).segment, video_id, n, limiter=_MEDIA_WORK
     )
-    return FileResponse(path, media_type="video/mp2t", headers={"Cache-Control": IMMUTABLE})
+    return RangeFileResponse(path, media_type="video/mp2t", headers={"Cache-Control": IMMUTABLE})
 
 
 @router.get("/{video_id}/thumbs.vtt")
-async def thumbs_vtt(request: Request, video_id: RowIdPath) -> FileResponse:
+async def thumbs_vtt(request: Request, video_id: RowIdPath) -> RangeFileResponse:
     """WebVTT cues mapping times to tiles of the sprite sheets (timeline previews)."""
     path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, "thumbs.vtt")
-    return FileResponse(path, media_type="text/vtt", headers={"Cache-Control": "no-cache"})
+    return RangeFileResponse(path, media_type="text/vtt", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/sprite_{n}.jpg")
-async def sprite(request: Request, video_id: RowIdPath, n: int) -> FileResponse:
+async def sprite(request: Request, video_id: RowIdPath, n: int) -> RangeFileResponse:
     """A sheet of timeline thumbnails (404 until the indexer has reached it)."""
     path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, f"sprite_{n}.jpg")
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+    return RangeFileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/raw")
-async def raw(request: Request, video_id: RowIdPath) -> FileResponse:
+async def raw(request: Request, video_id: RowIdPath) -> RangeFileResponse:
     """The original file; HTTP Range requests get 206 with just those bytes."""
     archive = _archive(request)
     path = await anyio.to_thread.run_sync(archive.raw_path, video_id)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
-    return FileResponse(path, filename=row.name, media_type="application/octet-stream")
+    return RangeFileResponse(path, filename=row.name, media_type="application/octet-stream")
 
 
 PROGRESS_EVERY_S = 1.0

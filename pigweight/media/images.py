@@ -12,6 +12,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from pigweight.domain import Image
 from pigweight.errors import ImageTooLarge, InvalidImage
+from pigweight.media.image_header import header_size
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -28,30 +29,47 @@ def load_image(
     data = source if isinstance(source, bytes) else _read(Path(source))
     if not data:
         raise InvalidImage(f"{name}: the file is empty (0 bytes)")
+    # From the header bytes alone: a PNG or JPEG that claims too many pixels costs nothing.
+    claimed = header_size(data)
+    if claimed is not None:
+        _check_pixels(claimed, max_megapixels, name)
     with warnings.catch_warnings():
         # We apply our own pixel limit below; PIL's bomb warning would only duplicate it.
         warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
         try:
             pil = PILImage.open(io.BytesIO(data))
-        except (UnidentifiedImageError, PILImage.DecompressionBombError):
+        except PILImage.DecompressionBombError as exc:
+            raise ImageTooLarge(
+                f"{name}: the image has too many pixels ({exc}); "
+                f"the limit is {max_megapixels:g} (MAX_IMAGE_MEGAPIXELS)"
+            ) from None
+        except UnidentifiedImageError:
             raise InvalidImage(
                 f"{name}: not an image PigWeight can read (use JPEG, PNG, BMP, TIFF or WebP)"
             ) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise InvalidImage(f"{name}: the image is damaged or truncated ({exc})") from None
-        w, h = pil.size
-        megapixels = w * h / 1e6
-        if megapixels > max_megapixels:
-            raise ImageTooLarge(
-                f"{name}: {w}x{h} is {megapixels:.1f} megapixels; "
-                f"the limit is {max_megapixels:g} (MAX_IMAGE_MEGAPIXELS)"
-            )
+        _check_pixels(pil.size, max_megapixels, name)
         try:
+            if pil.format == "PNG":
+                # Pillow decodes a PNG without its end chunk, or with a chunk whose checksum
+                # is wrong, as if nothing were amiss: check every chunk before decoding.
+                PILImage.open(io.BytesIO(data)).verify()
             pil.load()
             rgb = _to_rgb(ImageOps.exif_transpose(pil))
         except (OSError, SyntaxError, ValueError) as exc:
             raise InvalidImage(f"{name}: the image is damaged or truncated ({exc})") from None
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _check_pixels(size: tuple[int, int], max_megapixels: float, name: str) -> None:
+    width, height = size
+    megapixels = width * height / 1e6
+    if megapixels > max_megapixels:
+        raise ImageTooLarge(
+            f"{name}: {width}x{height} is {megapixels:.1f} megapixels; "
+            f"the limit is {max_megapixels:g} (MAX_IMAGE_MEGAPIXELS)"
+        )
 
 
 def _read(path: Path) -> bytes:
