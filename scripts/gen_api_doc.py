@@ -25,8 +25,10 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from pigweight.app import create_app
+from pigweight.auth.roles import ANYONE, least_role, walk
 from pigweight.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -508,10 +510,50 @@ def render_socket(sock: Socket, heading: str, r: Renderer) -> list[str]:
     return out
 
 
+# --- routes outside the schema, and who may use each route ------------------------------------
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """A route the OpenAPI schema leaves out: the pages, the schema itself, the static files."""
+
+    method: str
+    path: str
+    doc: str
+
+
+def unlisted(app: FastAPI, spec: dict[str, Any]) -> list[Unlisted]:
+    """The app's HTTP routes that are not operations of the schema, in the router's order."""
+    listed = {(op.method.upper(), op.path) for op in operations(spec)}
+    found: list[Unlisted] = []
+    for route in walk(app.router.routes):
+        path = str(getattr(route, "path_format", ""))
+        if isinstance(route, Mount):
+            methods, doc = ["GET", "HEAD"], "The web page's files (pigweight/web)."
+        else:
+            methods = sorted(getattr(route, "methods", None) or [])
+            endpoint = getattr(route, "endpoint", None)
+            doc = (inspect.getdoc(endpoint) or "").split("\n")[0] if endpoint else ""
+            if path == app.openapi_url:
+                doc = "This OpenAPI schema."  # FastAPI's own endpoint has no docstring
+        for method in methods:
+            if (method, path) not in listed:
+                found.append(Unlisted(method, path, doc))
+    return found
+
+
+def role_cell(method: str, path: str) -> str:
+    """The least role of a route as the table shows it (pigweight/auth/roles.py)."""
+    role = least_role("WEBSOCKET" if method == "WS" else method, path)
+    return ANYONE if role is None else role
+
+
 # --- the document -----------------------------------------------------------------------------
 
 
-def reference(spec: dict[str, Any], sockets: list[Socket], anchors: Anchors) -> str:
+def reference(
+    spec: dict[str, Any], sockets: list[Socket], anchors: Anchors, others: list[Unlisted]
+) -> str:
     """The generated Markdown; anchors already hold the guide's headings."""
     ops = operations(spec)
     tags: dict[str, list[Operation]] = {}
@@ -552,16 +594,29 @@ def reference(spec: dict[str, Any], sockets: list[Socket], anchors: Anchors) -> 
         "listed here still happen: 404 for an unknown camera, video or record, 409 for a "
         "conflict, 413 and 507 for uploads.",
         "",
+        "`least role`: who may call it once a user exists (roles nest: viewer < operator < "
+        f"admin; `{ANYONE}`: no login needed); a lower role gets 403, no login 401. The gate "
+        "enforces this same table (`pigweight/auth/roles.py`). The last rows are routes "
+        "outside the schema.",
+        "",
     ]
     rows = []
     for tag, group in tags.items():
         for op in group:
             summary = op.spec.get("summary", "")
-            link = f"[{op.method.upper()} `{op.path}`](#{op_anchor[op.key]})"
-            rows.append([link, cell(tag), cell(summary)])
+            method = op.method.upper()
+            link = f"[{method} `{op.path}`](#{op_anchor[op.key]})"
+            rows.append([link, cell(tag), role_cell(method, op.path), cell(summary)])
     for s in sockets:
-        rows.append([f"[WS `{s.path}`](#{sock_anchor[s.path]})", "websocket", ""])
-    out += table(["operation", "tag", "summary"], rows)
+        rows.append(
+            [f"[WS `{s.path}`](#{sock_anchor[s.path]})", "websocket", role_cell("WS", s.path), ""]
+        )
+    for route in others:
+        operation = f"{route.method} `{route.path}`"
+        rows.append(
+            [operation, "outside the schema", role_cell(route.method, route.path), cell(route.doc)]
+        )
+    out += table(["operation", "tag", "least role", "summary"], rows)
     out.append("")
 
     for tag, group in tags.items():
@@ -596,10 +651,10 @@ def split_guide(text: str) -> str:
     return guide.rstrip("\n") + "\n\n"
 
 
-def render(guide: str, spec: dict[str, Any], sockets: list[Socket]) -> str:
+def render(guide: str, spec: dict[str, Any], sockets: list[Socket], others: list[Unlisted]) -> str:
     anchors = Anchors()
     anchors.seed(guide)
-    return guide + MARKER + "\n\n" + reference(spec, sockets, anchors)
+    return guide + MARKER + "\n\n" + reference(spec, sockets, anchors, others)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -610,7 +665,8 @@ def main(argv: list[str] | None = None) -> int:
     guide = split_guide(args.guide.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="pigweight-apidoc-") as work:
         app = build_app(Path(work))
-        text = render(guide, app.openapi(), websockets(app))
+        spec = app.openapi()
+        text = render(guide, spec, websockets(app), unlisted(app, spec))
     args.output.write_text(text, encoding="utf-8", newline="\n")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import math
-import re
 import time
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.deps import RowIdPath
 from pigweight.api.pages import WEB_DIR
 from pigweight.auth import signing
 from pigweight.auth.gate import COOKIE, AuthState
+from pigweight.auth.login_limits import LoginBusy
+from pigweight.auth.redirects import same_origin_path
 from pigweight.auth.users import ROLES, TokenInfo, User, UserBook, UserError
 
 router = APIRouter(tags=["access"])
 page_router = APIRouter(include_in_schema=False)
-
-_HLS_PLAYLIST = re.compile(r"^/api/video_file/stream_hls/\d+$")
-_SIGNABLE = ("/api/", "/ws/")
 
 
 def _state(request: Request) -> AuthState:
@@ -69,18 +67,15 @@ async def login(body: LoginIn, request: Request, response: Response) -> UserOut:
     state = _state(request)
     book = _book(request)
     address = request.client.host if request.client else ""
-    wait = state.limiter.retry_after(address, body.name)
-    if wait > 0:
-        raise HTTPException(
-            429,
-            f"too many failed logins; try again in {math.ceil(wait)} s",
-            headers={"Retry-After": str(math.ceil(wait))},
-        )
-    user = await anyio.to_thread.run_sync(book.verify, body.name, body.password)
+    stamp = state.limiter.begin(address, body.name)  # counted before the check: 429 past it
+    try:
+        user = await state.password_checks.run(book.verify, body.name, body.password)
+    except LoginBusy:
+        state.limiter.not_checked(address, body.name, stamp)
+        raise
     if user is None:
-        state.limiter.failed(address, body.name)
         raise HTTPException(401, "wrong user name or password")
-    state.limiter.succeeded(address, body.name)
+    state.limiter.succeeded(address, body.name, stamp)
     token, expires = await anyio.to_thread.run_sync(book.start_session, user)
     response.set_cookie(
         COOKIE,
@@ -118,10 +113,14 @@ class SignIn(BaseModel):
 
     path: str = Field(
         max_length=512,
-        description="A GET or WebSocket path, e.g. /api/weight/records/12/snapshot.jpg; a path "
-        "ending in '/' opens everything under it. An HLS playlist opens its segments too.",
+        description="The media to open: " + signing.SIGNABLE + ".",
     )
-    ttl_s: float = Field(3600, gt=0, le=signing.MAX_TTL_S, description="Seconds it stays valid.")
+    ttl_s: float = Field(
+        3600,
+        gt=0,
+        le=max(signing.MAX_TTL_S.values()),
+        description=f"Seconds it stays valid: at most {signing.LIFETIMES}.",
+    )
 
 
 class SignedOut(BaseModel):
@@ -131,16 +130,30 @@ class SignedOut(BaseModel):
 
 @router.post("/api/auth/signed_url", response_model=SignedOut)
 async def signed_url(body: SignIn, request: Request) -> SignedOut:
-    """A link that opens a media path for a while without logging in (a `<video>`, a player,
-    a snapshot sent to a buyer). Anyone who has the link can open it until it expires."""
-    path = body.path
-    if not path.startswith(_SIGNABLE) or ".." in path or "?" in path or "#" in path:
+    """A link that opens one media file (a playlist: with its segments) without logging in:
+    for a `<video>`, a player, a snapshot sent to a buyer. Anyone who has it can open it
+    until it expires, its signer is removed or loses the role, or the key file is replaced."""
+    scope = signing.media_scope(body.path)
+    if scope is None:
+        raise HTTPException(422, f"path: only media can be signed: {signing.SIGNABLE}")
+    user = _user(request)
+    # No user yet: the service is open to anyone, who may then do what an admin may; the
+    # link dies once users exist (no user 0).
+    signer = User(0, "nobody", "admin") if user is None else user
+    longest = signing.MAX_TTL_S[signer.role]
+    if body.ttl_s > longest:
         raise HTTPException(
-            422, "path must be a path of this service under /api/ or /ws/, without ? or .."
+            422,
+            f"ttl_s: a {signer.role} may sign a link for at most {longest} s "
+            f"({longest / 3600:g} h); "
+            "ask a user with a higher role for a longer one",
         )
-    scope = path + "/" if _HLS_PLAYLIST.match(path) else path
-    query = signing.sign(_state(request).key, scope, body.ttl_s)
-    url = f"{path}?exp={query['exp']}&scope={query['scope']}&sig={query['sig']}"
+    try:
+        key = await anyio.to_thread.run_sync(_state(request).keys.for_signing)
+    except signing.KeyFileError as exc:
+        raise HTTPException(503, str(exc)) from None
+    query = signing.sign(key, scope, body.ttl_s, signer)
+    url = f"{body.path}?{urlencode(query, safe='/')}"
     return SignedOut(url=url, expires_ts=int(query["exp"]))
 
 
@@ -252,7 +265,15 @@ async def revoke_token(request: Request, token_id: RowIdPath) -> None:
 
 
 @page_router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> HTMLResponse:
+async def login_page(request: Request) -> Response:
+    """The login page; a `next` leading off this service is dropped first (the page too)."""
+    nexts = request.query_params.getlist("next")
+    if nexts:
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        safe = same_origin_path(nexts[0], origin)  # the first, as the page reads it
+        if nexts != [safe]:
+            query = "" if safe is None else "?" + urlencode({"next": safe}, quote_via=quote)
+            return RedirectResponse(f"/login{query}", 303, headers={"Cache-Control": "no-store"})
     page: str = request.app.state.login_html
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

@@ -16,7 +16,6 @@ import ipaddress
 import json
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -26,7 +25,8 @@ import anyio
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pigweight.auth import signing
+from pigweight.auth import roles, signing
+from pigweight.auth.login_limits import LoginLimiter, PasswordChecks
 from pigweight.auth.users import Role, User, UserBook, digest
 
 logger = logging.getLogger(__name__)
@@ -34,39 +34,13 @@ logger = logging.getLogger(__name__)
 COOKIE = "pigweight_session"
 CACHE_S = 30.0  # a revoked token or ended session may work this much longer
 USERS_CHECK_S = 5.0  # how often "is there any user yet?" is asked again
-SIGNED = User(0, "signed link", "viewer", "signed")
-
-# Paths anyone may open: the login page and what it loads, and the health check.
-_PUBLIC_PREFIXES = ("/static/",)
-_PUBLIC = {
-    ("GET", "/login"),
-    ("GET", "/healthz"),
-    ("GET", "/favicon.ico"),
-    ("GET", "/api/auth/me"),
-    ("POST", "/api/auth/login"),
-    ("POST", "/api/auth/logout"),
-}
-# Changes only an admin makes; everything else that changes state is an operator's.
-_ADMIN_PREFIXES = ("/api/users", "/api/tokens", "/debug/")
-_ADMIN_SUFFIXES = ("/start", "/stop")  # POST /api/cameras/{id}/start|stop
-_ADMIN_PATHS = {("POST", "/api/video_file/register")}
-# POSTs that change nothing stored: a viewer may count a photo or open a WebRTC view.
-_VIEWER_POSTS = ("/count_image", "/api/auth/signed_url")
 
 
-def required_role(method: str, path: str) -> Role | None:
-    """The least role that may do this; None: anyone, logged in or not."""
-    if (method, path) in _PUBLIC or path.startswith(_PUBLIC_PREFIXES):
-        return None
-    if path.startswith(_ADMIN_PREFIXES) or (method, path) in _ADMIN_PATHS:
-        return "admin"
-    if method in ("GET", "HEAD", "WEBSOCKET"):
-        return "viewer"
-    if path.startswith("/api/cameras/") and path.endswith(_ADMIN_SUFFIXES):
-        return "admin"
-    if path in _VIEWER_POSTS or (path.startswith("/api/webrtc/") and path.endswith("/offer")):
-        return "viewer"
-    return "operator"
+def required_role(method: str, scope: Scope) -> Role | None:
+    """The least role that may do this (pigweight/auth/roles.py); None: anyone."""
+    app = scope.get("app")  # the Starlette app sets itself here before any middleware runs
+    routes = app.router.routes if app is not None else []
+    return roles.least_role(method, roles.route_path(routes, scope))
 
 
 def is_loopback(host: str) -> bool:
@@ -84,49 +58,15 @@ class _Cached:
     until: float
 
 
-class LoginLimiter:
-    """Failed logins: `per_name` a minute for one name from one address, `per_address` a
-    minute from one address in all; past that, 429 until the minute has passed."""
-
-    def __init__(self, per_name: int = 5, per_address: int = 20, window_s: float = 60.0) -> None:
-        self.per_name, self.per_address, self.window_s = per_name, per_address, window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def retry_after(self, address: str, name: str, now: float | None = None) -> float:
-        """Seconds to wait before trying again; 0 when a try is allowed."""
-        now = time.monotonic() if now is None else now
-        waits = [0.0]
-        for key, limit in (((address, name), self.per_name), ((address, ""), self.per_address)):
-            times = self._recent(key, now)
-            if len(times) >= limit:
-                waits.append(times[0] + self.window_s - now)
-        return max(waits)
-
-    def failed(self, address: str, name: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        for key in ((address, name), (address, "")):
-            self._failures.setdefault(key, deque()).append(now)
-        if len(self._failures) > 10000:  # a flood of names: forget the quiet ones
-            self._failures = {k: v for k, v in self._failures.items() if self._recent(k, now)}
-
-    def succeeded(self, address: str, name: str) -> None:
-        self._failures.pop((address, name), None)
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-
 class AuthState:
     """The users of the running service, as the gate and the auth endpoints see them."""
 
     def __init__(self, data_dir: Any) -> None:
         self.data_dir = data_dir
         self.book: UserBook | None = None
-        self.key = b""
+        self.keys = signing.SigningKey(data_dir)
         self.limiter = LoginLimiter()
+        self.password_checks = PasswordChecks()
         self._any_users = False
         self._users_checked = -1e9
         self._cache: dict[str, _Cached] = {}
@@ -134,7 +74,10 @@ class AuthState:
     def attach(self, engine: Engine) -> None:
         """Use this database (blocking: call from a thread at start-up)."""
         self.book = UserBook(engine)
-        self.key = signing.load_key(self.data_dir)
+        try:
+            self.keys.for_signing()  # made now, so that it is there to back up
+        except signing.KeyFileError as exc:
+            logger.warning("access: %s", exc)
         self._any_users = self.book.count() > 0
         self._users_checked = time.monotonic()
         if self._any_users:
@@ -179,6 +122,31 @@ class AuthState:
         self._cache[key] = _Cached(user, now + CACHE_S)
         return user
 
+    async def signer_of(self, user_id: int) -> User | None:
+        """The user who signed a link, as they are now (cached like sessions)."""
+        assert self.book is not None
+        key = f"signer:{user_id}"
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit.until > now:
+            return hit.user
+        everyone = await anyio.to_thread.run_sync(self.book.all)
+        user = next((u for u in everyone if u.id == user_id), None)
+        self._cache[key] = _Cached(user, now + CACHE_S)
+        return user
+
+    async def link_user(self, path: str, query: dict[str, str]) -> User | None:
+        """Who opens `path` with a signed link: its signer, reading only, while the signer
+        still has the role they signed it with; None for any other link."""
+        key = await anyio.to_thread.run_sync(self.keys.current)  # read anew: it may be gone
+        grant = None if key is None else signing.check(key, path, query)
+        if grant is None:
+            return None
+        signer = await self.signer_of(grant.user_id)
+        if signer is None or signer.name != grant.user_name or not signer.may(grant.role):
+            return None  # removed or demoted since: the link dies with the role
+        return User(signer.id, signer.name, "viewer", "signed")
+
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -210,7 +178,7 @@ class AuthGate:
             return
         method = "WEBSOCKET" if scope["type"] == "websocket" else scope["method"]
         path = scope["path"]
-        needed = required_role(method, path)
+        needed = required_role(method, scope)
         enabled = await self.state.enabled()  # asked once: both answers must agree
         user = await self._user(scope, method, path) if enabled else None
         scope.setdefault("state", {})["user"] = user
@@ -240,8 +208,8 @@ class AuthGate:
                 return user
         if method in ("GET", "HEAD", "WEBSOCKET"):
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            if "sig" in query and signing.check(self.state.key, path, query):
-                return SIGNED
+            if "sig" in query:
+                return await self.state.link_user(path, query)
         return None
 
     async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: str) -> None:

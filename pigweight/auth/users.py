@@ -19,7 +19,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, or_, select, true, update
 
 from pigweight.errors import PigWeightError
 from pigweight.store.db import api_tokens, user_sessions, users
@@ -86,6 +86,19 @@ def check_password(password: str) -> str:
     return password
 
 
+def _leaves_an_admin(new_role: Role | None) -> ColumnElement[bool]:
+    """WHERE clause of a user's change to `new_role` (None: removal): an admin remains.
+
+    It is part of the one UPDATE or DELETE, so SQLite evaluates it holding the database's
+    write lock: two admins demoting each other at once run one after the other, and the
+    second sees the first's change. (Read first and written after, both were let through.)
+    """
+    if new_role == "admin":
+        return true()
+    admins = select(func.count()).select_from(users).where(users.c.role == "admin")
+    return or_(users.c.role != "admin", admins.scalar_subquery() > 1)
+
+
 class UserBook:
     """The users of one database; safe from any thread."""
 
@@ -139,29 +152,39 @@ class UserBook:
     def set_role(self, name: str, role: str) -> User:
         role_ = check_role(role)
         user = self.get(name)
-        if user.role == "admin" and role_ != "admin":
-            self._keep_an_admin(user)
         with self.engine.begin() as conn:
-            conn.execute(update(users).where(users.c.id == user.id).values(role=role_))
+            done = conn.execute(
+                update(users)
+                .where(users.c.id == user.id, _leaves_an_admin(role_))
+                .values(role=role_)
+            )
+        if done.rowcount == 0:
+            raise self._refusal(user)
         logger.info("users: %s is now %s", name, role_)
         return User(user.id, name, role_)
 
     def remove(self, name: str) -> None:
         user = self.get(name)
-        if user.role == "admin":
-            self._keep_an_admin(user)
         with self.engine.begin() as conn:
-            conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user.id))
-            conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
-            conn.execute(delete(users).where(users.c.id == user.id))
+            # The user's row first: that statement takes the write lock, so the rest of
+            # the transaction cannot interleave with another admin's change either.
+            done = conn.execute(delete(users).where(users.c.id == user.id, _leaves_an_admin(None)))
+            if done.rowcount:
+                conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user.id))
+                conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
+        if done.rowcount == 0:
+            raise self._refusal(user)
         logger.info("users: %s removed", name)
 
-    def _keep_an_admin(self, user: User) -> None:
-        if sum(1 for u in self.all() if u.role == "admin") <= 1:
-            raise UserError(
-                f"{user.name} is the last admin: make another user admin first, "
-                "or nobody could manage users any more"
-            )
+    def _refusal(self, user: User) -> UserError:
+        """Why a change guarded by _leaves_an_admin changed no row."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user.id)).first() is None:
+                return UserError(f"no user {user.name!r}")
+        return UserError(
+            f"{user.name} is the last admin: make another user admin first, "
+            "or nobody could manage users any more"
+        )
 
     # --- logging in -----------------------------------------------------------------------
 

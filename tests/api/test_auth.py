@@ -154,19 +154,22 @@ def test_a_signed_link_opens_one_path_for_a_while(client: TestClient) -> None:
     record = client.post("/api/weight/average", json=WEIGHING).json()
     add_users(client)
     login(client, "vera")
-    path = f"/api/weight/records/{record['id']}"
+    path = f"/api/weight/records/{record['id']}/snapshot.jpg"
     r = client.post("/api/auth/signed_url", json={"path": path, "ttl_s": 60})
     assert r.status_code == 200, r.text
     url = r.json()["url"]
     r = client.post("/api/auth/signed_url", json={"path": "/api/../etc/passwd"})
     assert r.status_code == 422
     client.post("/api/auth/logout")
-    assert client.get(url).status_code == 200
+    opened = client.get(url)  # past the gate; the record has no picture (no camera ran)
+    assert opened.status_code == 404 and opened.json()["code"] != "unauthorized"
     assert client.get(url.replace("sig=", "sig=0")).status_code == 401  # tampered
-    assert client.get(url.replace(path, f"{path}0")).status_code == 401  # another record
+    other = path.replace(f"/{record['id']}/", f"/{record['id']}0/")
+    assert client.get(url.replace(path, other)).status_code == 401  # another record
     assert client.post(url, json={}).status_code in (401, 405)  # reading only
-    key = client.app.state.auth.key  # type: ignore[attr-defined]
-    expired = signing.sign(key, path, ttl_s=-1)
+    state = client.app.state.auth  # type: ignore[attr-defined]
+    vera = state.book.get("vera")
+    expired = signing.sign(state.keys.current(), path, -1, vera)
     query = "&".join(f"{k}={v}" for k, v in expired.items())
     assert client.get(f"{path}?{query}").status_code == 401
 

@@ -6,10 +6,17 @@ import { initialLanguage, onLanguage, setLanguage, t } from "./i18n.js";
 const $ = (id) => document.getElementById(id);
 let shown = null; // [key, params] of the message on screen, re-translated on a switch
 
-// Only a path of this site: "?next=https://evil.example" must not take the user away.
+// Only a path of this site, as the browser's own URL parser reads it: "/\evil" and
+// "/<tab>/evil" start with one "/" but are "//evil", another host (the server checks too).
 function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  if (!next.startsWith("/")) return "/"; // "javascript:", "https://evil", " /x"
+  try {
+    const url = new URL(next, location.origin);
+    return url.origin === location.origin ? url.pathname + url.search : "/";
+  } catch {
+    return "/"; // not a URL at all
+  }
 }
 
 function show(key, params = {}) {
@@ -56,6 +63,8 @@ async function submit(event) {
   if (response.status === 401) show("auth.wrong");
   else if (response.status === 429)
     show("auth.tooMany", { seconds: response.headers.get("Retry-After") || "60" });
+  else if (response.status === 503 && body?.code === "login_busy")
+    show("auth.busy", { seconds: response.headers.get("Retry-After") || "1" });
   else show("auth.failed", { error: body?.detail ?? `HTTP ${response.status}` });
 }
 
