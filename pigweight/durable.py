@@ -28,13 +28,24 @@ def fsync_dir(directory: Path) -> None:
 
 
 def write_new(path: Path, data: bytes) -> None:
-    """Create path (it must not exist) with data, fsync'ed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    """Create path (a new, unique name) with data, fsync'ed; it appears whole or not at all.
+
+    Written under a hidden name and renamed: a write that fails (a full disk) leaves no
+    empty or cut-short file under the real name, and the hidden one is removed.
+    """
+    temp = path.with_name(f".{path.name}.part")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def replace_file(path: Path, data: bytes) -> None:

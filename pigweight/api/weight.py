@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from pigweight.api.deps import MAX_ROW_ID, RowIdPath
+from pigweight.api.file_response import RangeFileResponse
+from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.weight_schemas import (
     CorrectionIn,
@@ -59,10 +60,7 @@ async def weight_average(
     request: Request,
     response: Response,
     live: LiveDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=128, description="Retrying with the same key returns the first record."),
-    ] = None,
+    idempotency_key: IdempotencyKey,
 ) -> SavedOut:
     """Record a weighing: total weight / count (given, or the camera's stable count)."""
     worker = find_worker(live, body.camera_id)  # 404 for an unknown camera
@@ -83,7 +81,12 @@ async def weight_average(
     if not saved.created:
         response.status_code = 200
     out = RecordOut.of(saved.record).model_dump()
-    return SavedOut(**out, replayed=not saved.created, csv_error=saved.csv_error)
+    return SavedOut(
+        **out,
+        replayed=not saved.created,
+        csv_error=saved.csv_error,
+        snapshot_error=saved.snapshot_error,
+    )
 
 
 def live_count(live: LiveServices, worker: CameraWorker) -> LiveCount | None:
@@ -168,13 +171,13 @@ async def get_record(request: Request, record_id: RowIdPath) -> RecordOut:
     return RecordOut.of(record)
 
 
-@router.get("/api/weight/records/{record_id}/snapshot.jpg", response_class=FileResponse)
-async def record_snapshot(request: Request, record_id: RowIdPath) -> FileResponse:
+@router.get("/api/weight/records/{record_id}/snapshot.jpg", response_class=RangeFileResponse)
+async def record_snapshot(request: Request, record_id: RowIdPath) -> RangeFileResponse:
     """The annotated frame the record's count came from."""
     path = await anyio.to_thread.run_sync(_book(request).snapshot_path, record_id)
     if path is None:
         raise HTTPException(404, f"record {record_id} has no snapshot (no camera picture)")
-    return FileResponse(path, media_type="image/jpeg")
+    return RangeFileResponse(path, media_type="image/jpeg")
 
 
 @router.get("/api/weight/records/{record_id}/evidence")
@@ -229,12 +232,16 @@ def _filter(
     )
 
 
-def _moment(text: str, zone: tzinfo, name: str, end: bool) -> float:
-    """A query bound as epoch seconds: a date is a whole farm day, a moment is exact."""
+def _moment(text: str, zone: tzinfo, name: str, end: bool) -> float | None:
+    """A query bound as epoch seconds: a date is a whole farm day, a moment is exact.
+    None: no bound (the day after 9999-12-31, where `to=9999-12-31` ends, is past the
+    calendar)."""
     value = text.strip()
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
+            if end and day == date.max:
+                return None
             start = datetime.combine(day + timedelta(days=1 if end else 0), datetime.min.time())
             return start.replace(tzinfo=zone).timestamp()
         moment = datetime.fromisoformat(value)

@@ -31,7 +31,7 @@ def _whole(value: Any) -> Any:
     return value
 
 
-class _WeightAndCount(BaseModel):
+class WeightAndCount(BaseModel):
     """The checks a weight and a count get wherever they are sent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,7 +48,7 @@ class _WeightAndCount(BaseModel):
         return _whole(value)
 
 
-class WeighingIn(_WeightAndCount):
+class WeighingIn(WeightAndCount):
     """POST /api/weight/average: the scale's total and, optionally, the count."""
 
     camera_id: str = Field(min_length=1, max_length=64, description="Camera over the scale.")
@@ -64,7 +64,7 @@ class WeighingIn(_WeightAndCount):
     )
 
 
-class CorrectionIn(_WeightAndCount):
+class CorrectionIn(WeightAndCount):
     """POST /api/weight/records/{id}/correction: what changes; the rest is kept."""
 
     total_weight_kg: float | None = None
@@ -141,6 +141,9 @@ class SavedOut(RecordOut):
 
     replayed: bool = False
     csv_error: str | None = None
+    snapshot_error: str | None = Field(
+        None, description="Why the record was saved without its snapshot (a full disk), or null."
+    )
 
 
 class RecordPage(BaseModel):

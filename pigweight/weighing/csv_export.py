@@ -9,8 +9,6 @@ file within retention is compared with what the database says and rebuilt when i
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import re
@@ -41,6 +39,14 @@ LEGACY_HEADERS = (HEADER[:-1],)
 _FILE_NAME = re.compile(r"^weight_avg_(\d{8})\.csv$")
 # OWASP CSV injection: a spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel cuts a line on its locale's list separator (`,` in English, `;` in Russian, a tab
+# when pasted) and honours a double quote only where it opens a piece, so `"x;=1+1"` is
+# `"x` and `=1+1` to a Russian Excel. A formula character that starts any piece (after
+# spaces or quotes) gets an apostrophe, which makes the piece text.
+_SEPARATORS = ",;\t\r\n"
+_PIECE_FORMULA = re.compile(r'(^|[,;\t\r\n])([ "]*)([=+\-@])')
+# A cell holding any of these is quoted, so that no locale's reader cuts it.
+_QUOTE_IF = _SEPARATORS + '"'
 
 
 def file_name(local_date: str) -> str:
@@ -49,8 +55,10 @@ def file_name(local_date: str) -> str:
 
 
 def safe_text(value: str) -> str:
-    """A text cell a spreadsheet shows as text: formula starts get a leading apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A text cell a spreadsheet shows as text in any locale: every formula start, of the
+    cell or of a piece after a separator, gets an apostrophe."""
+    text = _PIECE_FORMULA.sub(r"\1\2'\3", value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def format_kg(value: float) -> str:
@@ -78,12 +86,17 @@ def row_of(record: WeightRecord) -> list[str]:
 
 def render(rows: Iterable[list[str]], header: bool = True, columns: list[str] = HEADER) -> bytes:
     """CSV bytes (UTF-8, CRLF line ends as RFC 4180 and Excel expect)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if header:
-        writer.writerow(columns)
-    writer.writerows(row[: len(columns)] for row in rows)
-    return buffer.getvalue().encode("utf-8")
+    lines = [columns] if header else []
+    lines.extend(row[: len(columns)] for row in rows)
+    return "".join(",".join(map(_cell, line)) + "\r\n" for line in lines).encode("utf-8")
+
+
+def _cell(value: str) -> str:
+    # RFC 4180 quoting, widened from `,` to every common locale's separator: the csv
+    # module leaves `x;y` bare, which a `;` Excel cuts in two.
+    if any(c in value for c in _QUOTE_IF):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def day_file_bytes(records: Iterable[WeightRecord], columns: list[str] = HEADER) -> bytes:

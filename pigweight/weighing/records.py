@@ -103,11 +103,13 @@ class LiveCount:
 
 @dataclass(frozen=True, slots=True)
 class Saved:
-    """The answer to a weighing: the record, whether it is new, and a CSV problem if any."""
+    """The answer to a weighing: the record, whether it is new, and a CSV or snapshot
+    problem if any."""
 
     record: WeightRecord
     created: bool
     csv_error: str | None = None
+    snapshot_error: str | None = None  # the picture (or evidence) could not be kept
 
 
 def average_kg(total_weight_kg: float, count: int) -> float:
@@ -241,8 +243,9 @@ class RecordBook:
             replay = self._replay(idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        snapshot = self._save_snapshot(live.jpeg if live else None)
-        evidence_file = self._save_evidence(evidence)
+        snapshot, evidence_file, snapshot_error = self._save_pictures(
+            live.jpeg if live else None, evidence
+        )
         values = {
             "camera": weighing.camera_id,
             "count": count,
@@ -282,7 +285,7 @@ class RecordBook:
             record.weight_source,
             avg,
         )
-        return Saved(record, True, csv_error)
+        return Saved(record, True, csv_error, snapshot_error)
 
     def correct(
         self,
@@ -472,6 +475,23 @@ class RecordBook:
         except OSError as exc:
             self._dirty_days.add(local_date)
             logger.error("records: %s not rewritten: %s", local_date, exc)
+
+    def _save_pictures(
+        self, jpeg: bytes | None, evidence: dict[str, Any] | None
+    ) -> tuple[str | None, str | None, str | None]:
+        """(snapshot, evidence file, what went wrong): a full disk costs the weighing its
+        picture, never the weighing itself."""
+        try:
+            snapshot = self._save_snapshot(jpeg)
+        except OSError as exc:
+            logger.error("records: snapshot of a weighing not written: %s", exc)
+            lost = "snapshot and evidence" if evidence else "snapshot"
+            return None, None, f"the record is saved without its {lost} ({exc})"
+        try:
+            return snapshot, self._save_evidence(evidence), None
+        except OSError as exc:
+            logger.error("records: evidence of a weighing not written: %s", exc)
+            return snapshot, None, f"the record is saved without its evidence ({exc})"
 
     def _save_snapshot(self, jpeg: bytes | None) -> str | None:
         return self._save_file(jpeg, "jpg") if jpeg else None

@@ -1,8 +1,11 @@
 // A weighing from the frame on screen: the form takes the scale's total, keeps the frame's
-// count (or the one typed over it) and posts them for that recording's frame.
+// count (or the one typed over it) and posts them for that recording's frame. The total is
+// read as the live form reads it (numbers.js) and shown, with the average, as it is typed.
 
 import { t, locale } from "../i18n.js";
+import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { $, state } from "./archive-common.js";
+import { formatKg } from "./history.js";
 
 let weighKey = null; // Idempotency-Key of the form now open: a resent form saves once
 
@@ -15,25 +18,61 @@ function openWeighing() {
   form.dataset.count = state.shown ? String(state.shown.count) : "";
   $("archive-weigh-count").value = form.dataset.count;
   $("archive-weigh-result").textContent = "";
+  renderPreview();
   weighKey = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   $("archive-weight").focus();
+}
+
+// What Save would send, as typed now: {total, count} (count null: the frame's), {empty},
+// or {error, field} naming the text key of the mistake and the field it is in.
+function reading() {
+  const totalText = $("archive-weight").value;
+  const countText = $("archive-weigh-count").value.trim();
+  if (!totalText.trim()) return { empty: true };
+  const total = parseNumber(totalText);
+  if (total === null || total <= 0) return { error: "archive.weighBadWeight", field: "archive-weight" };
+  const count = countText ? parseCount(countText) : null;
+  if (countText && count === null) return { error: "archive.weighBadCount", field: "archive-weigh-count" };
+  return { total, count };
+}
+
+// The line under the weight: what will be recorded, or what is wrong (and Save is off).
+function renderPreview() {
+  const preview = $("archive-weigh-preview");
+  const save = $("archive-weigh-form").querySelector("button[type=submit]");
+  const r = reading();
+  for (const id of ["archive-weight", "archive-weigh-count"]) $(id).removeAttribute("aria-invalid");
+  save.disabled = Boolean(r.error);
+  if (r.error) {
+    preview.dataset.state = "error";
+    preview.textContent = t(r.error, { max: MAX_COUNT });
+    $(r.field).setAttribute("aria-invalid", "true");
+    return;
+  }
+  preview.dataset.state = r.empty ? "empty" : "ok";
+  if (r.empty) preview.textContent = "";
+  else if (r.count === null) preview.textContent = t("archive.weighPreviewTotal", { total: formatKg(r.total) });
+  else {
+    const avg = formatKg(Math.round((r.total / r.count) * 1000) / 1000);
+    preview.textContent = t("archive.weighPreview", { total: formatKg(r.total), avg });
+  }
 }
 
 async function submitWeighing(event) {
   event.preventDefault();
   const form = $("archive-weigh-form");
   const result = $("archive-weigh-result");
-  const total = Number(String($("archive-weight").value).replace(",", "."));
   const typed = $("archive-weigh-count").value.trim();
-  if (!(total > 0)) {
+  const r = reading();
+  if (r.empty || r.error) {
     result.dataset.state = "error";
-    result.textContent = t("archive.weighNeedsWeight");
-    $("archive-weight").focus();
+    result.textContent = r.empty ? t("archive.weighNeedsWeight") : t(r.error, { max: MAX_COUNT });
+    $(r.field ?? "archive-weight").focus();
     return;
   }
-  const body = { t: Number(form.dataset.t), total_weight_kg: total };
+  const body = { t: Number(form.dataset.t), total_weight_kg: r.total };
   // The frame's own count stays "auto" (with its confidence); a changed one is "manual".
-  if (typed && typed !== form.dataset.count) body.count = Number(typed);
+  if (typed && typed !== form.dataset.count) body.count = r.count;
   const note = $("archive-weigh-note").value.trim();
   if (note) body.note = note;
   let response;
@@ -61,13 +100,21 @@ async function submitWeighing(event) {
     count: payload.count,
     avg: payload.avg_weight_kg.toLocaleString(locale(), { maximumFractionDigits: 3 }),
   });
+  // Saved, but without its CSV line or its picture (a full disk): said, as the live form does.
+  if (payload.csv_error) result.textContent += t("weigh.csvError", { error: payload.csv_error });
+  if (payload.snapshot_error) result.textContent += t("weigh.snapshotError", { error: payload.snapshot_error });
   form.hidden = true;
   form.reset();
+  renderPreview();
   $("archive-weigh").focus();
 }
 
 export function wireWeighing() {
   $("archive-weigh").addEventListener("click", openWeighing);
   $("archive-weigh-form").addEventListener("submit", submitWeighing);
+  $("archive-weight").addEventListener("input", renderPreview);
+  $("archive-weigh-count").addEventListener("input", renderPreview);
+  // The language switch writes the line again in the new language.
+  document.addEventListener("pigweight:language", renderPreview);
   $("archive-weigh-cancel").addEventListener("click", () => ($("archive-weigh-form").hidden = true));
 }

@@ -4,9 +4,7 @@
 // database). The scale's raw frames and the counts seen are one link away (…/evidence).
 
 import { locale, t } from "../i18n.js";
-import { parseNumber } from "./weighing.js";
-
-const MAX_COUNT = 1000; // as the API's MAX_COUNT
+import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 
 // A record the platform wrote by itself: only those keep an evidence bundle.
 export function isAutomatic(record) {
@@ -85,9 +83,9 @@ function correctionForm(record, box, onChanged) {
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const n = Number(count.input.value.trim());
+    const n = parseCount(count.input.value);
     const kg = parseNumber(total.input.value);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_COUNT) {
+    if (n === null) {
       error.textContent = t("weigh.auto.badCount", { max: MAX_COUNT });
       count.input.setAttribute("aria-invalid", "true");
       return;

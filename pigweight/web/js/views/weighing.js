@@ -4,12 +4,12 @@
 // pressing Save again after a lost answer never records twice.
 
 import { locale, t } from "../i18n.js";
+import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { formatKg, isoDay, snapshotThumb } from "./history.js";
 import { isAutomatic, reviewControls } from "./weighing-review.js";
 
 const $ = (id) => document.getElementById(id);
 const LIST_ROWS = 10;
-const MAX_COUNT = 1000; // as the API's MAX_COUNT
 
 const state = {
   camera: null,
@@ -25,20 +25,6 @@ const state = {
   listError: null,
   loadSeq: 0,
 };
-
-// "412,5" (Russian keyboards), "412.5" and "1 412,5" are the same weight.
-export function parseNumber(text) {
-  const clean = text.trim().replace(/[\s\u00a0\u202f]/g, "").replace(",", ".");
-  if (!/^\d+(\.\d+)?$/.test(clean)) return null;
-  return Number(clean);
-}
-
-function parseCount(text) {
-  const clean = text.trim();
-  if (!/^\d+$/.test(clean)) return null;
-  const count = Number(clean);
-  return count >= 1 && count <= MAX_COUNT ? count : null;
-}
 
 function newKey() {
   if (window.crypto?.randomUUID) return window.crypto.randomUUID();
@@ -141,10 +127,16 @@ function renderSaved() {
       avg: formatKg(r.avg_weight_kg),
     }),
   );
-  if (r.csv_error) {
+  // The record is safe in either case; what it lacks is said, so nobody looks for it later.
+  for (const [field, key] of [
+    ["csv_error", "weigh.csvError"],
+    ["snapshot_error", "weigh.snapshotError"],
+  ]) {
+    if (!r[field]) continue;
     const warning = document.createElement("span");
     warning.className = "weigh-saved-warning";
-    warning.textContent = t("weigh.csvError", { error: r.csv_error });
+    warning.dataset.warning = field;
+    warning.textContent = t(key, { error: r[field] });
     box.append(warning);
   }
 }
