@@ -30,32 +30,31 @@ def fsync_dir(directory: Path) -> None:
 def write_new(path: Path, data: bytes) -> None:
     """Create path (a new, unique name) with data, fsync'ed; it appears whole or not at all.
 
-    Written under a hidden name and renamed: a write that fails (a full disk) leaves no
-    empty or cut-short file under the real name, and the hidden one is removed.
+    Written under a hidden name and linked into place (which, unlike a rename, refuses a name
+    that exists): a write that fails (a full disk) leaves no empty or cut-short file under
+    the real name, and the hidden one is removed.
     """
     temp = path.with_name(f".{path.name}.part")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
+        _write_aside(temp, data)
+        os.link(temp, path)
+    finally:
         temp.unlink(missing_ok=True)
-        raise
     fsync_dir(path.parent)
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace path with data atomically: written aside, fsync'ed, renamed, folder fsync'ed."""
-    temp = path.with_name(path.name + ".tmp")
+def _write_aside(temp: Path, data: bytes) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace path with data atomically: written aside, fsync'ed, renamed, folder fsync'ed."""
+    temp = path.with_name(path.name + ".tmp")
+    _write_aside(temp, data)
     os.replace(temp, path)
     fsync_dir(path.parent)

@@ -16,6 +16,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -106,32 +107,33 @@ class AuthState:
     async def user_of(self, kind: str, secret: str) -> User | None:
         """The user of a session cookie ("session") or an API token ("token"), cached."""
         assert self.book is not None
-        key = f"{kind}:{digest(secret)}"
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit.until > now:
-            return hit.user
         book = self.book
-        if kind == "session":
-            found = await anyio.to_thread.run_sync(book.session_user, secret)
-            user = None if found is None else found[0]
-        else:
-            user = await anyio.to_thread.run_sync(book.token_user, secret)
-        if len(self._cache) > 10000:
-            self._cache.clear()
-        self._cache[key] = _Cached(user, now + CACHE_S)
-        return user
+
+        def lookup() -> User | None:
+            if kind == "session":
+                found = book.session_user(secret)
+                return None if found is None else found[0]
+            return book.token_user(secret)
+
+        return await self._cached(f"{kind}:{digest(secret)}", lookup)
 
     async def signer_of(self, user_id: int) -> User | None:
         """The user who signed a link, as they are now (cached like sessions)."""
         assert self.book is not None
-        key = f"signer:{user_id}"
+        book = self.book
+        return await self._cached(
+            f"signer:{user_id}", lambda: next((u for u in book.all() if u.id == user_id), None)
+        )
+
+    async def _cached(self, key: str, lookup: Callable[[], User | None]) -> User | None:
+        """lookup's answer (run in a thread), kept for CACHE_S."""
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit is not None and hit.until > now:
             return hit.user
-        everyone = await anyio.to_thread.run_sync(self.book.all)
-        user = next((u for u in everyone if u.id == user_id), None)
+        user = await anyio.to_thread.run_sync(lookup)
+        if len(self._cache) > 10000:
+            self._cache.clear()
         self._cache[key] = _Cached(user, now + CACHE_S)
         return user
 
