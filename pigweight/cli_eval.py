@@ -6,13 +6,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pigweight.errors import PigWeightError
 from pigweight.settings import Settings
-from pigweight.vision.segmenter import create_segmenter
+from pigweight.vision.segmenter import Segmenter, create_segmenter
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,14 @@ def run_eval(
             overlay_dir=overlay_dir,
             max_megapixels=settings.max_image_megapixels,
         )
+    report = replace(report, model=_model_file(segmenter))
     return EvalOutcome(report.to_json(), format_report(report))
+
+
+def _model_file(segmenter: Segmenter) -> str | None:
+    """The absolute path of the model file the segmenter runs; None for classic."""
+    path = getattr(segmenter, "model_path", None)
+    return None if path is None else str(Path(path).resolve())
 
 
 def _eval_video(settings: Settings, video: Path, frames: int) -> EvalOutcome:
@@ -80,11 +87,17 @@ def _eval_video(settings: Settings, video: Path, frames: int) -> EvalOutcome:
         result = evaluate_synthetic(
             segmenter, video_path=video, n_frames=frames or 10**9, progress=step
         )
+    result = {"segmenter": segmenter.name, "model": _model_file(segmenter), **result}
     return EvalOutcome(result, _format_synthetic(video, result))
 
 
 def _format_synthetic(video: Path, result: dict[str, Any]) -> str:
-    lines = [f"{video.name}: {result.get('frames')} frames, {result.get('animals')} animals"]
+    from pigweight.evaluation.report import segmenter_line
+
+    lines = [
+        f"{video.name}: {result.get('frames')} frames, {result.get('animals')} animals",
+        segmenter_line(result["segmenter"], result["model"]),
+    ]
     for key in ("exact_count_rate", "count_mae", "count_bias", "mean_mask_iou", "frames_per_s"):
         if key in result:
             lines.append(f"  {key:<18}{json.dumps(result[key])}")

@@ -29,6 +29,7 @@ class EvalReport:
     dataset: str
     segmenter: str
     images: tuple[ImageResult, ...]
+    model: str | None = None  # the model file the segmenter ran; None for classic
 
     @property
     def errors(self) -> CountErrors:
@@ -64,6 +65,7 @@ class EvalReport:
         return {
             "dataset": self.dataset,
             "segmenter": self.segmenter,
+            "model": self.model,
             "mae": round(errors.mae, 4),
             "rmse": round(errors.rmse, 4),
             "exact": round(errors.exact, 4),
@@ -95,7 +97,8 @@ def format_report(report: EvalReport) -> str:
     header = f"{'image':<{_NAME_WIDTH}} {'true':>5} {'predicted':>9} {'error':>6} "
     header += f"{'matched':>9} {'ms':>8}"
     lines = [
-        f"{report.dataset}: {len(report.images)} images, segmenter {report.segmenter}",
+        f"{report.dataset}: {len(report.images)} images",
+        segmenter_line(report.segmenter, report.model),
         "",
         header,
         "-" * len(header),
@@ -107,6 +110,13 @@ def format_report(report: EvalReport) -> str:
             f"{r.predicted - r.true:>+6d} {found:>9} {r.ms:>8.1f}"
         )
     return "\n".join([*lines, "", *_summary_lines(report)]) + "\n"
+
+
+def segmenter_line(segmenter: str, model: str | None) -> str:
+    """Which segmenter and model file gave the figures, so a saved report says it."""
+    if model is None:
+        return f"segmenter {segmenter} (built-in, no model file)"
+    return f"segmenter {segmenter}, model {model}"
 
 
 def _summary_lines(report: EvalReport) -> list[str]:

@@ -86,9 +86,22 @@ def read_model_info(session: ort.InferenceSession, path: Path) -> YoloModelInfo:
         raise ModelLoadError(f"{where}: exported with nms=True; re-export without it")
     input_name, fixed_hw, dynamic_batch = _read_input(session, where)
     input_type = session.get_inputs()[0].type
-    task, mask_dim, channels = _read_outputs(session, where)
-    class_count = channels - 4 - mask_dim
+    input_dtype: type[np.floating[Any]] = (
+        np.float16 if input_type == "tensor(float16)" else np.float32
+    )
+    imgsz_hw = _imgsz_hw(meta.get("imgsz"), fixed_hw)
     names = _literal(meta.get("names"), dict) or {}
+    head = _read_outputs(session, where)
+    if head.channels is None and head.mask_dim is not None and names:
+        # An export with simplify=False leaves output0's channel dim symbolic: the
+        # names Ultralytics writes give it (a wrong count fails on the first frame).
+        head = _Head(head.task, head.mask_dim, 4 + len(names) + head.mask_dim)
+    elif head.channels is None or head.mask_dim is None:
+        probe = np.zeros((1, 3, *imgsz_hw), input_dtype)
+        unknown = "output1 does not give its mask size" if names else "the metadata has no `names`"
+        head = _trial_run(session, where, {input_name: probe}, unknown)
+    task, mask_dim, channels = head.task, head.mask_dim or 0, head.channels or 0
+    class_count = channels - 4 - mask_dim
     if names and len(names) != class_count:
         raise ModelLoadError(
             f"{where}: metadata names {len(names)} classes but output0 has {class_count}"
@@ -103,10 +116,10 @@ def read_model_info(session: ort.InferenceSession, path: Path) -> YoloModelInfo:
         names=names,
         mask_dim=mask_dim,
         input_name=input_name,
-        input_dtype=np.float16 if input_type == "tensor(float16)" else np.float32,
+        input_dtype=input_dtype,
         fixed_hw=fixed_hw,
         dynamic_batch=dynamic_batch,
-        imgsz_hw=_imgsz_hw(meta.get("imgsz"), fixed_hw),
+        imgsz_hw=imgsz_hw,
         stride=max(1, int(stride)),
     )
 
@@ -147,29 +160,72 @@ def _read_input(
     return inputs[0].name, fixed, not isinstance(batch, int)
 
 
-def _read_outputs(session: ort.InferenceSession, where: str) -> tuple[Task, int, int]:
-    """(task, mask coefficients, channels of output0) from the output shapes."""
-    shapes = [list(o.shape) for o in session.get_outputs()]
-    bad = ModelLoadError(
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What the output shapes say; None where a dimension is symbolic."""
+
+    task: Task
+    mask_dim: int | None  # mask coefficients (0 for detect)
+    channels: int | None  # rows of output0: 4 + classes + mask_dim
+
+
+def _not_yolo(where: str, shapes: object) -> ModelLoadError:
+    return ModelLoadError(
         f"{where}: outputs {shapes} are not those of a YOLOv8/YOLO11 detect or segment "
         f"model (expected output0 [batch, 4+classes(+32), anchors]; {EXPORT_HINT})"
     )
+
+
+def _read_outputs(session: ort.InferenceSession, where: str) -> _Head:
+    """Task, mask coefficients and channels of output0 as far as the declared shapes say."""
+    shapes = [list(o.shape) for o in session.get_outputs()]
     if not shapes or len(shapes[0]) != 3 or len(shapes) > 2:
-        raise bad
-    channels, anchors = shapes[0][1], shapes[0][2]
-    if not isinstance(channels, int):
-        raise bad
-    if isinstance(anchors, int) and anchors < channels:
+        raise _not_yolo(where, shapes)
+    if len(shapes) == 2 and len(shapes[1]) != 4:
+        raise _not_yolo(where, shapes)
+    return _checked_head(where, shapes, [_known(s) for s in shapes])
+
+
+def _trial_run(
+    session: ort.InferenceSession, where: str, feed: dict[str, Any], unknown: str
+) -> _Head:
+    """The head's dimensions from one run on a blank input, for symbolic output shapes."""
+    shapes = [list(o.shape) for o in session.get_outputs()]
+    quiet = ort.RunOptions()
+    quiet.log_severity_level = 4  # our one line says it; no onnxruntime error on stderr
+    try:
+        outputs = session.run(None, feed, quiet)
+    except Exception as exc:  # onnxruntime's own errors derive from it
+        logger.debug("trial run of %s failed: %.300s", where, exc)
+        outputs = None
+    actual = [list(np.shape(o)) for o in outputs or []]
+    if outputs is None or [len(s) for s in actual] != [len(s) for s in shapes]:
+        raise ModelLoadError(
+            f"{where}: outputs {shapes} do not say how many classes the model has, "
+            f"{unknown} and a trial run on a blank image failed ({EXPORT_HINT})"
+        )
+    head = _checked_head(where, f"{shapes} (on a blank image: {actual})", actual)
+    logger.info("%s: symbolic outputs %s; a trial run gave %s", where, shapes, actual)
+    return head
+
+
+def _checked_head(where: str, shown: object, dims: list[list[int | None]]) -> _Head:
+    """A head of known (int) or unknown (None) dims; raises where the known ones misfit."""
+    bad = _not_yolo(where, shown)
+    channels, anchors = dims[0][1], dims[0][2]
+    if channels is not None and anchors is not None and anchors < channels:
         raise bad  # [batch, anchors, channels]: transposed or end-to-end, not a raw head
-    mask_dim = 0
-    if len(shapes) == 2:
-        protos = shapes[1]
-        if len(protos) != 4 or not isinstance(protos[1], int):
-            raise bad
-        mask_dim = protos[1]
-    if channels - 4 - mask_dim < 1:
+    mask_dim: int | None = dims[1][1] if len(dims) == 2 else 0
+    if mask_dim == 0 and len(dims) == 2:
         raise bad
-    return ("segment" if mask_dim else "detect"), mask_dim, channels
+    if channels is not None and mask_dim is not None and channels - 4 - mask_dim < 1:
+        raise bad
+    return _Head("segment" if len(dims) == 2 else "detect", mask_dim, channels)
+
+
+def _known(shape: list[Any]) -> list[int | None]:
+    """Each dim as an int, or None when symbolic ('batch', 'Concatoutput0_dim_1', ...)."""
+    return [d if isinstance(d, int) and not isinstance(d, bool) and d >= 0 else None for d in shape]
 
 
 def _literal(text: str | None, kind: Any) -> Any:
