@@ -25,6 +25,7 @@ from pigweight.camera_policy import (
 from pigweight.errors import PigWeightError
 from pigweight.media.redact import redact_text, secret_forms
 from pigweight.settings import SegmenterName, Settings, redact_url
+from pigweight.vision.zone import ZonePoints
 
 LIVE_SCHEMES = ("rtsp", "rtsps")
 LEGACY_CAMERA_ID = "cam"
@@ -79,6 +80,12 @@ class CameraConfig(BaseModel):
         default=None,
         description="The platform's scale indicator, e.g. tcp://192.168.1.50:4001?protocol=toledo "
         "or serial:///dev/ttyUSB0?baud=9600&protocol=mtsics (docs/scales.md).",
+    )
+    zone: ZonePoints | None = Field(
+        default=None,
+        description="The platform's outline, [[x, y], ...] in 0-1 of the picture (x to the "
+        "right, y down); animals whose centre lies outside are shown greyed and not counted. "
+        "A zone drawn on the page overrides it.",
     )
 
     @field_validator("scale")

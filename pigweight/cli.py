@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--every", type=float, default=1.0, help="video sampling period, s")
     count.add_argument("--json", action="store_true", help="print one JSON list")
     count.add_argument("--overlay-dir", type=Path, help="write annotated pictures here")
+    count.add_argument(
+        "--zone",
+        metavar="JSON",
+        help="platform zone [[x,y],...] in 0-1 of the picture: count only the animals inside",
+    )
     count.set_defaults(func=_cmd_count)
 
     ev = sub.add_parser("eval", help="measure counting accuracy on a labelled folder")
@@ -217,19 +222,24 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _cmd_count(args: argparse.Namespace) -> int:
     from pigweight.cli_count import count_paths
+    from pigweight.zones import zone_from_text
 
     if args.every <= 0:
         raise CliError("--every must be a positive number of seconds")
+    zone = zone_from_text(args.zone) if args.zone is not None else None
     settings = _settings(args)
     results, failures = count_paths(
-        settings, args.paths, every_s=args.every, overlay_dir=args.overlay_dir
+        settings, args.paths, every_s=args.every, overlay_dir=args.overlay_dir, zone=zone
     )
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
     else:
         for row in results:
             at = f" t={row['t']:.1f}s" if "t" in row else ""
-            print(f"{row['path']}{at}: {row['count']} (confidence {row['confidence']:.2f})")
+            outside = f", {row['outside']} outside the zone" if "outside" in row else ""
+            print(
+                f"{row['path']}{at}: {row['count']} (confidence {row['confidence']:.2f}){outside}"
+            )
     for message in failures:
         print(f"pigweight: error: {message}", file=sys.stderr)
     return EXIT_USAGE if failures else 0

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from pigweight.pipeline.camera_worker import CameraStatus, CameraWorker
+from pigweight.zones import ZoneBook, ZoneSource
+
+_ZONE_DESCRIPTION = (
+    "The platform zone counting uses: [[x, y], ...] in 0-1 of the picture (x to the right, "
+    "y down); animals whose centre lies outside are not counted. null: the whole picture."
+)
+_SOURCE_DESCRIPTION = (
+    "Where the zone comes from: 'page' (drawn in the browser, kept in DATA_DIR/zones.json), "
+    "'file' (the cameras file), null (no zone)."
+)
 
 
 class CameraStatusPublic(BaseModel):
@@ -66,13 +78,20 @@ class CameraPublic(BaseModel):
     has_scale: bool = Field(False, description="A scale indicator is connected to its platform.")
     target_fps: float
     frame_skip: int
+    zone: list[list[float]] | None = Field(None, description=_ZONE_DESCRIPTION)
+    zone_source: ZoneSource | None = Field(None, description=_SOURCE_DESCRIPTION)
     status: CameraStatusPublic
 
     @classmethod
     def of(
-        cls, worker: CameraWorker, queue_depth: int = 0, has_scale: bool = False
+        cls,
+        worker: CameraWorker,
+        queue_depth: int = 0,
+        has_scale: bool = False,
+        zones: ZoneBook | None = None,
     ) -> CameraPublic:
         config = worker.config
+        zone = zones.zone(config.id) if zones is not None else None
         return cls(
             id=config.id,
             name=config.display_name,
@@ -82,6 +101,8 @@ class CameraPublic(BaseModel):
             has_scale=has_scale,
             target_fps=worker.target_fps,
             frame_skip=worker.frame_skip,
+            zone=zone.to_json() if zone is not None else None,
+            zone_source=zones.source(config.id) if zones is not None else None,
             status=CameraStatusPublic.of(config.id, worker.status(), queue_depth),
         )
 
@@ -89,6 +110,32 @@ class CameraPublic(BaseModel):
 def _file_label(path: str) -> str:
     # A replayed file is shown by name only: server paths are nobody's business.
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class ZoneUpdate(BaseModel):
+    """PUT /api/cameras/{id}/zone: the page's zone, or null to go back to the file's."""
+
+    # Checked by zones.zone_from_value, so a bad polygon gets one sentence saying what to fix.
+    zone: Any = Field(
+        description="[[x, y], ...] in 0-1 of the picture, 3 to 64 points; null removes the "
+        "zone drawn on the page (the cameras file's zone, if any, applies again).",
+        examples=[[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]],
+    )
+
+
+class ZonePublic(BaseModel):
+    """A camera's effective zone after a change."""
+
+    zone: list[list[float]] | None = Field(description=_ZONE_DESCRIPTION)
+    zone_source: ZoneSource | None = Field(description=_SOURCE_DESCRIPTION)
+
+    @classmethod
+    def of(cls, zones: ZoneBook, camera_id: str) -> ZonePublic:
+        zone = zones.zone(camera_id)
+        return cls(
+            zone=zone.to_json() if zone is not None else None,
+            zone_source=zones.source(camera_id),
+        )
 
 
 class CountPoint(BaseModel):

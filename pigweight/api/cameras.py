@@ -1,4 +1,4 @@
-"""Camera routes: list, start/stop, status, snapshot and the MJPEG stream."""
+"""Camera routes: list, start/stop, status, platform zone, snapshot and the MJPEG stream."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response, StreamingResponse
 
-from pigweight.api.camera_schemas import CameraPublic, CameraStatusPublic
+from pigweight.api.camera_schemas import CameraPublic, CameraStatusPublic, ZonePublic, ZoneUpdate
 from pigweight.api.live_deps import LiveDep, WorkerDep
+from pigweight.api.schemas import ErrorPublic
 from pigweight.media.images import encode_jpeg
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.hub import Hub
+from pigweight.zones import zone_from_value
 
 router = APIRouter(tags=["cameras"])
 
@@ -24,9 +26,27 @@ _NO_STORE = {"Cache-Control": "no-store"}
 async def list_cameras(live: LiveDep) -> list[CameraPublic]:
     """Every configured camera with its status; URLs have their passwords hidden."""
     return [
-        CameraPublic.of(live.manager.worker(cid), live.hub.max_queue_depth(cid), cid in live.scales)
+        CameraPublic.of(
+            live.manager.worker(cid),
+            live.hub.max_queue_depth(cid),
+            cid in live.scales,
+            live.manager.zones,
+        )
         for cid in live.manager.cameras
     ]
+
+
+@router.put(
+    "/api/cameras/{camera_id}/zone",
+    response_model=ZonePublic,
+    responses={422: {"model": ErrorPublic, "description": "Not a usable polygon."}},
+)
+async def set_zone(body: ZoneUpdate, worker: WorkerDep, live: LiveDep) -> ZonePublic:
+    """Set the platform zone drawn on the page (null: remove it); the next frame uses it."""
+    zone = zone_from_value(body.zone)
+    cid = worker.config.id
+    await anyio.to_thread.run_sync(live.manager.zones.set, cid, zone)  # fsync: the disk
+    return ZonePublic.of(live.manager.zones, cid)
 
 
 @router.get("/api/cameras/{camera_id}/status", response_model=CameraStatusPublic)

@@ -6,12 +6,13 @@ import logging
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from pigweight.api.deps import CpuLimiterDep, SegmenterHolderDep, SettingsDep
 from pigweight.api.photo import PhotoCount, count_photo
 from pigweight.api.schemas import ErrorPublic, PhotoCountPublic
 from pigweight.api.uploads import read_upload
+from pigweight.zones import zone_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,10 @@ router = APIRouter(prefix="/api", tags=["photos"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     413: {"model": ErrorPublic, "description": "Upload or image over the configured limit."},
-    422: {"model": ErrorPublic, "description": "No field 'file', or not a readable image."},
+    422: {
+        "model": ErrorPublic,
+        "description": "No field 'file', not a readable image, or a bad 'zone'.",
+    },
     503: {"model": ErrorPublic, "description": "The segmenter's model cannot be loaded."},
 }
 
@@ -30,8 +34,18 @@ async def count_image(
     settings: SettingsDep,
     holder: SegmenterHolderDep,
     limiter: CpuLimiterDep,
+    zone: Annotated[
+        str | None,
+        Form(
+            description="The platform zone as JSON text, [[x, y], ...] in 0-1 of the photo: "
+            "animals whose centre lies outside are not counted (see `outside`).",
+            examples=["[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]"],
+        ),
+    ] = None,
 ) -> PhotoCountPublic:
     """Count the animals on an uploaded photo and return the overlay to show."""
+    # Checked first: a bad zone is reported before any decoding or counting work.
+    platform = zone_from_text(zone) if zone and zone.strip() else None
     data = await read_upload(file, settings.max_upload_mb)
     analysis_max_px = max(settings.classic_work_px, settings.imgsz or 0)
     # Decoding, inference and encoding are CPU work: off the event loop, at most
@@ -43,6 +57,7 @@ async def count_image(
         settings.max_image_megapixels,
         analysis_max_px,
         _display_name(file.filename),
+        platform,
         limiter=limiter,
     )
     logger.info(
@@ -62,6 +77,8 @@ async def count_image(
         ms=result.processing_ms,
         outlines=result.outlines,
         overlay=result.overlay_data_url(),
+        outside=result.outside,
+        outside_outlines=result.outside_outlines,
     )
 
 

@@ -55,7 +55,8 @@ async def count_series(
 
 @router.websocket("/ws/count")
 async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, alias="id")) -> None:
-    """`{camera, ts, count, stable_count, confidence, status, outlines}` on every inference."""
+    """`{camera, ts, count, stable_count, confidence, status, outlines, outside_outlines,
+    zone}` on every inference."""
     live = get_live(websocket)
     await websocket.accept()
     try:
@@ -68,6 +69,7 @@ async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, ali
     try:
         first = live.hub.latest(worker.config.id)
         if first is None:
+            zone = live.manager.zones.zone(worker.config.id)
             first_message: dict[str, Any] = {
                 "camera": worker.config.id,
                 "ts": time.time(),
@@ -76,6 +78,8 @@ async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, ali
                 "confidence": 0.0,
                 "status": worker.status().state.value,
                 "outlines": [],
+                "outside_outlines": [],
+                "zone": zone.to_json() if zone is not None else None,
             }
         else:
             first_message = first.message

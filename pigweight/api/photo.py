@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -14,6 +14,7 @@ from pigweight.domain import Detections, Image
 from pigweight.media.images import encode_jpeg, load_image
 from pigweight.vision.overlay import draw_overlay, mask_outlines
 from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.zone import Zone, split
 
 # Segmenters never look at more pixels than this (classic works at <= 4096, YOLO at imgsz),
 # and full-size masks of a 50 MP photo would cost gigabytes: analyse a downscaled copy.
@@ -34,6 +35,8 @@ class PhotoCount:
     outlines: list[list[tuple[float, float]]]  # per animal, (x, y) in 0-1 of the photo
     overlay_jpeg: bytes
     processing_ms: float
+    outside: int = 0  # animals outside the platform zone: found, not counted
+    outside_outlines: list[list[tuple[float, float]]] = field(default_factory=list)
 
     def overlay_data_url(self) -> str:
         """The overlay as a `data:image/jpeg;base64,...` URL an <img> can show directly."""
@@ -46,6 +49,7 @@ def count_photo(
     max_megapixels: float,
     analysis_max_px: int = ANALYSIS_MAX_PX,
     filename: str | None = None,
+    zone: Zone | None = None,
 ) -> PhotoCount:
     """Count the animals on an encoded photo; raises InvalidImage, ImageTooLarge, ModelLoadError.
 
@@ -60,16 +64,21 @@ def count_photo(
     if detections.frame_shape == (0, 0):
         # Boxes-only detections may not say which frame they refer to: it is `work`.
         detections = replace(detections, frame_shape=(work.shape[0], work.shape[1]))
+    counted, inside = split(detections, zone)
     shown = fit_within(work, OVERLAY_MAX_PX)
-    overlay = draw_overlay(shown, scale_detections(detections, shown.shape[:2]))
+    overlay = draw_overlay(
+        shown, scale_detections(detections, shown.shape[:2]), inside=inside, zone=zone
+    )
     return PhotoCount(
-        count=len(detections),
-        confidence=round(float(np.clip(detections.confidence, 0.0, 1.0)), 4),
+        count=len(counted),
+        confidence=round(float(np.clip(counted.confidence, 0.0, 1.0)), 4),
         width_px=width_px,
         height_px=height_px,
-        outlines=mask_outlines(detections),
+        outlines=mask_outlines(counted),
         overlay_jpeg=encode_jpeg(overlay, OVERLAY_JPEG_QUALITY),
         processing_ms=round((time.perf_counter() - started) * 1000.0, 1),
+        outside=len(detections) - len(counted),
+        outside_outlines=mask_outlines(detections.select(~inside)),
     )
 
 

@@ -34,7 +34,9 @@ class ConfigPublic(BaseModel):
 class PhotoCountPublic(BaseModel):
     """POST /api/count_image: the animals counted on one photo."""
 
-    count: int = Field(ge=0, description="Animals found on the photo.")
+    count: int = Field(
+        ge=0, description="Animals found on the photo (inside the zone when one is given)."
+    )
     confidence: float = Field(ge=0, le=1, description="Mean detection score, 0-1.")
     width: int = Field(description="Photo width in pixels (after EXIF rotation).")
     height: int = Field(description="Photo height in pixels.")
@@ -46,6 +48,10 @@ class PhotoCountPublic(BaseModel):
     overlay: str = Field(
         description="The photo with masks, ids and count drawn on it, as a "
         "data:image/jpeg;base64 URL (longest side at most 1600 px)."
+    )
+    outside: int = Field(0, ge=0, description="Animals outside the zone: found, not counted.")
+    outside_outlines: list[list[tuple[float, float]]] = Field(
+        default_factory=list, description="Their outlines, in the format of `outlines`."
     )
 
 

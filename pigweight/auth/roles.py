@@ -37,6 +37,7 @@ EXCEPTIONS: dict[tuple[str, str], Role | None] = {
     # Changes to what runs and what the server reads from its own disks.
     ("POST", "/api/cameras/{camera_id}/start"): "admin",
     ("POST", "/api/cameras/{camera_id}/stop"): "admin",
+    ("PUT", "/api/cameras/{camera_id}/zone"): "admin",
     ("POST", "/api/video_file/register"): "admin",
 }
 # Everything under these, whatever the method: users, tokens and the diagnostics.

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from pigweight.cameras import CameraConfig
 from pigweight.counting.counter import WindowCounter
 from pigweight.domain import CountSample, Detections, Frame
@@ -33,12 +36,14 @@ from pigweight.store.counts import CountRow
 from pigweight.store.writer import CountStore
 from pigweight.vision.overlay import draw_overlay, mask_outlines
 from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.zone import Zone, split
 
 logger = logging.getLogger(__name__)
 perf_logger = logging.getLogger("pigweight.perf")
 
 SourceFactory = Callable[[CameraConfig], FrameSource]
 SegmenterGetter = Callable[[], Segmenter]
+ZoneGetter = Callable[[], Zone | None]
 
 _FRAME_WAIT_S = 0.5  # how long one wait for a frame lasts: bounds how fast stop() is seen
 
@@ -48,7 +53,9 @@ class _Result:
     """One inference waiting for the publisher: what to draw and what to send."""
 
     frame: Frame
-    detections: Detections
+    detections: Detections  # every animal found, on the platform or not
+    inside: npt.NDArray[np.bool_]  # (N,) on the platform zone: counted
+    zone: Zone | None
     message: dict[str, object]
 
 
@@ -84,8 +91,11 @@ class CameraWorker:
         hub: Hub,
         store: CountStore | None,
         source_factory: SourceFactory,
+        zone: ZoneGetter | None = None,
     ) -> None:
         self.config = config
+        # Asked on every frame: a zone drawn on the page applies to the next one.
+        self._zone: ZoneGetter = zone or (lambda: Zone.of(config.zone))
         self.target_fps = config.target_fps or settings.target_fps
         self.frame_skip = (
             config.frame_skip if config.frame_skip is not None else settings.frame_skip
@@ -267,17 +277,19 @@ class CameraWorker:
         detections = segmenter.segment(frame.image)
         self._segmenter_name = segmenter_label(segmenter)
         self._inference_ms.add((time.perf_counter() - started) * 1000.0)
-        sample = CountSample(ts=frame.ts, count=len(detections), confidence=detections.confidence)
+        zone = self._zone()
+        counted, inside = split(detections, zone)
+        sample = CountSample(ts=frame.ts, count=len(counted), confidence=counted.confidence)
         stable = self._counter.add(sample)
-        self._count, self._stable_count = len(detections), stable.value
+        self._count, self._stable_count = len(counted), stable.value
         self._confidence = stable.confidence
         self._frames_out += 1
         self._rate_out.add()
         if self._store is not None:
             self._store.submit(
-                CountRow(self.config.id, frame.ts, len(detections), stable.value, stable.confidence)
+                CountRow(self.config.id, frame.ts, len(counted), stable.value, stable.confidence)
             )
-        self._offer(_Result(frame, detections, self._message(frame.ts)))
+        self._offer(_Result(frame, detections, inside, zone, self._message(frame.ts, zone)))
 
     def _offer(self, result: _Result) -> None:
         """Hand a result to the publisher; a result it has not taken yet is replaced."""
@@ -303,15 +315,24 @@ class CameraWorker:
     def _publish(self, result: _Result) -> None:
         # The picture shows its own count, the one its masks add up to; the stable count
         # (mode of the window, which lags while animals walk on or off) is in the message.
-        overlay = draw_overlay(result.frame.image, result.detections)
+        overlay = draw_overlay(
+            result.frame.image, result.detections, inside=result.inside, zone=result.zone
+        )
         jpeg = encode_jpeg(overlay, quality=80)
-        message = dict(result.message, outlines=mask_outlines(result.detections))
+        outlines = mask_outlines(result.detections)
+        message = dict(
+            result.message,
+            outlines=[o for o, on in zip(outlines, result.inside, strict=True) if on],
+            outside_outlines=[o for o, on in zip(outlines, result.inside, strict=True) if not on],
+        )
         self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=result.frame.image)
         with self._lock:
             self._published_state = str(message["status"])
 
-    def _message(self, ts: float) -> dict[str, object]:
+    def _message(self, ts: float, zone: Zone | None = None) -> dict[str, object]:
         status = self.status()
+        if zone is None:
+            zone = self._zone()
         return {
             "camera": self.config.id,
             "ts": ts,
@@ -322,6 +343,8 @@ class CameraWorker:
             "status": status.state.value,
             "last_error": status.last_error,
             "outlines": [],
+            "outside_outlines": [],
+            "zone": zone.to_json() if zone is not None else None,
         }
 
     def _publish_status(self) -> None:

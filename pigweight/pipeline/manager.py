@@ -17,6 +17,8 @@ from pigweight.pipeline.hub import Hub
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
 from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.zone import Zone
+from pigweight.zones import ZoneBook
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class CameraManager:
     ) -> None:
         self.settings = settings
         self.cameras = {c.id: c for c in cameras}
+        self.zones = ZoneBook(settings.data_dir, self.cameras)
         self._holders: dict[tuple[str, float], SegmenterHolder] = {
             _holder_key(settings): default_holder
         }
@@ -66,6 +69,7 @@ class CameraManager:
                 hub,
                 store,
                 source_factory,
+                zone=self._zone_getter(c.id),
             )
             for c in cameras
         }
@@ -78,6 +82,9 @@ class CameraManager:
         if key not in self._holders:
             self._holders[key] = holder_factory(camera_settings)
         return self._holders[key].get
+
+    def _zone_getter(self, camera_id: str) -> Callable[[], Zone | None]:
+        return lambda: self.zones.zone(camera_id)
 
     def worker(self, camera_id: str) -> CameraWorker:
         """The worker of a camera; raises UnknownCamera."""

@@ -9,10 +9,14 @@ import colorsys
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from pigweight.domain import Detections, Image
+from pigweight.vision.zone import Zone
 
 _MASK_ALPHA = 0.45
+_OUTSIDE = (150, 150, 150)  # animals outside the platform zone: seen, not counted
+_ZONE = (255, 214, 64)  # the zone's outline: amber reads on concrete, straw and dark floors
 
 
 def pastel(index: int) -> tuple[int, int, int]:
@@ -29,11 +33,23 @@ def instance_ids(detections: Detections) -> list[int]:
     return list(range(1, len(detections) + 1))
 
 
-def draw_overlay(image: Image, detections: Detections, count: int | None = None) -> Image:
-    """A copy of `image` with masks (or boxes), ids and the count drawn on it."""
+def draw_overlay(
+    image: Image,
+    detections: Detections,
+    count: int | None = None,
+    inside: npt.NDArray[np.bool_] | None = None,
+    zone: Zone | None = None,
+) -> Image:
+    """A copy of `image` with masks (or boxes), ids and the count drawn on it.
+
+    `inside` (N,) marks the animals on the platform: the others are drawn grey, without an
+    id, and not counted; `zone` is outlined so the operator sees where counting stops.
+    """
     out = image.copy()
     h, w = out.shape[:2]
+    flags = np.ones(len(detections), bool) if inside is None else np.asarray(inside, bool)
     ids = instance_ids(detections)
+    colours = [pastel(ids[i]) if flags[i] else _OUTSIDE for i in range(len(detections))]
     scale = max(h, w) / 1280.0
     thickness = max(1, round(2 * scale))
     if detections.masks is not None and len(detections):
@@ -44,7 +60,7 @@ def draw_overlay(image: Image, detections: Detections, count: int | None = None)
         for i, mask in enumerate(detections.masks):
             if boxes[i] is None:
                 continue
-            colour = np.array(pastel(ids[i]), np.float32)
+            colour = np.array(colours[i], np.float32)
             region, inside = tint[boxes[i]], mask[boxes[i]]
             region[inside] = region[inside] * (1 - _MASK_ALPHA) + colour * _MASK_ALPHA
         out = tint.astype(np.uint8)
@@ -58,15 +74,20 @@ def draw_overlay(image: Image, detections: Detections, count: int | None = None)
                 cv2.CHAIN_APPROX_SIMPLE,
                 offset=(box[1].start, box[0].start),
             )
-            cv2.drawContours(out, contours, -1, pastel(ids[i]), thickness, cv2.LINE_AA)
+            cv2.drawContours(out, contours, -1, colours[i], thickness, cv2.LINE_AA)
     else:
         for i, (x1, y1, x2, y2) in enumerate(detections.boxes):
             p1, p2 = (int(x1), int(y1)), (int(x2), int(y2))
-            cv2.rectangle(out, p1, p2, pastel(ids[i]), thickness, cv2.LINE_AA)
+            cv2.rectangle(out, p1, p2, colours[i], thickness, cv2.LINE_AA)
+    if zone is not None:
+        outline = np.round(zone.pixels((h, w))).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [outline], True, _ZONE, thickness, cv2.LINE_AA)
     for i, label in enumerate(ids):
+        if not flags[i]:
+            continue  # not counted: a number would read as one of the count
         cx, cy = _label_point(detections, i)
         _text(out, str(label), (cx, cy), 0.6 * scale + 0.2, centred=True)
-    shown = len(detections) if count is None else count
+    shown = int(flags.sum()) if count is None else count
     _count_badge(out, str(shown), 1.8 * scale + 0.4)
     return out
 

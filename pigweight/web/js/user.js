@@ -8,6 +8,9 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 
 function render() {
+  // Admin-only controls (.admin-only): for an admin, or anyone while the service is open.
+  const admin = me !== null && (!me.login_required || me.user?.role === "admin");
+  document.documentElement.dataset.admin = String(admin);
   const box = $("user-box");
   box.hidden = !me?.user;
   if (!me?.user) return;

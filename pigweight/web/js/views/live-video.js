@@ -17,6 +17,7 @@ export function createLiveVideo(els, onTransport) {
   let timer = 0;
   let transport = null;
   let outlines = [];
+  let outside = []; // the animals outside the platform zone, drawn greyed
   let config = null; // GET /api/config: WebRTC on or off, the STUN servers for our side
 
   async function webrtcConfig() {
@@ -137,6 +138,7 @@ export function createLiveVideo(els, onTransport) {
     closePeer();
     camera = cameraId;
     outlines = [];
+    outside = [];
     draw();
     webrtc(mine);
   }
@@ -144,7 +146,7 @@ export function createLiveVideo(els, onTransport) {
   function draw() {
     if (transport !== "webrtc") return;
     placeOver(els.video, els.canvas);
-    drawPolygons(els.canvas, outlines);
+    drawPolygons(els.canvas, outlines, outside);
   }
 
   window.addEventListener("pagehide", closePeer); // the server's peer ends with the page
@@ -152,9 +154,11 @@ export function createLiveVideo(els, onTransport) {
 
   return {
     start,
-    // The latest count's outlines ([[x, y], ...] in 0-1 of the frame), drawn on WebRTC video.
-    setOutlines(polygons) {
+    // The latest count's outlines ([[x, y], ...] in 0-1 of the frame), drawn on WebRTC video;
+    // `outsidePolygons`: those outside the platform zone (greyed).
+    setOutlines(polygons, outsidePolygons = []) {
       outlines = polygons ?? [];
+      outside = outsidePolygons ?? [];
       draw();
     },
     get transport() {

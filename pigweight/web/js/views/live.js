@@ -6,6 +6,7 @@
 import uPlot from "../../vendor/uplot.esm.js";
 import { locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
+import { createZoneEditor } from "./live-zone.js";
 import {
   init as initWeighing,
   rerender as rerenderWeighing,
@@ -40,6 +41,7 @@ const state = {
   fallbackReason: "",
 };
 let video = null; // createLiveVideo(): the picture, WebRTC or MJPEG
+let zone = null; // createZoneEditor(): the platform zone over the picture
 
 function cameraLabel(camera) {
   const status = camera.status?.state ?? "stopped";
@@ -203,7 +205,9 @@ function connect(cameraId) {
       redrawChart();
     }
     setLiveCount(message.status === "streaming" ? message.stable_count : null);
-    if (message.outlines) video.setOutlines(message.outlines);
+    if (message.outlines) video.setOutlines(message.outlines, message.outside_outlines);
+    if (shown && "zone" in message) shown.zone = message.zone; // the zone in effect
+    zone.redraw();
     render();
   };
   socket.onclose = () => {
@@ -235,6 +239,7 @@ function choose(cameraId) {
   video.start(camera.id);
   connect(camera.id);
   pollScale(camera);
+  zone.reset();
   setLiveCamera(camera.id);
   loadSeries(camera.id);
   render();
@@ -331,6 +336,7 @@ async function refreshCameras() {
     return;
   }
   renderPicker();
+  zone?.render();
 }
 
 async function main() {
@@ -363,7 +369,26 @@ export function init() {
       state.transport = transport;
       state.fallbackReason = reason;
       render();
+      zone.redraw();
     },
+  );
+  zone = createZoneEditor(
+    {
+      video: $("live-video"),
+      img: $("live-stream"),
+      canvas: $("live-zone"),
+      edit: $("live-zone-edit"),
+      bar: $("live-zone-bar"),
+      hint: $("live-zone-hint"),
+      undo: $("live-zone-undo"),
+      save: $("live-zone-save"),
+      cancel: $("live-zone-cancel"),
+      remove: $("live-zone-remove"),
+      error: $("live-zone-error"),
+      errorTitle: $("live-zone-error-title"),
+      errorDetail: $("live-zone-error-detail"),
+    },
+    () => state.cameras.find((c) => c.id === state.camera) ?? null,
   );
   $("camera-select").addEventListener("change", (event) => choose(event.target.value));
   $("live-auto-fill").addEventListener("click", () => {
@@ -374,6 +399,7 @@ export function init() {
   $("live-auto-dismiss").addEventListener("click", dismissPending);
   onLanguage(() => {
     render();
+    zone.render();
     const camera = state.cameras.find((c) => c.id === state.camera);
     if (camera?.has_scale) renderScale(state.scaleBody);
     rerenderWeighing();

@@ -1,0 +1,126 @@
+"""The platform zone: the part of the picture where animals are counted.
+
+Pigs in the corridor, behind the rail or in the neighbouring pen are the most common
+over-count on a real platform. A zone is a polygon in 0-1 of the frame (x to the right, y
+down, as the outlines are stored); an animal is on the platform when its anchor lies inside:
+the centroid of its mask, or the centre of its box when there is no mask. The animals
+outside are kept (the overlay draws them greyed) but not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import AfterValidator, Field
+
+from pigweight.domain import Detections
+
+MIN_POINTS = 3
+MAX_POINTS = 64
+
+Point = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
+
+
+def _closed_area(points: list[list[float]]) -> list[list[float]]:
+    if polygon_area(points) <= 1e-4:
+        raise ValueError(
+            "the zone has no area: give at least 3 points that are not on one line, "
+            "in 0-1 of the picture"
+        )
+    return points
+
+
+# A zone as it is written in the cameras file and sent to the API: [[x, y], ...] in 0-1.
+ZonePoints = Annotated[
+    list[Point],
+    Field(
+        min_length=MIN_POINTS,
+        max_length=MAX_POINTS,
+        description="The platform's outline, [[x, y], ...] in 0-1 of the picture (x to the "
+        "right, y down); animals whose centre lies outside are not counted.",
+    ),
+    AfterValidator(_closed_area),
+]
+
+
+def polygon_area(points: Sequence[Sequence[float]]) -> float:
+    """The area of a polygon (shoelace), in the units of its points squared."""
+    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    x, y = xy[:, 0], xy[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A validated platform zone: (K, 2) points in 0-1 of the frame."""
+
+    points: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def of(cls, points: Sequence[Sequence[float]] | None) -> Zone | None:
+        """The zone of checked points (ZonePoints); None for no zone (the whole frame)."""
+        if points is None:
+            return None
+        return cls(tuple((float(x), float(y)) for x, y in points))
+
+    def to_json(self) -> list[list[float]]:
+        return [[round(x, 5), round(y, 5)] for x, y in self.points]
+
+    def pixels(self, frame_shape: tuple[int, int]) -> npt.NDArray[np.float32]:
+        """(K, 2) x, y in pixels of a frame of (H, W)."""
+        h, w = frame_shape
+        return np.asarray(self.points, np.float32) * np.array([w, h], np.float32)
+
+    def inside(self, detections: Detections) -> npt.NDArray[np.bool_]:
+        """(N,) True where the animal's anchor lies in the zone (on its edge counts)."""
+        h, w = detections.frame_shape
+        if not len(detections) or h == 0 or w == 0:
+            return np.ones(len(detections), dtype=bool)
+        contour = self.pixels((h, w)).reshape(-1, 1, 2)
+        return np.array(
+            [cv2.pointPolygonTest(contour, point, False) >= 0 for point in anchors(detections)],
+            dtype=bool,
+        )
+
+
+def anchors(detections: Detections) -> list[tuple[float, float]]:
+    """Each animal's anchor in pixels: its mask's centroid, else its box's centre."""
+    points: list[tuple[float, float]] = []
+    for i, (x1, y1, x2, y2) in enumerate(detections.boxes.tolist()):
+        centre = ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+        if detections.masks is not None:
+            top, left = max(0, int(y1)), max(0, int(x1))
+            ys, xs = np.nonzero(
+                detections.masks[i, top : int(np.ceil(y2)) + 1, left : int(np.ceil(x2)) + 1]
+            )
+            if len(xs):  # within the box: a full-frame pass per animal is too slow live
+                centre = (float(xs.mean()) + left, float(ys.mean()) + top)
+        points.append(centre)
+    return points
+
+
+def split(detections: Detections, zone: Zone | None) -> tuple[Detections, npt.NDArray[np.bool_]]:
+    """(the animals on the platform, the (N,) inside flags of all); no zone: all inside."""
+    if zone is None:
+        return detections, np.ones(len(detections), dtype=bool)
+    flags = zone.inside(detections)
+    return detections.select(flags), flags
+
+
+def parse_zone_json(value: Any) -> Zone | None:
+    """A zone from decoded JSON (the API's body, a CLI argument); ValueError saying why."""
+    from pydantic import TypeAdapter, ValidationError
+
+    if value is None:
+        return None
+    try:
+        return Zone.of(TypeAdapter(ZonePoints).validate_python(value))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"zone{'[' + where + ']' if where else ''}: {first['msg']}") from None
