@@ -50,7 +50,11 @@ def test_the_overlay_shows_the_zone(photo: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("zone", "says"),
-    [("[[0,0],[1,0]]", "at least 3"), ("[[0,0],[1,0],[2,1]]", "zone[2.0]"), ("half", "JSON")],
+    [
+        ("[[0,0],[1,0]]", "at least 3"),
+        ("[[0,0],[1,0],[2,1]]", "point 3 x: must be in 0-1"),
+        ("half", "JSON"),
+    ],
 )
 def test_a_bad_zone_is_one_line_and_exit_2(
     photo: Path, capsys: pytest.CaptureFixture[str], zone: str, says: str

@@ -121,6 +121,26 @@ def parse_zone_json(value: Any) -> Zone | None:
     try:
         return Zone.of(TypeAdapter(ZonePoints).validate_python(value))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"zone{'[' + where + ']' if where else ''}: {first['msg']}") from None
+        raise ValueError(f"zone: {_reason(exc.errors()[0])}") from None
+
+
+def _reason(error: Any) -> str:
+    """One pydantic error of a zone in the words of the picture, not of the schema."""
+    loc = [p for p in error["loc"] if isinstance(p, int)]
+    where = f"point {loc[0] + 1}" if loc else ""
+    if len(loc) > 1:
+        where += " " + ("x" if loc[1] == 0 else "y")
+    kind = error["type"]
+    if kind in ("greater_than_equal", "less_than_equal"):
+        what = "must be in 0-1 of the picture (x from the left edge, y from the top)"
+    elif kind == "too_short" and len(loc) == 0:
+        what = f"give at least {MIN_POINTS} points [x, y]"
+    elif kind == "too_long" and len(loc) == 0:
+        what = f"give at most {MAX_POINTS} points"
+    elif kind == "list_type":
+        what = "write it as [[x, y], ...] in 0-1 of the picture"
+    elif kind in ("too_short", "too_long"):
+        what = "a point is [x, y]: two numbers"
+    else:
+        what = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {what}" if where else what

@@ -93,9 +93,9 @@ def test_a_page_zone_overrides_the_file_and_survives_a_restart(
     ("body", "says"),
     [
         ({"zone": [[0, 0], [1, 0]]}, "at least 3"),
-        ({"zone": [[0, 0], [1, 0], [1, 1.2]]}, "zone[2.1]"),
+        ({"zone": [[0, 0], [1, 0], [1, 1.2]]}, "point 3 y: must be in 0-1"),
         ({"zone": [[0, 0], [0.5, 0.5], [1, 1]]}, "no area"),
-        ({"zone": "left half"}, "valid list"),
+        ({"zone": "left half"}, "write it as [[x, y], ...]"),
         ({}, "zone: is required"),
     ],
 )

@@ -70,10 +70,10 @@ def test_no_zone_counts_everyone() -> None:
     ("value", "message"),
     [
         ([[0, 0], [1, 0]], "at least 3"),
-        ([[0, 0], [1, 0], [1.5, 1]], "zone[2.0]"),
+        ([[0, 0], [1, 0], [1.5, 1]], "point 3 x: must be in 0-1"),
         ([[0, 0], [0.5, 0.5], [1, 1]], "no area"),
-        ([[0, 0], [1, 0], [1]], "zone[2]"),
-        ("corner", "valid list"),
+        ([[0, 0], [1, 0], [1]], "point 3: a point is [x, y]"),
+        ("corner", "write it as [[x, y], ...]"),
         ([[0.1 * (i % 10), 0.5] for i in range(65)], "at most 64"),
     ],
 )
