@@ -45,7 +45,7 @@ def test_the_overlay_shows_the_zone(photo: Path, tmp_path: Path) -> None:
     assert main(["count", str(photo), "--zone", LEFT_HALF, "--overlay-dir", str(out)]) == 0
     with PILImage.open(out / "pen.jpg") as overlay:
         r, g, b = np.asarray(overlay.convert("RGB"))[600, 640].tolist()  # the zone's right edge
-    assert r > 200 and g > 170 and b < 140  # amber, not the green floor
+    assert r < 150 and g > 160 and b > 200  # the zone's sky blue, not the green floor
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,14 @@ from pigweight.api.file_response import RangeFileResponse
 from pigweight.api.filename_header import header_filename
 from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.multipart_stream import file_part
+from pigweight.api.schemas import ErrorPublic
 from pigweight.api.weight_schemas import RecordOut, SavedOut, WeightAndCount
 from pigweight.auth import signing
 from pigweight.errors import PigWeightError
 from pigweight.pipeline.archive import Archive
 from pigweight.store.videos import VideoRow
 from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.zones import zone_from_value
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
 ws_router = APIRouter(tags=["video archive"])
@@ -84,6 +86,7 @@ def video_out(row: VideoRow) -> dict[str, Any]:
         },
         "hls_url": f"/api/video_file/stream_hls/{row.id}",
         "thumbnails_vtt": f"/api/video_file/{row.id}/thumbs.vtt",
+        "zone": row.zone,
     }
 
 
@@ -258,6 +261,9 @@ class CountAtTime(BaseModel):
     confidence: float = Field(ge=0, le=1)
     sample_t: float = Field(description="The counted frame's own time (at or before t).")
     indexed: bool = Field(description="False: counted for a query, not by the index pass yet.")
+    outside: int = Field(
+        0, ge=0, description="Animals seen outside the recording's zone (not in `count`)."
+    )
 
 
 COUNT_AT_TIME_PATH = "/api/video_file/count_at_time"
@@ -358,6 +364,32 @@ async def weighing_from_frame(
         csv_error=saved.csv_error,
         snapshot_error=saved.snapshot_error,
     )
+
+
+class VideoZoneUpdate(BaseModel):
+    """PUT /api/video_file/{id}/zone: the recording's platform zone, or null for none."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Checked by zones.zone_from_value, so a bad polygon gets one sentence saying what to fix.
+    zone: Any = Field(
+        description="[[x, y], ...] in 0-1 of the picture, 3 to 64 points; null removes the "
+        "zone (the whole frame counts).",
+        examples=[[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]],
+    )
+
+
+@router.put(
+    "/{video_id}/zone",
+    responses={422: {"model": ErrorPublic, "description": "Not a usable polygon."}},
+)
+async def set_video_zone(
+    request: Request, video_id: RowIdPath, body: VideoZoneUpdate
+) -> dict[str, Any]:
+    """Set the recording's platform zone (null: none): its counts, samples, series, frames
+    and weighings count only the animals whose outline's centre lies inside, at once."""
+    zone = zone_from_value(body.zone)
+    row = await anyio.to_thread.run_sync(_archive(request).set_zone, video_id, zone)
+    return {"zone": row.zone}
 
 
 @router.get("/{video_id}")

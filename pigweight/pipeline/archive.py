@@ -26,12 +26,14 @@ from pigweight.media.probe import VideoInfo, probe_video
 from pigweight.media.roots import resolve_under_roots, video_files_in
 from pigweight.media.segment_cache import SegmentCache
 from pigweight.media.uploads import UploadStore
+from pigweight.pipeline.archive_zone import split_outlines, zoned
 from pigweight.pipeline.indexer import VideoIndexer
 from pigweight.settings import Settings
 from pigweight.store import videos as repo
 from pigweight.store.videos import VideoRow
-from pigweight.vision.overlay import draw_overlay
+from pigweight.vision.overlay import ZONE_RGB, draw_overlay
 from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.zone import Zone, split
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ STALE_UPLOAD_S = 24 * 3600.0
 MAX_SAMPLES_SPAN_S = 600.0
 MAX_SAMPLES = 5000
 _OUTLINE_RGB = (255, 214, 10)
+_OUTSIDE_RGB = (150, 150, 150)  # outside the zone: seen, not counted (vision/overlay.py)
 
 
 def store_file(engine: Engine, path: Path, name: str, source: str) -> tuple[int, VideoInfo, bool]:
@@ -236,10 +239,25 @@ class Archive:
             self._infos[video_id] = info
         return video_id, info
 
+    def set_zone(self, video_id: int, zone: Zone | None) -> VideoRow:
+        """Keep (None: remove) a recording's platform zone; every count of it uses the new
+        zone from the next query on (the counts kept in memory are dropped)."""
+        with self.engine.begin() as conn:
+            found = repo.set_zone(conn, video_id, None if zone is None else zone.to_json())
+        if not found:
+            raise VideoNotFound(f"no video {video_id}; GET /api/video_file lists them")
+        self._indexer().samples.drop(video_id)
+        return self.video(video_id)
+
+    def zone(self, video_id: int) -> Zone | None:
+        """A recording's platform zone (None: the whole frame counts)."""
+        return Zone.of(self.video(video_id).zone)
+
     def series(self, video_id: int, t0: float, t1: float, step: float) -> list[dict[str, Any]]:
-        self.video(video_id)
+        zone = self.zone(video_id)
+        recount = None if zone is None else (lambda row: zoned(row, zone))
         with self.engine.connect() as conn:
-            return repo.series(conn, video_id, t0, t1, step)
+            return repo.series(conn, video_id, t0, t1, step, recount)
 
     def samples(self, video_id: int, t0: float, t1: float) -> list[dict[str, Any]]:
         """Counted frames with t0 <= t <= t1 and their outlines ((x, y) in 0-1 of the frame)."""
@@ -250,19 +268,25 @@ class Archive:
                 f"{t1 - t0:g} s asked; ask for at most {MAX_SAMPLES_SPAN_S:g} s of samples at a "
                 "time (count_series covers a whole file)"
             )
-        self.video(video_id)
+        zone = self.zone(video_id)
         with self.engine.connect() as conn:
             rows = repo.samples_between(conn, video_id, t0, t1, limit=MAX_SAMPLES)
-        return [
-            {
-                "t": r.t,
-                "count": r.count,
-                "confidence": r.confidence,
-                "indexed": not r.on_demand,
-                "outlines": json.loads(r.outlines),
-            }
-            for r in rows
-        ]
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            outlines = json.loads(r.outlines)
+            inside, outside = split_outlines(outlines, zone)
+            out.append(
+                {
+                    "t": r.t,
+                    "count": r.count if zone is None else len(inside),
+                    "outside": len(outside),
+                    "confidence": r.confidence,
+                    "indexed": not r.on_demand,
+                    "outlines": inside,
+                    "outside_outlines": outside,
+                }
+            )
+        return out
 
     def frame_evidence(self, video_id: int, t: float) -> tuple[dict[str, Any], bytes]:
         """The count at t (count_at) and a JPEG of the frame at t with the counted animals
@@ -273,8 +297,10 @@ class Archive:
         sample_t = float(answer["sample_t"])
         with self.engine.connect() as conn:
             rows = repo.samples_between(conn, video_id, sample_t - 1e-3, sample_t + 1e-3, limit=1)
-        outlines = json.loads(rows[0].outlines) if rows else []
-        return answer, encode_jpeg(draw_outlines(image, outlines, answer["count"]), quality=85)
+        zone = Zone.of(row.zone)
+        inside, outside = split_outlines(json.loads(rows[0].outlines) if rows else [], zone)
+        picture = draw_outlines(image, inside, answer["count"], outside, zone)
+        return answer, encode_jpeg(picture, quality=85)
 
     def frame_jpeg(self, video_id: int, t: float, overlay: bool) -> tuple[float, bytes]:
         """The exact frame shown at t, as JPEG; with the animals drawn when overlay."""
@@ -282,7 +308,10 @@ class Archive:
         _check_time(t, row)
         frame_t, image = hls.frame_at(Path(row.path), row.info, t, self.files)
         if overlay:
-            image = draw_overlay(image, self._segmenter().segment(image))
+            zone = Zone.of(row.zone)
+            detections = self._segmenter().segment(image)
+            _, flags = split(detections, zone)
+            image = draw_overlay(image, detections, inside=flags, zone=zone)
         return frame_t, encode_jpeg(image, quality=85)
 
     # --- HLS -----------------------------------------------------------------------------
@@ -329,17 +358,28 @@ class Archive:
         return self.indexer
 
 
-def draw_outlines(image: Image, outlines: list[list[list[float]]], count: int) -> Image:
-    """A copy of `image` with the stored outlines (0-1 of the frame) and the count drawn."""
+def draw_outlines(
+    image: Image,
+    outlines: list[list[list[float]]],
+    count: int,
+    outside: list[list[list[float]]] | None = None,
+    zone: Zone | None = None,
+) -> Image:
+    """A copy of `image` with the stored outlines (0-1 of the frame) and the count drawn;
+    animals `outside` the zone grey, the zone's line sky blue, as the live overlay draws them."""
     out = image.copy()
     h, w = out.shape[:2]
     thickness = max(2, round(max(h, w) / 400))
-    polygons = [
-        np.round(np.array(polygon, np.float64) * (w, h)).astype(np.int32)
-        for polygon in outlines
-        if len(polygon) >= 3
-    ]
-    cv2.polylines(out, polygons, isClosed=True, color=_OUTLINE_RGB, thickness=thickness)
+    for polygons, colour in ((outside or [], _OUTSIDE_RGB), (outlines, _OUTLINE_RGB)):
+        pixels = [
+            np.round(np.array(polygon, np.float64) * (w, h)).astype(np.int32)
+            for polygon in polygons
+            if len(polygon) >= 3
+        ]
+        cv2.polylines(out, pixels, isClosed=True, color=colour, thickness=thickness)
+    if zone is not None:
+        line = np.round(zone.pixels((h, w))).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [line], True, ZONE_RGB, thickness, cv2.LINE_AA)
     scale = max(h, w) / 640
     origin = (round(12 * scale), round(40 * scale))
     cv2.putText(

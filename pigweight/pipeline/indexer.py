@@ -30,7 +30,7 @@ import av
 import cv2
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from pigweight.domain import Detections, Image
@@ -39,11 +39,13 @@ from pigweight.media import hls
 from pigweight.media.images import encode_jpeg
 from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, open_video
+from pigweight.pipeline.archive_zone import zoned
 from pigweight.pipeline.sample_cache import SampleCache
 from pigweight.store import videos as repo
 from pigweight.store.videos import SampleRow, VideoRow
 from pigweight.vision.overlay import mask_outlines
 from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.zone import Zone
 
 logger = logging.getLogger(__name__)
 
@@ -376,6 +378,7 @@ def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
         "confidence": sample.confidence,
         "sample_t": sample.t,
         "indexed": not sample.on_demand,
+        "outside": sample.outside,
     }
 
 
@@ -620,17 +623,26 @@ class VideoIndexer:
         info = self._info(video_id)
         if not self.samples.loaded(video_id):
             self.samples.begin_load(video_id)
-            with self.engine.connect() as conn:
-                stored = repo.sample_counts(conn, video_id)
-            self.samples.finish_load(video_id, stored)
+            with self.engine.connect() as conn:  # the zone after begin_load: see drop()
+                zone = self._zone(conn, video_id)
+                stored = repo.sample_counts(conn, video_id, with_outlines=zone is not None)
+            self.samples.finish_load(video_id, stored, zone)
         answer = self.count_at_cached(video_id, t)
         if answer is not None:
             return answer
         with self.engine.connect() as conn:  # another node's indexer may have stored it
-            sample = repo.nearest_sample_at_or_before(conn, video_id, t + _EPS_S)
+            zone = self._zone(conn, video_id)
+            sample = repo.nearest_sample_at_or_before(
+                conn, video_id, t + _EPS_S, with_outlines=zone is not None
+            )
         if sample is None or t - sample.t > self._reach(info):
             sample = self._sample_on_demand(video_id, info, t)
-        return _answer(t, sample)
+        return _answer(t, zoned(sample, zone))
+
+    @staticmethod
+    def _zone(conn: Connection, video_id: int) -> Zone | None:
+        row = repo.get_video(conn, video_id)
+        return None if row is None else Zone.of(row.zone)
 
     def count_at_cached(self, video_id: int, t: float) -> dict[str, Any] | None:
         """count_at from memory only (no database, no decoding): None where that is not

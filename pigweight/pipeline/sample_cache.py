@@ -5,7 +5,9 @@ background. The cache holds, per recently queried video, its samples' times, cou
 confidences (not their outlines) in time order; a lookup is a bisect on the event loop, no
 thread and no database. The database stays the truth: a video is loaded from it on first
 use, every sample this process stores is added after its commit, and a video nobody asked
-about for a while is forgotten (least recently used first).
+about for a while is forgotten (least recently used first). A recording's platform zone
+applies to the counts kept (those inside it, and how many outside): a video whose zone
+changes is dropped and loaded anew.
 
 Loading and adding race safely: the entry exists (not yet ready) before the database is
 read, so a sample committed while it is read is either in what was read or added to the
@@ -23,18 +25,23 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from pigweight.pipeline.archive_zone import zoned
 from pigweight.store.videos import SampleRow
+from pigweight.vision.zone import Zone
 
 _EPS_S = 1e-3  # sample times are stored rounded to the millisecond
 
 
 class _Samples:
-    __slots__ = ("ready", "rows", "times")
+    __slots__ = ("ready", "rows", "times", "zone")
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        # Until ready, rows keep their outlines: the zone they are counted with is read
+        # with the database, after they may have been added.
         self.rows: list[SampleRow] = []
         self.ready = False
+        self.zone: Zone | None = None
 
     def put(self, row: SampleRow, replace: bool) -> None:
         i = bisect.bisect_left(self.times, row.t - _EPS_S / 2)
@@ -78,15 +85,26 @@ class SampleCache:
             while len(self._videos) > self.max_videos:
                 self._videos.popitem(last=False)
 
-    def finish_load(self, video_id: int, stored: Iterable[SampleRow]) -> None:
-        """Merge what the database held (read after begin_load) and mark the video ready."""
+    def finish_load(
+        self, video_id: int, stored: Iterable[SampleRow], zone: Zone | None = None
+    ) -> None:
+        """Merge what the database held (read after begin_load) and mark the video ready;
+        counts are those inside `zone`, the video's zone read with the samples (with their
+        outlines where there is one)."""
         with self._lock:
             entry = self._videos.get(video_id)
             if entry is None or entry.ready:
-                return  # forgotten meanwhile, or loaded by another thread
+                return  # forgotten (or its zone changed) meanwhile, or loaded by another thread
+            entry.zone = zone
+            entry.rows = [_light(row, zone) for row in entry.rows]
             for row in stored:
-                entry.put(_light(row), replace=False)  # what was added since is newer
+                entry.put(_light(row, zone), replace=False)  # what was added since is newer
             entry.ready = True
+
+    def drop(self, video_id: int) -> None:
+        """Forget a video (its zone changed): the next query loads it counted anew."""
+        with self._lock:
+            self._videos.pop(video_id, None)
 
     def add(self, video_id: int, rows: Iterable[SampleRow], replace: bool = True) -> None:
         """Samples just committed; ignored for a video the cache does not hold."""
@@ -95,11 +113,12 @@ class SampleCache:
             if entry is None:
                 return
             for row in rows:
-                entry.put(_light(row), replace)
+                entry.put(_light(row, entry.zone) if entry.ready else row, replace)
 
 
-def _light(row: SampleRow) -> SampleRow:
-    """The row without its outlines: they are not needed to answer a count."""
+def _light(row: SampleRow, zone: Zone | None) -> SampleRow:
+    """The row counted inside the zone, without its outlines: a count does not need them."""
+    row = zoned(row, zone)
     if not row.outlines:
         return row
-    return SampleRow(row.t, row.count, row.confidence, "", row.on_demand)
+    return SampleRow(row.t, row.count, row.confidence, "", row.on_demand, row.outside)

@@ -157,6 +157,8 @@ video_files = Table(
     Column("indexed_until_s", Float, nullable=False, default=0.0),  # every sample before: done
     Column("samples_done", Integer, nullable=False, default=0),
     Column("samples_total", Integer, nullable=False, default=0),
+    # The platform zone drawn for this recording, JSON [[x, y], ...] in 0-1; NULL: none.
+    Column("zone", Text, nullable=True),
 )
 
 video_samples = Table(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class VideoRow:
     indexed_until_s: float  # every sample time below this is indexed
     samples_done: int
     samples_total: int
+    zone: list[list[float]] | None = None  # the platform zone, [[x, y], ...] in 0-1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class SampleRow:
     confidence: float  # 0-1
     outlines: str = "[]"  # JSON polygons, (x, y) in 0-1 of the frame size
     on_demand: bool = False  # computed for a query rather than by the index pass
+    outside: int = 0  # animals outside the recording's zone (worked out at read time)
 
 
 def add_video(conn: Connection, info: VideoInfo, name: str, source: str) -> int:
@@ -175,26 +177,33 @@ def add_samples(
     )
 
 
-def nearest_sample_at_or_before(conn: Connection, video_id: int, t: float) -> SampleRow | None:
-    """The latest sample whose t is at or before `t` (one index lookup; outlines not read)."""
-    s = video_samples.c
-    query = (
-        select(s.t, s.count, s.confidence, s.on_demand)
-        .where(s.video_id == video_id, s.t <= t)
-        .order_by(s.t.desc())
-        .limit(1)
+def set_zone(conn: Connection, video_id: int, zone: list[list[float]] | None) -> bool:
+    """Keep (None: remove) a video's platform zone; True if the video exists."""
+    value = None if zone is None else json.dumps(zone, separators=(",", ":"))
+    result = conn.execute(
+        update(video_files).where(video_files.c.id == video_id).values(zone=value)
     )
+    return bool(result.rowcount)
+
+
+def nearest_sample_at_or_before(
+    conn: Connection, video_id: int, t: float, with_outlines: bool = False
+) -> SampleRow | None:
+    """The latest sample whose t is at or before `t` (one index lookup)."""
+    s = video_samples.c
+    columns = [s.t, s.count, s.confidence, s.on_demand] + ([s.outlines] if with_outlines else [])
+    query = select(*columns).where(s.video_id == video_id, s.t <= t).order_by(s.t.desc()).limit(1)
     row = conn.execute(query).mappings().first()
-    return None if row is None else _to_sample(row, with_outlines=False)
+    return None if row is None else _to_sample(row, with_outlines=with_outlines)
 
 
-def sample_counts(conn: Connection, video_id: int) -> list[SampleRow]:
-    """Every sample of a video without its outlines, oldest first (for the sample cache)."""
+def sample_counts(conn: Connection, video_id: int, with_outlines: bool = False) -> list[SampleRow]:
+    """Every sample of a video, oldest first (for the sample cache); outlines only when
+    asked: a zone needs them to count."""
     s = video_samples.c
-    query = (
-        select(s.t, s.count, s.confidence, s.on_demand).where(s.video_id == video_id).order_by(s.t)
-    )
-    return [_to_sample(r, with_outlines=False) for r in conn.execute(query).mappings()]
+    columns = [s.t, s.count, s.confidence, s.on_demand] + ([s.outlines] if with_outlines else [])
+    query = select(*columns).where(s.video_id == video_id).order_by(s.t)
+    return [_to_sample(r, with_outlines=with_outlines) for r in conn.execute(query).mappings()]
 
 
 def samples_between(
@@ -220,7 +229,12 @@ def index_sample_times(conn: Connection, video_id: int, after_s: float = -1.0) -
 
 
 def series(
-    conn: Connection, video_id: int, t0: float, t1: float, step: float
+    conn: Connection,
+    video_id: int,
+    t0: float,
+    t1: float,
+    step: float,
+    recount: Callable[[SampleRow], SampleRow] | None = None,
 ) -> list[dict[str, Any]]:
     """One point per `step` seconds in [t0, t1) that has samples, for a timeline.
 
@@ -228,20 +242,22 @@ def series(
     scale, and the full group is the peak of a bucket, while the minimum or mean drops as
     animals walk on and off. `min` is there too, so a wide spread (animals moving) shows;
     `sample_t` is the time of the peak sample, where a click should seek. Buckets without
-    samples (not indexed yet) have no point.
+    samples (not indexed yet) have no point. `recount` (a recording's zone) counts each
+    sample from its outlines; `outside` is the peak sample's animals outside the zone.
     """
     if step <= 0:
         raise ValueError("step must be positive")
     s = video_samples.c
-    query = (
-        select(s.t, s.count, s.confidence)
-        .where(s.video_id == video_id, s.t >= t0, s.t < t1)
-        .order_by(s.t)
-    )
+    columns = [s.t, s.count, s.confidence] + ([s.outlines] if recount else [])
+    query = select(*columns).where(s.video_id == video_id, s.t >= t0, s.t < t1).order_by(s.t)
     points: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     bucket_index = -1
-    for t, count, confidence in conn.execute(query):
+    for r in conn.execute(query).mappings():
+        sample = SampleRow(r["t"], r["count"], r["confidence"], r["outlines"] if recount else "")
+        if recount is not None:
+            sample = recount(sample)
+        t, count, confidence, outside = sample.t, sample.count, sample.confidence, sample.outside
         k = int((t - t0) // step)
         if current is None or k != bucket_index:
             bucket_index = k
@@ -252,12 +268,15 @@ def series(
                 "confidence": round(confidence, 3),
                 "sample_t": t,
                 "samples": 0,
+                "outside": outside,
             }
             points.append(current)
         current["samples"] += 1
         current["min"] = min(current["min"], count)
         if count > current["count"]:
-            current.update(count=count, confidence=round(confidence, 3), sample_t=t)
+            current.update(
+                count=count, confidence=round(confidence, 3), sample_t=t, outside=outside
+            )
     return points
 
 
@@ -299,4 +318,5 @@ def _to_video(row: Any) -> VideoRow:
         indexed_until_s=float(row["indexed_until_s"]),
         samples_done=int(row["samples_done"]),
         samples_total=int(row["samples_total"]),
+        zone=None if row["zone"] is None else json.loads(row["zone"]),
     )

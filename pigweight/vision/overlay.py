@@ -16,7 +16,7 @@ from pigweight.vision.zone import Zone
 
 _MASK_ALPHA = 0.45
 _OUTSIDE = (150, 150, 150)  # animals outside the platform zone: seen, not counted
-_ZONE = (255, 214, 64)  # the zone's outline: amber reads on concrete, straw and dark floors
+ZONE_RGB = (80, 200, 255)  # the zone's line: sky blue, as the page draws it; no outline is blue
 
 
 def pastel(index: int) -> tuple[int, int, int]:
@@ -81,7 +81,7 @@ def draw_overlay(
             cv2.rectangle(out, p1, p2, colours[i], thickness, cv2.LINE_AA)
     if zone is not None:
         outline = np.round(zone.pixels((h, w))).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(out, [outline], True, _ZONE, thickness, cv2.LINE_AA)
+        cv2.polylines(out, [outline], True, ZONE_RGB, thickness, cv2.LINE_AA)
     for i, label in enumerate(ids):
         if not flags[i]:
             continue  # not counted: a number would read as one of the count

@@ -111,6 +111,7 @@ def test_index_counts_agree_with_the_ground_truth(clip: Path, tmp_path: Path) ->
         "confidence": samples[4].confidence,
         "sample_t": 4.0,
         "indexed": True,
+        "outside": 0,  # no zone: every animal counts
     }
     # Outlines: one polygon per animal, at most 32 points, in 0-1 with 3 decimals.
     outlines = json.loads(samples[0].outlines)

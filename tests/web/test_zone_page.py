@@ -87,8 +87,8 @@ def zone_drawn_between(page: Page, a: tuple[float, float], b: tuple[float, float
     )
 
 
-# Whether the MJPEG picture has the server's amber zone line within a few pixels of (x, y).
-MJPEG_AMBER_NEAR = """([x, y]) => {
+# Whether the MJPEG picture has the server's sky-blue zone line within a few pixels of (x, y).
+MJPEG_ZONE_NEAR = """([x, y]) => {
   const img = document.getElementById('live-stream');
   if (!img || img.hidden || !img.naturalWidth) return false;
   const c = document.createElement('canvas');
@@ -98,7 +98,7 @@ MJPEG_AMBER_NEAR = """([x, y]) => {
   const r = 6, cx = Math.round(x * c.width), cy = Math.round(y * c.height);
   const px = ctx.getImageData(cx - r, cy - r, 2 * r + 1, 2 * r + 1).data;
   for (let i = 0; i < px.length; i += 4) {
-    if (px[i] > 200 && px[i + 1] > 170 && px[i + 1] < 240 && px[i + 2] < 120) return true;
+    if (px[i] < 150 && px[i + 1] > 160 && px[i + 2] > 200) return true;
   }
   return false;
 }"""
@@ -224,11 +224,11 @@ def test_a_phone_draws_the_zone_with_taps(
         assert abs(x - cx) <= TOLERANCE and abs(y - cy) <= TOLERANCE, (zone, CORNERS)
     # No part of the drawing bar runs off the phone's screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    # Over MJPEG the server draws the zone into the frames (amber), the page does not draw it
+    # Over MJPEG the server draws the zone into the frames (sky blue), the page does not draw it
     # a second time on top.
     expect(page.locator("#live-zone")).to_be_hidden()
     page.wait_for_function(
-        MJPEG_AMBER_NEAR,
+        MJPEG_ZONE_NEAR,
         arg=[(CORNERS[0][0] + CORNERS[1][0]) / 2, (CORNERS[0][1] + CORNERS[1][1]) / 2],
         timeout=15_000,
     )

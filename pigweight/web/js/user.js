@@ -11,6 +11,9 @@ function render() {
   // Admin-only controls (.admin-only): for an admin, or anyone while the service is open.
   const admin = me !== null && (!me.login_required || me.user?.role === "admin");
   document.documentElement.dataset.admin = String(admin);
+  // Operator controls (.operator-only, in archive.css): operators and admins, or anyone open.
+  const operator = me !== null && (!me.login_required || ["operator", "admin"].includes(me.user?.role));
+  document.documentElement.dataset.operator = String(operator);
   const box = $("user-box");
   box.hidden = !me?.user;
   if (!me?.user) return;

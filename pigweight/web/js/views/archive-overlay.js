@@ -11,11 +11,12 @@ function placeCanvas(canvas) {
   placeOver($("archive-video"), canvas);
 }
 
-// `sample.outlines`: polygons of [x, y] points, each a fraction of the picture's size.
+// `sample.outlines`: polygons of [x, y] points, each a fraction of the picture's size (the
+// animals counted); `sample.outside_outlines`: those outside the platform zone, greyed.
 export function drawOutlines(sample) {
   const canvas = $("archive-outlines");
   placeCanvas(canvas);
-  drawPolygons(canvas, sample ? sample.outlines : []);
+  drawPolygons(canvas, sample ? sample.outlines : [], sample?.outside_outlines ?? []);
 }
 
 // --- cover: the thumbnail over the video until the sought frame is there ------------------

@@ -82,5 +82,9 @@ export function renderCount() {
   const frame = $("archive-frame");
   if (state.frameT === null) frame.textContent = "";
   else if (sample === null) frame.textContent = t("archive.counting", { time: frameClock(state.frameT) });
-  else frame.textContent = t("archive.frameAt", { time: frameClock(state.frameT), confidence: Math.round(sample.confidence * 100) });
+  else {
+    const outside = sample.outside_outlines?.length ?? 0; // seen beyond the zone, not counted
+    const note = outside ? t("archive.outsideZone", { n: outside }) : "";
+    frame.textContent = t("archive.frameAt", { time: frameClock(state.frameT), confidence: Math.round(sample.confidence * 100) }) + note;
+  }
 }

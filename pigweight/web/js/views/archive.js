@@ -7,8 +7,8 @@
 // This module is the view's coordinator: the player, its keys, and the refresh while the
 // indexer writes. The rest lives beside it: archive-common (state, formats, errors),
 // archive-list (recordings and their indexing), archive-samples (the frame's count),
-// archive-overlay (outlines and cover over the video), archive-upload-panel and
-// archive-weighing (the two forms).
+// archive-overlay (outlines and cover over the video), archive-zone (the recording's
+// platform zone, zone-editor.js), archive-upload-panel and archive-weighing (the two forms).
 
 import { onLanguage, t } from "../i18n.js";
 import { $, PENDING, clearError, clock, frameClock, getJson, renderError, showError, state } from "./archive-common.js";
@@ -18,6 +18,7 @@ import { WINDOW_S, askCount, loadWindow, renderCount, sampleAt } from "./archive
 import { Timeline, parseThumbs } from "./archive-timeline.js";
 import { renderUploadLine, wireUpload } from "./archive-upload-panel.js";
 import { wireWeighing } from "./archive-weighing.js";
+import { wireZone } from "./archive-zone.js";
 
 const SERIES_POINTS = 600; // timeline resolution, whatever the length of the file
 const REFRESH_MS = 2500; // while indexing: series, samples and thumbnails at most this often
@@ -27,6 +28,7 @@ const SPEEDS = [0.25, 0.5, 1, 2, 4, 8];
 
 let Hls = null; // hls.js (370 KB) loads when a recording is first played, not with the page
 let timeline = null;
+let zone = null; // wireZone(): the recording's platform zone over the player
 let started = false;
 
 // --- the player ---------------------------------------------------------------------------
@@ -45,6 +47,7 @@ async function open(id) {
   renderCount();
   renderIndexState();
   timeline.reset(video.duration_s, `/api/video_file/${id}/`);
+  zone.reset();
   setControls(true);
   scheduleRefresh(true);
   await attach(video);
@@ -226,6 +229,14 @@ function coverFor(t) {
   if (thumb) showCover(thumb, t);
 }
 
+// A new zone counts other animals: the frame's sample and the timeline are read again.
+function recount() {
+  state.windows = new Map();
+  state.samples = [];
+  if (state.frameT !== null) loadWindow(Math.floor(state.frameT / WINDOW_S));
+  scheduleRefresh(true);
+}
+
 // --- keyboard ------------------------------------------------------------------------------
 
 const KEYS = {
@@ -275,6 +286,7 @@ function wire() {
     if (video) open(video.id);
   });
   wireWeighing();
+  zone = wireZone(recount);
   document.querySelector("#view-archive .archive-main").addEventListener("keydown", onKey);
   new ResizeObserver(() => drawOutlines(state.shown)).observe($("archive-player"));
   timeline = new Timeline($("archive-timeline"), $("archive-preview"), {
@@ -293,6 +305,7 @@ function wire() {
     renderPlayButton();
     renderUploadLine();
     renderError();
+    zone.render();
   });
 }
 

@@ -6,7 +6,7 @@
 import uPlot from "../../vendor/uplot.esm.js";
 import { locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
-import { createZoneEditor } from "./live-zone.js";
+import { createLiveZone } from "./live-zone.js";
 import {
   init as initWeighing,
   rerender as rerenderWeighing,
@@ -41,7 +41,7 @@ const state = {
   fallbackReason: "",
 };
 let video = null; // createLiveVideo(): the picture, WebRTC or MJPEG
-let zone = null; // createZoneEditor(): the platform zone over the picture
+let zone = null; // createLiveZone(): the platform zone over the picture
 
 function cameraLabel(camera) {
   const status = camera.status?.state ?? "stopped";
@@ -372,7 +372,7 @@ export function init() {
       zone.redraw();
     },
   );
-  zone = createZoneEditor(
+  zone = createLiveZone(
     {
       video: $("live-video"),
       img: $("live-stream"),
