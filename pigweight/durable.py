@@ -8,6 +8,7 @@ caller reports success.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 
@@ -27,24 +28,25 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_new(path: Path, data: bytes) -> None:
-    """Create path (a new, unique name) with data, fsync'ed; it appears whole or not at all.
+def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Create path with data, fsync'ed; it appears whole or not at all, and FileExistsError
+    when the name is taken (of two writers at once, the first stays).
 
-    Written under a hidden name and linked into place (which, unlike a rename, refuses a name
-    that exists): a write that fails (a full disk) leaves no empty or cut-short file under
-    the real name, and the hidden one is removed.
+    Written under a hidden name of its own and linked into place (which, unlike a rename,
+    refuses a name that exists): a write that fails (a full disk) leaves no empty or
+    cut-short file under the real name, and the hidden one is removed.
     """
-    temp = path.with_name(f".{path.name}.part")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        _write_aside(temp, data)
+        _write_aside(temp, data, mode)
         os.link(temp, path)
     finally:
         temp.unlink(missing_ok=True)
     fsync_dir(path.parent)
 
 
-def _write_aside(temp: Path, data: bytes) -> None:
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write_aside(temp: Path, data: bytes, mode: int = 0o644) -> None:
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         write_all(fd, data)
         os.fsync(fd)

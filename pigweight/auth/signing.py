@@ -12,9 +12,9 @@ replacing the file voids every link signed with it at once, without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import time
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pigweight.auth.users import ROLES, Role, User
+from pigweight.durable import write_new
 from pigweight.errors import PigWeightError
 
 KEY_FILE = "url-signing.key"
@@ -97,22 +98,11 @@ class SigningKey:
         return key
 
     def _make(self) -> None:
-        # Written whole under another name, then linked into place: nobody reads a
-        # half-written key, and of two made at once the first stays.
+        # Linked into place whole: nobody reads a half-written key, and of two made at once
+        # the first stays.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        draft = self.path.with_name(f".{KEY_FILE}.{secrets.token_hex(8)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            try:
-                os.write(fd, secrets.token_bytes(32).hex().encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.link(draft, self.path)
-        except FileExistsError:
-            pass  # made meanwhile for another request: that key stands
-        finally:
-            draft.unlink(missing_ok=True)
+        with contextlib.suppress(FileExistsError):  # made meanwhile for another request
+            write_new(self.path, secrets.token_bytes(32).hex().encode(), mode=0o600)
 
 
 def media_scope(path: str) -> str | None:
