@@ -9,12 +9,19 @@ export class CountError extends Error {
   }
 }
 
-export async function countImage(file) {
+// The form POST /api/count_image reads: the photo and, when given, the platform zone
+// ([[x, y], ...] in 0-1 of the photo; the animals outside it are not counted).
+export function photoForm(file, zone = null) {
   const body = new FormData();
   body.append("file", file, file.name);
+  if (zone) body.append("zone", JSON.stringify(zone));
+  return body;
+}
+
+export async function countImage(file, zone = null) {
   let response;
   try {
-    response = await fetch("/api/count_image", { method: "POST", body });
+    response = await fetch("/api/count_image", { method: "POST", body: photoForm(file, zone) });
   } catch (err) {
     throw new CountError("network", String(err.message || err));
   }

@@ -1,5 +1,5 @@
-// The photo view: drop a photo, see the animals marked and the count. Russian first, English beside
-// it: every key in both.
+// The photo view: drop a photo, see the animals marked and the count, draw a platform zone
+// on it. Russian first, English beside it: every key in both.
 
 export default {
   ru: {
@@ -21,7 +21,21 @@ export default {
     "error.upload_too_large": "Файл слишком большой: не больше {mb} МБ. Выберите фото поменьше.",
     "error.model_unavailable": "Модель распознавания не загружена. Сообщите администратору.",
     "error.missing_file": "Файл не дошёл до сервера. Выберите фото ещё раз.",
+    "error.invalid_zone": "Сервер не принял зону платформы. Нарисуйте её заново.",
     "error.unknown": "Не удалось посчитать фото. Попробуйте ещё раз.",
+    outside: "Вне зоны (серые)",
+    "photo.zone.edit": "Зона платформы",
+    "photo.zone.canvasLabel": "Фото: нажмите, чтобы добавить точку зоны",
+    "photo.zone.hint": "Нажимайте на углы платформы на фото по порядку. Точек: {n} (нужно не меньше 3).",
+    "photo.zone.note": "Зона платформы действует и для следующих фото на этой странице: животные вне неё серые и в счёт не входят.",
+    "photo.zone.save": "Сохранить",
+    "photo.zone.undo": "Убрать точку",
+    "photo.zone.cancel": "Отмена",
+    "photo.zone.remove": "Сбросить",
+    "photo.zone.error.invalid_zone": "Сервер не принял зону: нужно не меньше 3 точек, не на одной линии.",
+    "photo.zone.error.invalid_request": "Сервер не принял зону: нужно не меньше 3 точек, не на одной линии.",
+    "photo.zone.error.server": "Ошибка на сервере: фото не пересчитано. Попробуйте ещё раз.",
+    "photo.zone.error.unknown": "Не удалось пересчитать фото с зоной. Попробуйте ещё раз.",
   },
   en: {
     dropTitle: "Drop a photo here",
@@ -42,6 +56,20 @@ export default {
     "error.upload_too_large": "The file is too large: at most {mb} MB. Choose a smaller photo.",
     "error.model_unavailable": "The recognition model is not loaded. Tell your administrator.",
     "error.missing_file": "The file did not reach the server. Choose the photo again.",
+    "error.invalid_zone": "The server did not accept the platform zone. Draw it again.",
     "error.unknown": "The photo could not be counted. Try again.",
+    outside: "Outside the zone (grey)",
+    "photo.zone.edit": "Platform zone",
+    "photo.zone.canvasLabel": "Photo: click to add a corner of the zone",
+    "photo.zone.hint": "Click the platform's corners on the photo in turn. Points: {n} (3 at least).",
+    "photo.zone.note": "The platform zone also applies to the next photos on this page: animals outside it are grey and not counted.",
+    "photo.zone.save": "Apply",
+    "photo.zone.undo": "Remove point",
+    "photo.zone.cancel": "Cancel",
+    "photo.zone.remove": "Clear",
+    "photo.zone.error.invalid_zone": "The server did not accept the zone: it needs 3 points at least, not on one line.",
+    "photo.zone.error.invalid_request": "The server did not accept the zone: it needs 3 points at least, not on one line.",
+    "photo.zone.error.server": "Server error: the photo was not counted again. Try again.",
+    "photo.zone.error.unknown": "The photo could not be counted with the zone. Try again.",
   },
 };

@@ -1,7 +1,10 @@
-// The photo view: choose or drop a photo, see the animals marked and the count.
+// The photo view: choose or drop a photo, see the animals marked and the count; a platform
+// zone drawn on it (photo-zone.js) counts it again, and the next photos, without the animals
+// outside.
 
 import { countImage, CountError } from "../api.js";
 import { hasText, language, onLanguage, t } from "../i18n.js";
+import { createPhotoZone } from "./photo-zone.js";
 
 const root = document.documentElement;
 const limits = {
@@ -24,13 +27,19 @@ const el = {
   confidenceFill: $("confidence-fill"),
   elapsed: $("elapsed"),
   dimensions: $("dimensions"),
+  outsideRow: $("outside-row"),
+  outside: $("outside"),
+  zoneNote: $("photo-zone-note"),
   error: $("error"),
   errorTitle: $("error-title"),
   errorDetail: $("error-detail"),
 };
 
-// What is on screen; re-rendered as a whole when the language changes.
-const state = { busy: false, result: null, fileName: "", error: null };
+// What is on screen; re-rendered as a whole when the language changes. `file`: the photo
+// counted (sent again when a zone is drawn); `zone`: the platform zone every count of this
+// page uses, [[x, y], ...] in 0-1, or null.
+const state = { busy: false, result: null, file: null, fileName: "", error: null, zone: null };
+let zoneEditor = null; // createPhotoZone(): the zone editor over the photo
 
 function formatNumber(value, digits = 0) {
   return new Intl.NumberFormat(language(), {
@@ -59,6 +68,9 @@ function render() {
   el.confidenceFill.classList.toggle("is-low", result !== null && percent < 60);
   el.elapsed.textContent = result ? formatDuration(result.ms) : "—";
   el.dimensions.textContent = result ? `${result.width} × ${result.height}` : "—";
+  el.outsideRow.hidden = !(result && state.zone);
+  el.outside.textContent = result ? formatNumber(result.outside ?? 0) : "—";
+  el.zoneNote.hidden = !state.zone;
   el.fileName.textContent = state.fileName;
   el.error.hidden = !error;
   if (error) {
@@ -66,13 +78,16 @@ function render() {
     el.errorTitle.textContent = t(key, limits);
     el.errorDetail.textContent = error.detail ? t("detailPrefix") + error.detail : "";
   }
+  zoneEditor?.render();
 }
 
 async function handleFile(file) {
   if (!file || state.busy) return;
+  state.file = file;
   state.fileName = file.name;
   state.result = null;
   state.error = null;
+  zoneEditor.reset(); // a zone half drawn on the last photo
   if (file.size > limits.mb * 1024 * 1024) {
     // Refused here: sending it would only earn the same 413 after a long upload.
     state.error = new CountError("upload_too_large", `${file.name}: ${formatNumber(file.size / 1048576, 1)} MB`);
@@ -82,7 +97,7 @@ async function handleFile(file) {
   state.busy = true;
   render();
   try {
-    const result = await countImage(file);
+    const result = await countImage(file, state.zone);
     await showOverlay(result.overlay);
     state.result = result;
   } catch (err) {
@@ -91,6 +106,14 @@ async function handleFile(file) {
     state.busy = false;
     render();
   }
+}
+
+// The same photo counted again with a zone drawn on it (or without one: `drawn` null).
+function onZoneCounted(shown, drawn, payload) {
+  if (state.result !== shown) return; // another photo was chosen meanwhile
+  state.zone = drawn;
+  state.result = payload;
+  showOverlay(payload.overlay).then(render); // the count and the picture change together
 }
 
 // Resolve once the overlay is decoded, so the count and the picture appear together.
@@ -137,9 +160,32 @@ export function show() {
 
 export function hide() {
   shown = false;
+  zoneEditor.reset(); // Backspace and Esc belong to the other view now
 }
 
 export function init() {
+  zoneEditor = createPhotoZone(
+    {
+      img: el.overlay,
+      canvas: $("photo-zone"),
+      edit: $("photo-zone-edit"),
+      bar: $("photo-zone-bar"),
+      hint: $("photo-zone-hint"),
+      undo: $("photo-zone-undo"),
+      save: $("photo-zone-save"),
+      cancel: $("photo-zone-cancel"),
+      remove: $("photo-zone-remove"),
+      error: $("photo-zone-error"),
+      errorTitle: $("photo-zone-error-title"),
+      errorDetail: $("photo-zone-error-detail"),
+    },
+    {
+      shown: () => state.result,
+      file: () => state.file,
+      zone: () => state.zone,
+      onCounted: onZoneCounted,
+    },
+  );
   const openPicker = () => el.input.click();
   el.choose.addEventListener("click", openPicker);
   el.another.addEventListener("click", openPicker);
