@@ -147,7 +147,12 @@ class FileSource:
             raise InvalidVideo(f"{self.path}: no such file")
         with av.open(str(self.path), options={"protocol_whitelist": "file"}) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # Slice threads, not frame threads: freeing a frame-threaded decoder waits for its
+            # threads while holding the GIL, and a thread that is logging through PyAV's
+            # Python callback (av.logging on, as the secrets test sets it) waits for the
+            # GIL: a deadlock seen once, the camera's stop hung for good. A replay runs at
+            # real-time pace and needs no frame threads.
+            stream.thread_type = "SLICE"
             started = time.monotonic()
             first_t: float | None = None
             for frame in container.decode(stream):
