@@ -58,7 +58,7 @@ apidoc: $(STAMP_RUN)
 # Re-resolve the locks after a change to pyproject.toml: pins that still fit are kept
 # (LOCK_ARGS=--upgrade takes the newest everywhere, LOCK_ARGS='-P numpy' one package).
 lock: $(STAMP_DEV)
-	$(COMPILE) --extra dev -o $(LOCK_DEV) pyproject.toml requirements/tools.in
+	$(COMPILE) --extra dev --extra train -o $(LOCK_DEV) pyproject.toml requirements/tools.in
 	$(COMPILE) -c $(LOCK_DEV) -o $(LOCK_RUN) pyproject.toml requirements/tools.in
 
 # A throwaway venv with the newest versions the ranges allow; prints what moved against
@@ -67,7 +67,7 @@ upgrade-check:
 	rm -rf $(UPGRADE_VENV)
 	$(PYTHON) -m venv $(UPGRADE_VENV)
 	$(UPGRADE_VENV)/bin/python -m pip install -q --upgrade -r requirements/tools.in
-	$(UPGRADE_VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(UPGRADE_VENV)/bin/python -m pip install -q -e '.[dev,train]'
 	$(UPGRADE_VENV)/bin/python scripts/lock_diff.py $(LOCK_DEV)
 	$(UPGRADE_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
