@@ -131,6 +131,37 @@ def bench_onnx(frames: list[Image], imgsz: int, threads: int) -> dict[str, Any]:
     }
 
 
+def bench_pig(frames: list[Image], imgsz: int, threads: int, model: Path) -> dict[str, Any]:
+    """The shipped pig detector end to end (outlines and confidence included) against a
+    bare `session.run` of the same model on the same input shape, interleaved."""
+    from pigweight.vision.pig_detector import PigSegmenter
+
+    ours = PigSegmenter(YoloOnnxSegmenter(model, imgsz=imgsz, threads=threads, use_gpu=False))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    bare = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    tensor, _ = ours.detector.prepare(frames[:1])
+    bare.run(None, {"images": tensor})
+    ours.segment(frames[0])
+    bare_times, our_times, counts = [], [], []
+    for image in frames:
+        bare_times.append(timed(partial(bare.run, None, {"images": tensor}))[0])
+        seconds, found = timed(partial(ours.segment, image))
+        our_times.append(seconds)
+        counts.append(len(found))
+    ms, bare_ms = median_ms(our_times), median_ms(bare_times)
+    return {
+        "segmenter": f"pig imgsz={imgsz} threads={threads}",
+        "input_hw": list(tensor.shape[2:]),
+        "ms": ms,
+        "fps": 1000 / ms,
+        "bare_same_shape_fps": 1000 / bare_ms,
+        "ratio_vs_bare_same_shape": bare_ms / ms,
+        "mean_count": float(np.mean(counts)),
+    }
+
+
 def busy_post_ms(
     ours: YoloOnnxSegmenter, outputs: list[npt.NDArray[np.float32]], boxes: list[Any]
 ) -> float:
@@ -163,7 +194,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         hw = "x".join(str(v) for v in reversed(row.get("input_hw", [])))
         cells = [f"{row['fps']:7.1f}"]
-        if "bare_same_shape_fps" in row:
+        if "bare_square_fps" not in row and "bare_same_shape_fps" in row:
+            cells += [
+                f"{row['bare_same_shape_fps']:7.1f}",
+                f"{'':>7}",
+                f"{row['ratio_vs_bare_same_shape']:11.2f}",
+            ]
+        elif "bare_same_shape_fps" in row:
             cells += [
                 f"{row['bare_same_shape_fps']:7.1f}",
                 f"{row['bare_square_fps']:7.1f}",
@@ -185,6 +222,12 @@ def main() -> None:
     count = 5 if args.quick else max(3, args.frames)
     frames = [scene(i) for i in range(count)]
     rows = [bench_classic(frames)]
+    from pigweight.vision.pig_model import DEFAULT_MODEL
+
+    pig_model = Path(os.environ.get("PIG_MODEL", DEFAULT_MODEL))
+    if pig_model.is_file():
+        for imgsz in (416,) if args.quick else (416, 512, 640):
+            rows.append(bench_pig(frames, imgsz, 2, pig_model))
     if SEG_MODEL.is_file():
         for imgsz in (320,) if args.quick else (640, 320):
             for threads in (1, 2):

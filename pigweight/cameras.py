@@ -73,6 +73,11 @@ class CameraConfig(BaseModel):
         default=None, ge=0, le=1, description="Minimum confidence."
     )
     segmenter: SegmenterName | None = Field(default=None, description="Segmenter for this camera.")
+    model: Path | None = Field(
+        default=None,
+        description="ONNX model for this camera (a pig model fine-tuned on its frames by "
+        "`pigweight train`); relative to the cameras file. Empty: MODEL_PATH.",
+    )
     kind: CameraKind = Field(
         default="rtsp", description="Set from the URL; 'demo' for the demo camera."
     )
@@ -197,6 +202,13 @@ def _with_kind(raw: dict[str, object], base_dir: Path | None) -> dict[str, objec
         raw = {**raw, "kind": _kind_of(url.strip())}
         if raw["kind"] == "file" and base_dir is not None and not Path(url).is_absolute():
             raw["url"] = str(base_dir / url)
+    model = raw.get("model")
+    if (
+        isinstance(model, str)
+        and base_dir is not None
+        and not Path(model).expanduser().is_absolute()
+    ):
+        raw = {**raw, "model": str(base_dir / model)}
     return raw
 
 
@@ -330,6 +342,7 @@ def _legacy_camera(url: str, others: list[CameraConfig]) -> CameraConfig:
         frame_skip=None,
         conf_threshold=None,
         segmenter=None,
+        model=None,
         kind=_kind_of(url.strip()),
     )
 

@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_users.add_parser(sub)
 
+    from pigweight import cli_train
+
+    cli_train.add_parser(sub)
+
     count = sub.add_parser("count", help="count the animals in photos and videos")
     count.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _segmenter_options(count)
@@ -81,6 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--overlay-dir", type=Path, help="write annotated pictures here")
     ev.add_argument("--frames", type=int, default=0, help="video: at most N frames, evenly spaced")
+    ev.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the images `pigweight train` never trains on (docs/model.md, splits)",
+    )
+    ev.add_argument(
+        "--split-at",
+        type=int,
+        default=None,
+        help="with --held-out: video frames numbered from N on are held out (a farm's own)",
+    )
     ev.set_defaults(func=_cmd_eval)
 
     demo = sub.add_parser("demo-video", help="write a synthetic platform video + ground truth")
@@ -123,7 +138,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _segmenter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--segmenter", choices=["classic", "yolo_onnx"], help="default SEGMENTER")
+    parser.add_argument(
+        "--segmenter", choices=["pig", "classic", "yolo_onnx"], help="default SEGMENTER"
+    )
     parser.add_argument("--model", type=Path, help="ONNX model file (implies yolo_onnx)")
     parser.add_argument("--conf", type=float, help="confidence threshold (CONF_THRESHOLD)")
 
@@ -249,7 +266,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from pigweight.cli_eval import run_eval
 
     settings = _settings(args)
-    report = run_eval(settings, args.target, overlay_dir=args.overlay_dir, frames=args.frames)
+    report = run_eval(
+        settings,
+        args.target,
+        overlay_dir=args.overlay_dir,
+        frames=args.frames,
+        held_out=args.held_out,
+        split_at=args.split_at,
+    )
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

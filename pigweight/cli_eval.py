@@ -46,7 +46,12 @@ def _progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def run_eval(
-    settings: Settings, target: Path, overlay_dir: Path | None = None, frames: int = 0
+    settings: Settings,
+    target: Path,
+    overlay_dir: Path | None = None,
+    frames: int = 0,
+    held_out: bool = False,
+    split_at: int | None = None,
 ) -> EvalOutcome:
     """Evaluate the configured segmenter on `target`; raises PigWeightError on bad input."""
     if target.is_file():
@@ -54,6 +59,8 @@ def run_eval(
     from pigweight.evaluation import evaluate_dataset, format_report, load_dataset
 
     dataset = load_dataset(target)
+    if held_out:
+        dataset = _held_out_only(dataset, split_at)
     segmenter = create_segmenter(settings)
     with _progress_bar(dataset.name, "img") as step:
         report = evaluate_dataset(
@@ -65,6 +72,25 @@ def run_eval(
         )
     report = replace(report, model=_model_file(segmenter))
     return EvalOutcome(report.to_json(), format_report(report))
+
+
+def _held_out_only(dataset: Any, split_at: int | None) -> Any:
+    """The images the training splits keep for measuring (pigweight/training/splits.py)."""
+    from pigweight.training.data import Sample, group_of
+    from pigweight.training.splits import held_out
+
+    source = dataset.root.resolve().name
+    if source in ("train", "valid", "test"):  # a part of a Roboflow export
+        source = dataset.root.resolve().parent.name
+
+    def kept(name: str) -> bool:
+        sample = Sample(source, name, group_of(source, name), lambda: (None, None))  # type: ignore[arg-type, return-value]
+        return held_out(sample, split_at)
+
+    items = tuple(item for item in dataset.items if kept(item.name))
+    if not items:
+        raise PigWeightError(f"{dataset.root}: none of its images is held out from training")
+    return replace(dataset, items=items, name=f"{dataset.name} (held out)")
 
 
 def _model_file(segmenter: Segmenter) -> str | None:

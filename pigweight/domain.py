@@ -34,6 +34,9 @@ class Detections:
     masks: npt.NDArray[np.bool_] | None = None  # (N, H, W) at frame size; None: boxes only
     track_ids: npt.NDArray[np.int64] | None = None  # (N,) set by the tracker
     frame_shape: tuple[int, int] = (0, 0)  # (H, W) of the frame the detections refer to
+    # Expected animals the count may be off by (vision/count_confidence.py), when the segmenter
+    # measures it (the pig detector); None: confidence is the mean score.
+    doubt: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
@@ -72,11 +75,15 @@ class Detections:
             masks=None if self.masks is None else self.masks[keep],
             track_ids=None if self.track_ids is None else self.track_ids[keep],
             frame_shape=self.frame_shape,
+            doubt=self.doubt,
         )
 
     @property
     def confidence(self) -> float:
-        """Mean score of the detections; 1.0 for an empty frame (nothing doubtful seen)."""
+        """How sure the count is, 0-1: exp(-doubt) when the segmenter measured its doubt,
+        else the mean score (1.0 for an empty frame: nothing doubtful seen)."""
+        if self.doubt is not None:
+            return float(np.exp(-max(self.doubt, 0.0)))
         return float(self.scores.mean()) if len(self) else 1.0
 
 

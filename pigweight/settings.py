@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SegmenterName = Literal["classic", "yolo_onnx"]
+SegmenterName = Literal["pig", "classic", "yolo_onnx"]
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})?\.?")
 
 
@@ -49,15 +49,24 @@ class Settings(BaseSettings):
 
     # --- segmentation -------------------------------------------------------------------
     segmenter: SegmenterName = Field(
-        "classic",
-        description="Which segmenter counts the animals: 'classic' (built in, no weights) "
-        "or 'yolo_onnx' (a YOLOv8/YOLO11 model exported to ONNX, see MODEL_PATH).",
+        "pig",
+        description="Which segmenter counts the animals: 'pig' (the trained pig detector "
+        "shipped in the package; 'classic' when its file is missing), 'classic' (hand-made "
+        "colour and shape rules, no weights) or 'yolo_onnx' (a YOLOv8/YOLO11 model exported "
+        "to ONNX, see MODEL_PATH).",
     )
     model_path: Path | None = Field(
-        None, description="ONNX file of a YOLOv8/YOLO11 detect or segment model."
+        None,
+        description="ONNX file of the model: a YOLOv8/YOLO11 detect or segment export "
+        "(SEGMENTER=yolo_onnx), or a pig model fine-tuned by `pigweight train` "
+        "(SEGMENTER=pig). Empty with SEGMENTER=pig: the shipped model.",
     )
-    conf_threshold: float = Field(
-        0.25, ge=0.0, le=1.0, description="Minimum confidence of a detection (0-1)."
+    conf_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum confidence of a detection (0-1). Empty: the model's own "
+        "(picked on validation images when `pigweight train` made it; 0.25 otherwise).",
     )
     iou_threshold: float = Field(
         0.5, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged by NMS."

@@ -98,3 +98,18 @@ def test_file_urls_are_relative_to_the_cameras_file(tmp_path: Path) -> None:
     path.write_text("cameras:\n  - {id: replay, url: clips/a.mp4}\n")
     (camera,) = load_cameras(_settings(tmp_path, cameras_file=path))
     assert camera.kind == "file" and camera.url == str(tmp_path / "clips" / "a.mp4")
+
+
+def test_a_cameras_model_is_read_relative_to_the_file(tmp_path: Path) -> None:
+    from pigweight.cameras import parse_cameras
+    from pigweight.pipeline.camera_worker import with_conf
+    from pigweight.settings import load_settings
+
+    text = (
+        "cameras:\n  - id: scale1\n    url: rtsp://192.0.2.10/live\n    model: models/scale1.onnx\n"
+    )
+    (camera,) = parse_cameras(text, base_dir=tmp_path)
+    assert camera.model == tmp_path / "models" / "scale1.onnx"
+    settings = with_conf(load_settings(segmenter="classic", preload_model=False), camera)
+    assert settings.model_path == tmp_path / "models" / "scale1.onnx"
+    assert settings.segmenter == "pig"  # a camera's own pig model counts with the pig detector

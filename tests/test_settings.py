@@ -106,7 +106,7 @@ def test_settings_command_redacts_the_password(
     monkeypatch.setenv("CAM_URL", CAM_URL)
     assert main(["settings"]) == 0
     out = capsys.readouterr().out
-    assert "CONF_THRESHOLD=0.25" in out
+    assert "SEGMENTER=pig" in out
     assert "CAM_URL=rtsp://admin:***@192.0.2.10:554" in out
     for leaked in ("p@ss", "p%40ss", "w%2Frd", "%2521", "rd%21"):
         assert leaked not in out

@@ -61,7 +61,9 @@ def _evaluate_item(
     if overlay_dir is not None:
         picture = _draw_labels(draw_overlay(image, detections, len(detections)), item.labels)
         (overlay_dir / f"{Path(item.name).stem}.jpg").write_bytes(encode_jpeg(picture))
-    return ImageResult(item.name, item.true_count, len(detections), ms, labelled, matched)
+    return ImageResult(
+        item.name, item.true_count, len(detections), ms, labelled, matched, detections.confidence
+    )
 
 
 def _draw_labels(picture: Image, labels: AnimalLabels | None) -> Image:

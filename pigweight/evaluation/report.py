@@ -20,6 +20,7 @@ class ImageResult:
     ms: float  # time spent in segmenter.segment
     labelled: int | None = None  # animals in the per-animal labels; None: no labels
     matched: int | None = None  # labelled animals matched one-to-one by a detection
+    confidence: float = 1.0  # the count's confidence, as the live view would show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,9 @@ class EvalReport:
             "recall": _rounded(self.recall),
             "labelled_images": len(self.labelled_images),
             "ms_per_image": round(self.ms_per_image, 1),
+            "confidence": confidence_split(
+                [r.confidence for r in self.images], [r.predicted == r.true for r in self.images]
+            ),
             "images": [
                 {
                     "image": r.image,
@@ -82,10 +86,26 @@ class EvalReport:
                     "labelled": r.labelled,
                     "matched": r.matched,
                     "ms": round(r.ms, 1),
+                    "confidence": round(r.confidence, 4),
                 }
                 for r in self.images
             ],
         }
+
+
+SURE = 0.9  # docs/accuracy.md: exact-count rate of counts at or above this, and below
+
+
+def confidence_split(confidences: list[float], exact: list[bool]) -> dict[str, Any]:
+    """How often a count is exact when its confidence is >= 0.9, and when it is below."""
+    sure = [e for c, e in zip(confidences, exact, strict=True) if c >= SURE]
+    unsure = [e for c, e in zip(confidences, exact, strict=True) if c < SURE]
+    return {
+        "sure_counts": len(sure),
+        "sure_exact": round(sum(sure) / len(sure), 4) if sure else None,
+        "unsure_counts": len(unsure),
+        "unsure_exact": round(sum(unsure) / len(unsure), 4) if unsure else None,
+    }
 
 
 def _rounded(value: float | None) -> float | None:

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from pigweight.domain import Detections, Image
+from pigweight.evaluation.report import confidence_split
 from pigweight.media.synth import DemoScene, load_truth
 from pigweight.vision.segmenter import Segmenter
 
@@ -122,12 +123,14 @@ def evaluate_synthetic(
     true_counts: list[int] = []
     found_counts: list[int] = []
     ious: list[float] = []
+    confidences: list[float] = []
     has_masks = True
     started = time.perf_counter()
     for image, count, masks in frames:
         detections = segmenter.segment(image)
         true_counts.append(count)
         found_counts.append(len(detections))
+        confidences.append(detections.confidence)
         predicted = _predicted_masks(detections, image.shape[:2])
         if predicted is None:
             has_masks = False
@@ -135,9 +138,13 @@ def evaluate_synthetic(
             ious.extend(matched_ious(masks, predicted).tolist())
         if progress is not None:
             progress(len(true_counts), total)
-    return _summary(
+    summary = _summary(
         segmenter.name, video_path, true_counts, found_counts, ious if has_masks else None, started
     )
+    summary["confidence"] = confidence_split(
+        confidences, [t == f for t, f in zip(true_counts, found_counts, strict=True)]
+    )
+    return summary
 
 
 def _summary(

@@ -379,4 +379,8 @@ def with_conf(settings: Settings, config: CameraConfig) -> Settings:
         changes["conf_threshold"] = config.conf_threshold
     if config.segmenter is not None:
         changes["segmenter"] = config.segmenter
+    if config.model is not None:
+        changes["model_path"] = config.model.expanduser()
+        if config.segmenter is None and settings.segmenter == "classic":
+            changes["segmenter"] = "pig"
     return settings.model_copy(update=changes) if changes else settings

@@ -58,7 +58,7 @@ class CameraManager:
         self.settings = settings
         self.cameras = {c.id: c for c in cameras}
         self.zones = ZoneBook(settings.data_dir, self.cameras)
-        self._holders: dict[tuple[str, float], SegmenterHolder] = {
+        self._holders: dict[tuple[str, float | None, str | None], SegmenterHolder] = {
             _holder_key(settings): default_holder
         }
         self._workers = {
@@ -125,5 +125,6 @@ class CameraManager:
         return list(self._holders.values())
 
 
-def _holder_key(settings: Settings) -> tuple[str, float]:
-    return settings.segmenter, settings.conf_threshold
+def _holder_key(settings: Settings) -> tuple[str, float | None, str | None]:
+    model = None if settings.model_path is None else str(settings.model_path)
+    return settings.segmenter, settings.conf_threshold, model

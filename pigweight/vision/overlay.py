@@ -16,7 +16,7 @@ from pigweight.vision.zone import Zone
 
 _MASK_ALPHA = 0.45
 _OUTSIDE = (150, 150, 150)  # animals outside the platform zone: seen, not counted
-ZONE_RGB = (80, 200, 255)  # the zone's line: saturated sky blue, as the page draws it (outlines are pale)
+ZONE_RGB = (80, 200, 255)  # the zone's line: saturated sky blue (outlines are pale)
 
 
 def pastel(index: int) -> tuple[int, int, int]:

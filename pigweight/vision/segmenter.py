@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from pigweight.domain import Detections, Image
 from pigweight.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -27,6 +30,16 @@ class Segmenter(Protocol):
 def create_segmenter(settings: Settings, name: str | None = None) -> Segmenter:
     """Build the segmenter named in settings (or `name`); raises ModelLoadError."""
     chosen = name or settings.segmenter
+    if chosen == "pig":
+        from pigweight.vision.pig_detector import PigSegmenter, default_model_present
+
+        if settings.model_path is not None or default_model_present():
+            return PigSegmenter.from_settings(settings)
+        logger.warning(
+            "SEGMENTER=pig: the shipped model pigweight/models/pig_yolox_nano.onnx is missing "
+            "(rebuild it with `pigweight train --recipe default`); counting with 'classic'"
+        )
+        chosen = "classic"
     if chosen == "classic":
         from pigweight.vision.classic import ClassicSegmenter
 
@@ -35,4 +48,4 @@ def create_segmenter(settings: Settings, name: str | None = None) -> Segmenter:
         from pigweight.vision.yolo_onnx import YoloOnnxSegmenter
 
         return YoloOnnxSegmenter.from_settings(settings)
-    raise ValueError(f"unknown segmenter {chosen!r}: use 'classic' or 'yolo_onnx'")
+    raise ValueError(f"unknown segmenter {chosen!r}: use 'pig', 'classic' or 'yolo_onnx'")

@@ -8,6 +8,7 @@ post-processing in numpy and OpenCV, so no torch is needed at the farm.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,8 @@ from pigweight.vision.yolo_model import (
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_CONF = 0.25  # Ultralytics' default, for exports that name no threshold
+
 
 class YoloOnnxSegmenter:
     """Counts pigs with an Ultralytics YOLO ONNX model; masks when it is a seg model."""
@@ -39,7 +42,7 @@ class YoloOnnxSegmenter:
     def __init__(
         self,
         model_path: Path | str,
-        conf_threshold: float = 0.25,
+        conf_threshold: float | None = None,
         iou_threshold: float = 0.5,
         target_class_ids: list[int] | None = None,
         imgsz: int | None = None,
@@ -62,10 +65,13 @@ class YoloOnnxSegmenter:
         else:
             self.target_hw = (imgsz, imgsz) if imgsz else self.info.imgsz_hw
         self.class_ids = resolve_class_ids(self.info, target_class_ids)
+        self.conf_threshold = (
+            conf_threshold if conf_threshold is not None else _model_threshold(self._session)
+        )
         self._params = DecodeParams(
             class_count=self.info.class_count,
             mask_dim=self.info.mask_dim,
-            conf_threshold=conf_threshold,
+            conf_threshold=self.conf_threshold,
             iou_threshold=iou_threshold,
             class_ids=np.asarray(self.class_ids, np.int64),
             max_detections=max_detections,
@@ -79,12 +85,15 @@ class YoloOnnxSegmenter:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> YoloOnnxSegmenter:
+    def from_settings(
+        cls, settings: Settings, default_model: Path | None = None
+    ) -> YoloOnnxSegmenter:
         """The segmenter configured by MODEL_PATH, CONF_THRESHOLD, IMGSZ, ONNX_THREADS..."""
-        if settings.model_path is None:
+        model_path = settings.model_path or default_model
+        if model_path is None:
             raise ModelLoadError("MODEL_PATH is empty: set it to the .onnx file of the model")
         return cls(
-            model_path=settings.model_path,
+            model_path=model_path,
             conf_threshold=settings.conf_threshold,
             iou_threshold=settings.iou_threshold,
             target_class_ids=settings.target_class_ids,
@@ -93,6 +102,10 @@ class YoloOnnxSegmenter:
             use_gpu=settings.onnx_use_gpu,
             max_detections=settings.max_detections,
         )
+
+    def keep_scores_from(self, floor: float) -> None:
+        """Decode down to `floor` instead of the threshold (the caller sorts them out)."""
+        self._params = dataclasses.replace(self._params, conf_threshold=floor)
 
     @property
     def providers(self) -> list[str]:
@@ -172,6 +185,16 @@ class YoloOnnxSegmenter:
             masks=masks,
             frame_shape=box.frame_hw,
         )
+
+
+def _model_threshold(session: object) -> float:
+    """The threshold `pigweight train` picked on validation images, else Ultralytics' 0.25."""
+    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    try:
+        value = float(meta.get("conf_threshold", DEFAULT_CONF))
+    except ValueError:
+        return DEFAULT_CONF
+    return value if 0.0 < value < 1.0 else DEFAULT_CONF
 
 
 def _check_image(image: Image) -> None:

@@ -109,7 +109,24 @@ def split(detections: Detections, zone: Zone | None) -> tuple[Detections, npt.ND
     if zone is None:
         return detections, np.ones(len(detections), dtype=bool)
     flags = zone.inside(detections)
-    return detections.select(flags), flags
+    counted = detections.select(flags)
+    if detections.doubt is not None and len(detections):
+        counted.doubt = detections.doubt + _edge_doubt(detections, zone)
+    return counted, flags
+
+
+def _edge_doubt(detections: Detections, zone: Zone) -> float:
+    """Animals astride the zone's edge may count or not (vision/count_confidence.py)."""
+    from pigweight.vision.count_confidence import edge_doubt
+
+    h, w = detections.frame_shape
+    contour = zone.pixels((h, w)).reshape(-1, 1, 2)
+    distances = np.array(
+        [cv2.pointPolygonTest(contour, point, True) for point in anchors(detections)]
+    )
+    boxes = detections.boxes
+    sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).astype(np.float64)
+    return edge_doubt(distances, sizes)
 
 
 def parse_zone_json(value: Any) -> Zone | None:
