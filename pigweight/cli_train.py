@@ -77,6 +77,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from pigweight.training.train import TrainConfig, run_training
+        from pigweight.training.yolox_net import is_pig_model
     except ImportError as exc:
         print(
             f"pigweight train needs the training extra: pip install 'pigweight[train]' ({exc})",
@@ -85,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     recipe = RECIPES.get(args.recipe or "", {})
     base = _base(args.base or recipe.get("base") or "default")
-    fine_tune = base == DEFAULT_MODEL or (args.base not in (None, "default") and recipe == {})
+    try:
+        fine_tune = is_pig_model(base)  # a trained pig model, not YOLOX's COCO start
+    except Exception:  # protobuf's DecodeError and friends: any unreadable file
+        print(f"pigweight train: --base {base}: not an ONNX model file", file=sys.stderr)
+        return 2
     data = args.data or recipe.get("data") or []
     out = args.out or recipe.get("out")
     if out is None:

@@ -153,6 +153,11 @@ def _is_pig_model(model: onnx.ModelProto) -> bool:
     return any(p.key == "pigweight_input" for p in model.metadata_props)
 
 
+def is_pig_model(path: Path) -> bool:
+    """True for a model `pigweight train` wrote (fine-tuning it wants a gentler rate)."""
+    return _is_pig_model(onnx.load(str(path), load_external_data=False))
+
+
 def build_net(path: Path) -> tuple[YoloxNet, onnx.ModelProto]:
     """A trainable net from a YOLOX COCO export or from a PigWeight pig model."""
     model = _graph_only(path)

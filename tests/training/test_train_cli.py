@@ -120,6 +120,7 @@ def test_a_set_with_counts_only_is_refused(
         (["--data", "nowhere"], "no such folder"),
         (["--imgsz", "300"], "multiple of 32"),
         (["--base", "missing.onnx"], "no such file"),
+        (["--base", __file__], "not an ONNX model"),
     ],
 )
 def test_bad_arguments_say_what_to_fix(
