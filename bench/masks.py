@@ -18,19 +18,30 @@ import numpy as np
 
 from pigweight.evaluation.datasets import load_dataset
 from pigweight.media.images import load_image
-from pigweight.training.data import group_of, label_boxes
-from pigweight.training.splits import HELD_OUT_MODULO
-from pigweight.vision.box_masks import colour_masks, ellipse_masks
+from pigweight.training.data import label_boxes
+from pigweight.training.splits import held_out_name
+from pigweight.vision.box_masks import ellipse_masks
+from pigweight.vision.classic_colour import skin_map
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "pig_seg_roboflow"
 
 
-def _held_out(name: str) -> bool:
-    import hashlib
-
-    digest = hashlib.sha1(group_of("pig_seg_roboflow", name).encode()).digest()
-    return int.from_bytes(digest[-4:], "big") % HELD_OUT_MODULO == 0
+def colour_masks(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(N, H, W): skin pixels (the classic segmenter's colour model, at 480 px) inside each
+    box's ellipse; the ellipse where the skin covers under 35 % of it."""
+    frame_hw = (int(image.shape[0]), int(image.shape[1]))
+    masks = ellipse_masks(boxes, frame_hw)
+    scale = min(1.0, 480 / max(frame_hw))
+    work = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    skin = cv2.resize(
+        skin_map(np.ascontiguousarray(work)).mask, frame_hw[::-1], interpolation=cv2.INTER_NEAREST
+    ).astype(bool)
+    for mask in masks:
+        inside = mask & skin
+        if inside.sum() >= 0.35 * max(1, mask.sum()):
+            mask &= inside
+    return masks
 
 
 def main() -> None:
@@ -43,7 +54,7 @@ def main() -> None:
     for part in ("train", "valid", "test"):
         dataset = load_dataset(DATA / part)
         for item in dataset.items:
-            if not _held_out(item.name) or item.labels is None:
+            if not held_out_name("pig_seg_roboflow", item.name) or item.labels is None:
                 continue
             image = load_image(item.path)
             hw = image.shape[:2]

@@ -76,18 +76,12 @@ def run_eval(
 
 def _held_out_only(dataset: Any, split_at: int | None) -> Any:
     """The images the training splits keep for measuring (pigweight/training/splits.py)."""
-    from pigweight.training.data import Sample, group_of
-    from pigweight.training.splits import held_out
+    from pigweight.training.splits import held_out_name
 
     source = dataset.root.resolve().name
     if source in ("train", "valid", "test"):  # a part of a Roboflow export
         source = dataset.root.resolve().parent.name
-
-    def kept(name: str) -> bool:
-        sample = Sample(source, name, group_of(source, name), lambda: (None, None))  # type: ignore[arg-type, return-value]
-        return held_out(sample, split_at)
-
-    items = tuple(item for item in dataset.items if kept(item.name))
+    items = tuple(i for i in dataset.items if held_out_name(source, i.name, split_at))
     if not items:
         raise PigWeightError(f"{dataset.root}: none of its images is held out from training")
     return replace(dataset, items=items, name=f"{dataset.name} (held out)")

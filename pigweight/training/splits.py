@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pigweight.training.data import Sample
+from pigweight.training.data import Sample, group_of
 
 HELD_OUT_MODULO = 10
 FARROWING_HELD_OUT = frozenset(f"{i:06d}.jpg" for i in range(5, 9))
@@ -27,13 +27,18 @@ NOT_FOR_SHIPPING = ("weaner_pen_topview", "grower_pen_oblique")
 
 def held_out(sample: Sample, split_at: int | None = None) -> bool:
     """True when `sample` is kept for measuring, never for training."""
+    return held_out_name(sample.source, sample.name, split_at)
+
+
+def held_out_name(source: str, name: str, split_at: int | None = None) -> bool:
+    """The same for an image named `name` in the set `source` (a folder's name)."""
     if split_at is not None:
-        stem = Path(sample.name).stem
+        stem = Path(name).stem
         if stem.isdigit():
             return int(stem) >= split_at
-    if sample.source == "farrowing_piglets":
-        return sample.name in FARROWING_HELD_OUT
-    digest = hashlib.sha1(sample.group.encode()).digest()
+    if source == "farrowing_piglets":
+        return name in FARROWING_HELD_OUT
+    digest = hashlib.sha1(group_of(source, name).encode()).digest()
     return int.from_bytes(digest[-4:], "big") % HELD_OUT_MODULO == 0
 
 

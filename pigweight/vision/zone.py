@@ -19,6 +19,7 @@ import numpy.typing as npt
 from pydantic import AfterValidator, Field
 
 from pigweight.domain import Detections
+from pigweight.vision.count_confidence import edge_doubt
 
 MIN_POINTS = 3
 MAX_POINTS = 64
@@ -78,13 +79,18 @@ class Zone:
 
     def inside(self, detections: Detections) -> npt.NDArray[np.bool_]:
         """(N,) True where the animal's anchor lies in the zone (on its edge counts)."""
+        return self.edge_distances(detections) >= 0
+
+    def edge_distances(self, detections: Detections) -> npt.NDArray[np.float64]:
+        """(N,) pixels from each animal's anchor to the zone's edge, > 0 inside; +inf for
+        all when the frame's size is unknown (every animal counts)."""
         h, w = detections.frame_shape
         if not len(detections) or h == 0 or w == 0:
-            return np.ones(len(detections), dtype=bool)
+            return np.full(len(detections), np.inf)
         contour = self.pixels((h, w)).reshape(-1, 1, 2)
         return np.array(
-            [cv2.pointPolygonTest(contour, point, False) >= 0 for point in anchors(detections)],
-            dtype=bool,
+            [cv2.pointPolygonTest(contour, point, True) for point in anchors(detections)],
+            dtype=np.float64,
         )
 
 
@@ -108,25 +114,15 @@ def split(detections: Detections, zone: Zone | None) -> tuple[Detections, npt.ND
     """(the animals on the platform, the (N,) inside flags of all); no zone: all inside."""
     if zone is None:
         return detections, np.ones(len(detections), dtype=bool)
-    flags = zone.inside(detections)
+    distances = zone.edge_distances(detections)  # one pass over the anchors, for both
+    flags = distances >= 0
     counted = detections.select(flags)
     if detections.doubt is not None and len(detections):
-        counted.doubt = detections.doubt + _edge_doubt(detections, zone)
+        # animals astride the edge may count or not (vision/count_confidence.py)
+        boxes = detections.boxes
+        sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        counted.doubt = detections.doubt + edge_doubt(distances, sizes.astype(np.float64))
     return counted, flags
-
-
-def _edge_doubt(detections: Detections, zone: Zone) -> float:
-    """Animals astride the zone's edge may count or not (vision/count_confidence.py)."""
-    from pigweight.vision.count_confidence import edge_doubt
-
-    h, w = detections.frame_shape
-    contour = zone.pixels((h, w)).reshape(-1, 1, 2)
-    distances = np.array(
-        [cv2.pointPolygonTest(contour, point, True) for point in anchors(detections)]
-    )
-    boxes = detections.boxes
-    sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).astype(np.float64)
-    return edge_doubt(distances, sizes)
 
 
 def parse_zone_json(value: Any) -> Zone | None:
