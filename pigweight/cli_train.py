@@ -24,6 +24,7 @@ RECIPES: dict[str, dict[str, Any]] = {
             SHARED_DATA / "data" / "farrowing_piglets",
         ],
         "synthetic": 400,
+        "composite": 1200,
         "base": SHARED_DATA / "models" / "yolox_nano_coco.onnx",
         "steps": 4000,
         "batch": 8,
@@ -31,7 +32,8 @@ RECIPES: dict[str, dict[str, Any]] = {
         "licence": (
             "weights: Apache-2.0 (YOLOX-Nano start, Megvii-BaseDetection/YOLOX); trained on "
             "'pig segmentation' v5 by akshay-dilip-kumar-ois4s (Roboflow Universe, CC BY 4.0), "
-            "R3Det_piglet-detection piglets (toolmen-lab, MIT) and PigWeight's synthetic scenes"
+            "R3Det_piglet-detection piglets (toolmen-lab, MIT) and PigWeight's synthetic scenes "
+            "(drawn, and with those photos' pigs cut out and pasted on drawn platforms)"
         ),
     },
 }
@@ -48,6 +50,12 @@ def add_parser(sub: Any) -> None:
         help="labelled folder (images/ + labels); repeat for several",
     )
     train.add_argument("--synthetic", type=int, default=None, help="synthetic frames to add")
+    train.add_argument(
+        "--composite",
+        type=int,
+        default=None,
+        help="composite frames to add: the data's pigs cut out and pasted on drawn platforms",
+    )
     train.add_argument(
         "--base",
         default=None,
@@ -110,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         synthetic_frames=args.synthetic
         if args.synthetic is not None
         else recipe.get("synthetic", 0),
+        composite_frames=args.composite
+        if args.composite is not None
+        else recipe.get("composite", 0),
         steps=args.steps or recipe.get("steps", 2000),
         batch=args.batch or recipe.get("batch", 8),
         imgsz=args.imgsz,

@@ -38,7 +38,7 @@ class Sample:
 
 def folder_samples(root: Path) -> list[Sample]:
     """Every labelled image under `root` (a set folder, or a folder of set folders)."""
-    roots = _set_roots(root)
+    roots = set_roots(root)
     if not roots:
         raise InvalidDataset(f"{root}: no images/ folder in it or in its subfolders")
     samples: list[Sample] = []
@@ -57,7 +57,7 @@ def folder_samples(root: Path) -> list[Sample]:
     return samples
 
 
-def _set_roots(root: Path) -> list[Path]:
+def set_roots(root: Path) -> list[Path]:
     if (root / "images").is_dir():
         return [root]
     return sorted(p for p in root.iterdir() if (p / "images").is_dir()) if root.is_dir() else []

@@ -26,9 +26,10 @@ import torch
 from tqdm import tqdm
 
 from pigweight.training.augment import augmented_input, to_input
+from pigweight.training.composite import CutoutBank, composite_samples
 from pigweight.training.data import Sample, folder_samples, iterate_forever, synthetic_samples
 from pigweight.training.loss import yolox_loss
-from pigweight.training.splits import NOT_FOR_SHIPPING, evenly, split
+from pigweight.training.splits import NOT_FOR_SHIPPING, evenly, held_out_name, split
 from pigweight.training.yolox_net import YoloxNet, build_net, write_onnx
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ SYNTH_VALIDATION_SEEDS = range(900, 905)
 SYNTH_CACHE = Path(
     os.environ.get("PIGWEIGHT_SYNTH_CACHE", Path.home() / ".cache" / "pigweight" / "synthetic")
 )
+VALIDATION_SOURCE = "pig_seg_roboflow"  # its held-out photos pick the threshold
+COMPOSITE_VALIDATION = 20  # composite frames of the validation photos' pigs
 THRESHOLDS = tuple(round(0.15 + 0.05 * i, 2) for i in range(13))  # 0.15 .. 0.75
 
 
@@ -48,6 +51,7 @@ class TrainConfig:
     out: Path
     base: Path
     synthetic_frames: int = 0
+    composite_frames: int = 0
     steps: int = 2000
     batch: int = 8
     imgsz: int = 416
@@ -93,7 +97,7 @@ def gather(config: TrainConfig) -> tuple[list[Sample], list[Sample], list[Sample
         a, b = split(folder_samples(path), config.split_at)
         train += evenly(a, config.limit)
         held += b
-    validation = [s for s in held if s.source == "pig_seg_roboflow"]
+    validation = [s for s in held if s.source == VALIDATION_SOURCE]
     if config.synthetic_frames:
         per_seed = 4
         seeds = range(
@@ -102,6 +106,11 @@ def gather(config: TrainConfig) -> tuple[list[Sample], list[Sample], list[Sample
         cache = SYNTH_CACHE
         train += synthetic_samples(seeds, per_seed, cache)[: config.synthetic_frames]
         validation += synthetic_samples(SYNTH_VALIDATION_SEEDS, 2, cache)
+    if config.composite_frames:
+        train += composite_samples(cutout_bank(config, held=False), range(config.composite_frames))
+        validation += composite_samples(
+            cutout_bank(config, held=True), range(COMPOSITE_VALIDATION), "composite-validation"
+        )
     if not train:
         raise ValueError("no training images: give --data folders or --synthetic frames")
     if not validation:
@@ -109,6 +118,18 @@ def gather(config: TrainConfig) -> tuple[list[Sample], list[Sample], list[Sample
         # to 50 of the training frames, un-augmented (optimistic, never on the held-out)
         validation = evenly(train, 50)
     return train, validation, held
+
+
+def cutout_bank(config: TrainConfig, held: bool) -> CutoutBank:
+    """Cut-outs of the training images' pigs, or of the validation images' (never of an
+    image held out for measuring)."""
+
+    def keep(source: str, name: str) -> bool:
+        if not held:
+            return not held_out_name(source, name, config.split_at)
+        return source == VALIDATION_SOURCE and held_out_name(source, name, config.split_at)
+
+    return CutoutBank(config.data, keep)
 
 
 def run_training(config: TrainConfig) -> TrainResult:

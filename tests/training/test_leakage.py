@@ -10,7 +10,7 @@ import pytest
 from pigweight.cli_train import RECIPES
 from pigweight.training.data import folder_samples
 from pigweight.training.splits import split
-from pigweight.training.train import TrainConfig, gather
+from pigweight.training.train import TrainConfig, cutout_bank, gather
 
 
 def _digest(path: Path) -> str:
@@ -34,16 +34,20 @@ def default_training(shared_data: Path) -> list:
     return train
 
 
-def test_the_shipped_model_never_sees_an_evaluation_image(
-    shared_data: Path, default_training: list
-) -> None:
-    trained = _files(default_training)
+def _evaluation(shared_data: Path) -> dict[str, str]:
     evaluation: list = []
     for name in ("weaner_pen_topview", "grower_pen_oblique", "grower_pen_oblique_train"):
         evaluation += folder_samples(shared_data / name)
     for name in ("farrowing_piglets", "pig_seg_roboflow"):
         evaluation += split(folder_samples(shared_data / name))[1]
-    measured = _files(evaluation)
+    return _files(evaluation)
+
+
+def test_the_shipped_model_never_sees_an_evaluation_image(
+    shared_data: Path, default_training: list
+) -> None:
+    trained = _files(default_training)
+    measured = _evaluation(shared_data)
     assert len(trained) > 1000 and len(measured) > 1000
     both = sorted(trained[h] for h in set(trained) & set(measured))
     assert both == [], f"trained on and measured on: {both[:5]}"
@@ -77,3 +81,20 @@ def test_fine_tuning_frames_never_reach_its_measurement(shared_data: Path) -> No
     assert max(int(Path(s.name).stem) for s in train) < 700
     assert min(int(Path(s.name).stem) for s in held) >= 700
     assert set(_files(train)).isdisjoint(_files(held))
+
+
+def test_composite_pigs_are_cut_from_training_images_only(shared_data: Path) -> None:
+    recipe = RECIPES["default"]
+    config = TrainConfig(
+        data=list(recipe["data"]), out=Path("x.onnx"), base=Path("x.onnx"), for_shipping=True
+    )
+    cut = {_digest(p): p.name for p in cutout_bank(config, held=False).images()}
+    validation = {_digest(p): p.name for p in cutout_bank(config, held=True).images()}
+    assert len(cut) > 500 and len(validation) > 50
+    measured = _evaluation(shared_data)
+    held_for_measuring = {
+        h for h, name in measured.items() if not name.startswith("pig_seg_roboflow/")
+    }
+    assert set(cut).isdisjoint(measured), "a held-out photo's pigs reach a training frame"
+    assert set(validation).isdisjoint(held_for_measuring)
+    assert set(validation).isdisjoint(cut)
