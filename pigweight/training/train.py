@@ -107,10 +107,18 @@ def gather(config: TrainConfig) -> tuple[list[Sample], list[Sample], list[Sample
         train += synthetic_samples(seeds, per_seed, cache)[: config.synthetic_frames]
         validation += synthetic_samples(SYNTH_VALIDATION_SEEDS, 2, cache)
     if config.composite_frames:
-        train += composite_samples(cutout_bank(config, held=False), range(config.composite_frames))
-        validation += composite_samples(
-            cutout_bank(config, held=True), range(COMPOSITE_VALIDATION), "composite-validation"
-        )
+        bank = cutout_bank(config, held=False)
+        if not bank.images():
+            raise ValueError(
+                "--composite cuts pigs out along their outlines: none of the --data folders "
+                "has polygons or rotated boxes (YOLO polygon labels or xmls/)"
+            )
+        train += composite_samples(bank, range(config.composite_frames))
+        held_bank = cutout_bank(config, held=True)
+        if held_bank.images():
+            validation += composite_samples(
+                held_bank, range(COMPOSITE_VALIDATION), "composite-validation"
+            )
     if not train:
         raise ValueError("no training images: give --data folders or --synthetic frames")
     if not validation:

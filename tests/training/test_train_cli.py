@@ -121,6 +121,7 @@ def test_a_set_with_counts_only_is_refused(
         (["--imgsz", "300"], "multiple of 32"),
         (["--base", "missing.onnx"], "no such file"),
         (["--base", __file__], "not an ONNX model"),
+        (["--composite", "4"], "polygons or rotated boxes"),
     ],
 )
 def test_bad_arguments_say_what_to_fix(
@@ -163,3 +164,18 @@ def test_points_become_boxes_sized_by_the_nearest_neighbour() -> None:
     assert boxes.shape == (3, 4)
     np.testing.assert_allclose(boxes[0], [2, 2, 18, 18])  # 0.8 x 20 px to its neighbour
     assert label_boxes(AnimalLabels.from_points([(5, 5)])).shape == (0, 4)  # no size known
+
+
+def test_composite_frames_join_the_training(
+    base_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.training.test_composite import write_polygon_folder
+
+    folder = write_polygon_folder(tmp_path / "farm_polygons", range(2))
+    out = tmp_path / "m.onnx"
+    args = ["--base", str(base_model), "--data", str(folder), "--out", str(out)]
+    train([*args, "--composite", "3", "--steps", "2", "--batch", "2", "--imgsz", "224"], capsys)
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert json.loads(meta["pigweight_data"]) == {"composite": 3, "farm_polygons": 2}
