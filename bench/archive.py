@@ -60,6 +60,7 @@ from pigweight.pipeline.indexer import INDEX_MAX_SIDE_PX, index_file_blocking, p
 from pigweight.settings import Settings
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database
+from pigweight.vision.pig_detector import default_model_present
 from pigweight.vision.segmenter import Segmenter, create_segmenter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -516,6 +517,9 @@ def bench_index(args: argparse.Namespace, path: Path, info: VideoInfo, work: Pat
     if args.interval != 1.0:
         # The default INDEX_INTERVAL_S=1 on a 2 s GOP: not keyframes only (a shorter window).
         runs.append(("classic", lambda: classic, 1.0, min(window, 60.0), full))
+    if default_model_present():
+        pig = Settings(segmenter="pig", **no_env)  # the shipped detector, the default
+        runs.append(("pig", lambda: create_segmenter(pig), args.interval, window, full))
     if ONNX_MODEL.is_file():
         onnx = Settings(segmenter="yolo_onnx", model_path=ONNX_MODEL, **no_env)
         runs.append(("yolo_onnx", lambda: create_segmenter(onnx), args.interval, window, full))
@@ -843,6 +847,9 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     index = result.get("index")
     if index:
         classic = index["runs"][0]  # the classic segmenter at the default frame size
+        for run in index["runs"]:
+            if run["segmenter"] == "pig":  # the default counter since issue 17
+                found.append(target("index pig, x real time", run["x_real_time"], ">=", 30, "x"))
         found.append(target("index classic, x real time", classic["x_real_time"], ">=", 30, "x"))
         found.append(
             target(

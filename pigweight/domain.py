@@ -6,12 +6,15 @@ layouts live at the edges that need them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 Image = npt.NDArray[np.uint8]
+# Draws (N, H, W) masks from (N, 4) boxes in a frame of (H, W): outlines made on demand
+OutlineFn = Callable[[npt.NDArray[np.float32], tuple[int, int]], npt.NDArray[np.bool_]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,10 @@ class Detections:
     # Expected animals the count may be off by (vision/count_confidence.py), when the segmenter
     # measures it (the pig detector); None: confidence is the mean score.
     doubt: float | None = None
+    # When the masks are None and this is set, `outline_masks()` draws them from the boxes
+    # the first time something shows them (the pig detector's ellipses): counting never
+    # pays for outlines nobody looks at.
+    outline: OutlineFn | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.boxes)
@@ -76,7 +83,15 @@ class Detections:
             track_ids=None if self.track_ids is None else self.track_ids[keep],
             frame_shape=self.frame_shape,
             doubt=self.doubt,
+            outline=self.outline,
         )
+
+    def outline_masks(self) -> npt.NDArray[np.bool_] | None:
+        """(N, H, W) masks: the segmenter's, or drawn now from the boxes by `outline`
+        (and kept); None when the segmenter gives boxes only."""
+        if self.masks is None and self.outline is not None:
+            self.masks = np.asarray(self.outline(self.boxes, self.frame_shape), dtype=bool)
+        return self.masks
 
     @property
     def confidence(self) -> float:

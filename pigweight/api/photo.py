@@ -100,7 +100,7 @@ def scale_detections(detections: Detections, shape: tuple[int, int]) -> Detectio
         return detections
     factors = np.array([w / src_w, h / src_h, w / src_w, h / src_h], np.float32)
     masks = None
-    if detections.masks is not None:
+    if detections.masks is not None:  # an outline not drawn yet is drawn at the new size
         masks = np.zeros((len(detections), h, w), bool)
         for i, mask in enumerate(detections.masks):
             masks[i] = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
@@ -111,4 +111,6 @@ def scale_detections(detections: Detections, shape: tuple[int, int]) -> Detectio
         masks=masks,
         track_ids=detections.track_ids,
         frame_shape=(h, w),
+        doubt=detections.doubt,
+        outline=detections.outline,
     )

@@ -66,7 +66,7 @@ def match_labels(labels: AnimalLabels, detections: Detections, frame_hw: tuple[i
 def _usable_masks(
     detections: Detections, frame_hw: tuple[int, int]
 ) -> npt.NDArray[np.bool_] | None:
-    masks = detections.masks
+    masks = detections.outline_masks()
     if masks is None or masks.shape[1:] != frame_hw:
         return None  # no masks, or masks of another size: judge by boxes
     return masks

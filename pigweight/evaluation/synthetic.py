@@ -65,9 +65,9 @@ def matched_ious(truth: Masks, predicted: Masks) -> npt.NDArray[np.float64]:
 
 
 def _predicted_masks(detections: Detections, shape: tuple[int, int]) -> Masks | None:
-    if detections.masks is None:
+    masks = detections.outline_masks()
+    if masks is None:
         return None
-    masks = detections.masks
     if masks.shape[1:] != shape:
         raise ValueError(f"segmenter returned masks of {masks.shape[1:]} for a {shape} frame")
     return masks

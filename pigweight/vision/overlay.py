@@ -52,19 +52,20 @@ def draw_overlay(
     colours = [pastel(ids[i]) if flags[i] else _OUTSIDE for i in range(len(detections))]
     scale = max(h, w) / 1280.0
     thickness = max(1, round(2 * scale))
-    if detections.masks is not None and len(detections):
+    masks = detections.outline_masks()
+    if masks is not None and len(detections):
         # Work on each mask's bounding box: full-frame passes per animal cost ~100 ms at 720p,
         # which the live cameras pay on every counted frame.
-        boxes = [_mask_box(mask) for mask in detections.masks]
+        boxes = [_mask_box(mask) for mask in masks]
         tint = out.astype(np.float32)
-        for i, mask in enumerate(detections.masks):
+        for i, mask in enumerate(masks):
             if boxes[i] is None:
                 continue
             colour = np.array(colours[i], np.float32)
             region, inside = tint[boxes[i]], mask[boxes[i]]
             region[inside] = region[inside] * (1 - _MASK_ALPHA) + colour * _MASK_ALPHA
         out = tint.astype(np.uint8)
-        for i, mask in enumerate(detections.masks):
+        for i, mask in enumerate(masks):
             box = boxes[i]
             if box is None:
                 continue
@@ -117,9 +118,10 @@ def _mask_box(mask: np.ndarray) -> tuple[slice, slice] | None:
 
 
 def _label_point(detections: Detections, i: int) -> tuple[int, int]:
-    box = None if detections.masks is None else _mask_box(detections.masks[i])
-    if detections.masks is not None and box is not None:
-        ys, xs = np.nonzero(detections.masks[i][box])
+    masks = detections.outline_masks()
+    box = None if masks is None else _mask_box(masks[i])
+    if masks is not None and box is not None:
+        ys, xs = np.nonzero(masks[i][box])
         ys, xs = ys + box[0].start, xs + box[1].start
         # The mask pixel nearest the centroid: always on the animal, even if it bends.
         cy, cx = ys.mean(), xs.mean()
@@ -146,10 +148,11 @@ def mask_outlines(detections: Detections, max_points: int = 64) -> list[list[tup
     """One polygon per animal, as (x, y) in 0-1 of the frame size, for browsers to draw."""
     h, w = detections.frame_shape
     polygons: list[list[tuple[float, float]]] = []
+    masks = detections.outline_masks()
     for i in range(len(detections)):
-        if detections.masks is not None and h and w:
+        if masks is not None and h and w:
             contours, _ = cv2.findContours(
-                detections.masks[i].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+                masks[i].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
             )
             if contours:
                 contour = max(contours, key=cv2.contourArea)

@@ -58,8 +58,8 @@ class PigSegmenter:
         """The animals above the threshold, their outlines, and the frame's doubt."""
         counted = found.scores >= self.threshold
         animals = found.select(counted)
-        if animals.masks is None:
-            animals.masks = ellipse_masks(animals.boxes, animals.frame_shape)
+        if animals.masks is None:  # drawn when shown: the count does not wait for them
+            animals.outline = ellipse_masks
         animals.doubt = score_doubt(
             animals.scores, found.scores[~counted], self.threshold
         ) + layout_doubt(animals.boxes)

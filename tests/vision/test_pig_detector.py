@@ -12,6 +12,7 @@ from pigweight.media.synth_scene import render_scene
 from pigweight.settings import load_settings
 from pigweight.vision import pig_detector
 from pigweight.vision.count_confidence import edge_doubt, layout_doubt, score_doubt
+from pigweight.vision.overlay import mask_outlines
 from pigweight.vision.pig_model import DEFAULT_MODEL
 from pigweight.vision.segmenter import create_segmenter
 from pigweight.vision.zone import Zone, split
@@ -47,8 +48,28 @@ def test_it_counts_a_platform_it_never_saw(seed: int, animals: int) -> None:
     frame = render_scene(seed, animals, width=1280, height=720)
     found = create_segmenter(load_settings(preload_model=False)).segment(frame.image)
     assert abs(len(found) - frame.count) <= 1
-    assert found.masks is not None and found.masks.shape == (len(found), 720, 1280)
+    masks = found.outline_masks()
+    assert masks is not None and masks.shape == (len(found), 720, 1280)
     assert 0.0 <= found.confidence <= 1.0
+
+
+def test_outlines_are_drawn_only_when_something_shows_them() -> None:
+    frame = render_scene(24, 10, width=1280, height=720)
+    found = create_segmenter(load_settings(preload_model=False)).segment(frame.image)
+    assert len(found) >= 5
+    assert found.masks is None  # counting does not pay for 720p masks nobody looks at
+    left_half = Zone.of([(0, 0), (0.5, 0), (0.5, 1), (0, 1)])
+    counted, _ = split(found, left_half)
+    assert 0 < len(counted) < len(found)
+    masks = counted.outline_masks()
+    assert masks is not None and masks.shape == (len(counted), 720, 1280)
+    for box, mask in zip(counted.boxes, masks, strict=True):
+        x1, y1, x2, y2 = box.astype(int)
+        assert mask[(y1 + y2) // 2, (x1 + x2) // 2]  # the ellipse fills its box's centre
+        assert not mask[min(y1 + 1, 719), min(x1 + 1, 1279)]  # and leaves its corners
+        assert not mask[:, : max(0, x1 - 1)].any() and not mask[:, x2 + 2 :].any()
+    polygons = mask_outlines(found)  # what the live view sends the browser
+    assert len(polygons) == len(found) and all(len(p) > 4 for p in polygons)
 
 
 def test_an_empty_floor_is_counted_as_none_and_sure() -> None:
