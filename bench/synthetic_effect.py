@@ -1,6 +1,7 @@
 """What the synthetic training pictures are worth: the same training with and without them.
 
-    .venv/bin/python bench/synthetic_effect.py [--steps 1000] [--synthetic-frames 40]
+    .venv/bin/python bench/synthetic_effect.py [--steps 500] [--synthetic-frames 40]
+        [--variants "real only,+ drawn,+ drawn + composite"]
 
 Three trainings that differ only in their synthetic pictures, each from the COCO start with
 the default recipe's real photos (pig_seg_roboflow, farrowing_piglets), seed, batch and
@@ -16,7 +17,7 @@ frames 700-899, the held-out farrowing crates and synthetic seeds 0-4 (--synthet
 frames each), and on the held-out Roboflow photos (the validation photos). Prints a
 Markdown table; JSON in bench/results/synthetic-effect.json; the models go to --work.
 Shorter than the real recipe (4,000 steps), so every number is worse than the shipped
-model's; the comparison between the rows is the point. About 15 minutes a row on 2 cores.
+model's; the comparison between the rows is the point. About 12 minutes a row on 2 cores.
 """
 
 from __future__ import annotations
@@ -84,14 +85,22 @@ def measure(model: Path, synthetic_frames: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--synthetic-frames", type=int, default=40)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--variants",
+        default=",".join(v[0] for v in VARIANTS),
+        help="which trainings, by name, comma-separated",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="synthetic-effect-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
-    for label, synthetic, composite in VARIANTS:
+    chosen = [v for v in VARIANTS if v[0] in args.variants.split(",")]
+    if not chosen:
+        parser.error(f"--variants: none of {[v[0] for v in VARIANTS]}")
+    for label, synthetic, composite in chosen:
         print(f"{label}: training {args.steps} steps", file=sys.stderr)
         trained = train(label, synthetic, composite, args.steps, work)
         sets = measure(Path(trained["model"]), args.synthetic_frames)
