@@ -9,8 +9,8 @@ input size, for --steps steps:
 
 - `real only`: no synthetic picture;
 - `+ drawn`: the recipe's 400 drawn demo scenes;
-- `+ drawn + composite`: those and the recipe's 1,200 composite platforms (real pigs cut
-  out and pasted on drawn floors), i.e. the default recipe, shortened.
+- `+ drawn + composite`: those and 1,200 composite platforms (real pigs cut out and pasted
+  on drawn floors, `--composite 1200`).
 
 Each is measured on the sets no training sees: the top-view weaner pens, the grower pen's
 frames 700-899, the held-out farrowing crates and synthetic seeds 0-4 (--synthetic-frames
@@ -42,10 +42,11 @@ from pigweight.cli_train import RECIPES  # noqa: E402
 from pigweight.settings import load_settings  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
+COMPOSITE = 1200  # what the trial recipe with composites used (docs/model.md)
 VARIANTS = [
     ("real only", 0, 0),
     ("+ drawn", RECIPES["default"]["synthetic"], 0),
-    ("+ drawn + composite", RECIPES["default"]["synthetic"], RECIPES["default"]["composite"]),
+    ("+ drawn + composite", RECIPES["default"]["synthetic"], COMPOSITE),
 ]
 SETS = [
     ("weaner_pen_topview", False, None),
