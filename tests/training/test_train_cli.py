@@ -21,6 +21,11 @@ def _workdir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def farm(base_model: Path, folder: Path, out: Path) -> list[str]:
+    """The arguments of a fine-tuning of `base_model` on `folder` into `out`."""
+    return ["--base", str(base_model), "--data", str(folder), "--out", str(out)]
+
+
 def train(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     capsys.readouterr()
     assert main(["train", *args, "--json"]) == 0
@@ -33,12 +38,7 @@ def test_fine_tuning_fits_the_farms_frames_and_the_model_counts(
     out = tmp_path / "farm.onnx"
     result = train(
         [
-            "--base",
-            str(base_model),
-            "--data",
-            str(tiny_folder),
-            "--out",
-            str(out),
+            *farm(base_model, tiny_folder, out),
             "--steps",
             "12",
             "--batch",
@@ -68,12 +68,7 @@ def test_resume_goes_on_from_the_checkpoint(
 ) -> None:
     out = tmp_path / "farm.onnx"
     common = [
-        "--base",
-        str(base_model),
-        "--data",
-        str(tiny_folder),
-        "--out",
-        str(out),
+        *farm(base_model, tiny_folder, out),
         "--batch",
         "2",
         "--imgsz",
@@ -135,12 +130,7 @@ def test_bad_arguments_say_what_to_fix(
 ) -> None:
     full = [
         "train",
-        "--base",
-        str(base_model),
-        "--data",
-        str(tiny_folder),
-        "--out",
-        str(tmp_path / "m.onnx"),
+        *farm(base_model, tiny_folder, tmp_path / "m.onnx"),
         "--steps",
         "1",
         *args,
@@ -174,8 +164,20 @@ def test_composite_frames_join_the_training(
 
     folder = write_polygon_folder(tmp_path / "farm_polygons", range(2))
     out = tmp_path / "m.onnx"
-    args = ["--base", str(base_model), "--data", str(folder), "--out", str(out)]
-    train([*args, "--composite", "3", "--steps", "2", "--batch", "2", "--imgsz", "224"], capsys)
+    train(
+        [
+            *farm(base_model, folder, out),
+            "--composite",
+            "3",
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--imgsz",
+            "224",
+        ],
+        capsys,
+    )
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
