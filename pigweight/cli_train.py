@@ -34,8 +34,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "licence": (
             "weights: Apache-2.0 (YOLOX-Nano start, Megvii-BaseDetection/YOLOX); trained on "
             "'pig segmentation' v5 by akshay-dilip-kumar-ois4s (Roboflow Universe, CC BY 4.0), "
-            "R3Det_piglet-detection piglets (toolmen-lab, MIT) and PigWeight's synthetic scenes "
-            "(drawn, and with those photos' pigs cut out and pasted on drawn platforms)"
+            "R3Det_piglet-detection piglets (toolmen-lab, MIT) and PigWeight's synthetic scenes"
         ),
     },
 }

@@ -98,3 +98,23 @@ def test_composite_pigs_are_cut_from_training_images_only(shared_data: Path) -> 
     assert set(cut).isdisjoint(measured), "a held-out photo's pigs reach a training frame"
     assert set(validation).isdisjoint(held_for_measuring)
     assert set(validation).isdisjoint(cut)
+
+
+def test_the_recipe_describes_the_shipped_file() -> None:
+    """What `--recipe default` would write into the model's metadata is what the shipped
+    file says: its licence, and the sources it learnt from (composite frames only if any)."""
+    import json
+
+    import onnx
+
+    from pigweight.vision.pig_model import DEFAULT_MODEL
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip(f"{DEFAULT_MODEL} is not built")
+    meta = {p.key: p.value for p in onnx.load(DEFAULT_MODEL).metadata_props}
+    recipe = RECIPES["default"]
+    assert meta["pigweight_licence"] == recipe["licence"]
+    sources = {Path(d).name for d in recipe["data"]} | {"synthetic"}
+    if recipe["composite"]:
+        sources.add("composite")
+    assert set(json.loads(meta["pigweight_data"])) == sources
