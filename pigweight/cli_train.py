@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pigweight.training.augment import AUGMENT
 from pigweight.vision.pig_model import DEFAULT_MODEL, SHARED_DATA
 
 RECIPES: dict[str, dict[str, Any]] = {
@@ -77,6 +78,13 @@ def add_parser(sub: Any) -> None:
         help="frames numbered below this train, the rest are held out",
     )
     train.add_argument("--limit", type=int, default=None, help="use this many training images")
+    train.add_argument(
+        "--augment",
+        choices=sorted(AUGMENT),
+        default=None,
+        help="'full' (flips, quarter turns, mosaics: many cameras; the default) or 'camera' "
+        "(one fixed camera's frames: left-right mirror, crop, zoom and light only)",
+    )
     train.add_argument("--resume", action="store_true", help="go on from the last checkpoint")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         split_at=args.split_at,
         limit=args.limit,
         seed=args.seed,
+        augment=args.augment or recipe.get("augment", "full"),
         for_shipping=bool(recipe),
         licence=recipe.get("licence", "the farm's own frames: for this farm only"),
     )

@@ -5,11 +5,16 @@ grey 114, RGB 0-1), so the model learns exactly what the counter will feed it. O
 flips and quarter turns (a camera can hang any way over a platform), a random crop and zoom
 (animals from 25 to 200 pixels long), colour and brightness, infrared grey, blur, and a 2x2
 mosaic of four samples so that crowds of small animals are common.
+
+Fine-tuning on one fixed camera (`AUGMENT["camera"]`) keeps what that camera can really
+show (left-right mirror, crop and zoom, day and infrared light) and leaves out what it
+cannot: upside-down and quarter-turned pictures, and mosaics that shrink its animals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -22,6 +27,18 @@ MIN_BOX_PX = 3.0  # boxes thinner than this after scaling are dropped
 KEEP_INSIDE = 0.45  # a box cut by a crop is kept when this share of it stays inside
 MOSAIC_P = 0.4
 GREY_P = 0.2
+
+
+@dataclass(frozen=True)
+class AugmentPlan:
+    mosaic_p: float
+    turns: bool  # upside-down and quarter turns as well as the left-right mirror
+
+
+AUGMENT = {
+    "full": AugmentPlan(mosaic_p=MOSAIC_P, turns=True),  # many cameras, any mounting
+    "camera": AugmentPlan(mosaic_p=0.0, turns=False),  # one fixed camera's own frames
+}
 
 
 def to_input(image: Image, boxes: Boxes, size: int) -> tuple[np.ndarray, Boxes]:
@@ -40,13 +57,14 @@ def augmented_input(
     more: Callable[[], tuple[Image, Boxes]],
     size: int,
     rng: np.random.Generator,
+    plan: AugmentPlan = AUGMENT["full"],
 ) -> tuple[np.ndarray, Boxes]:
     """One augmented training input; `more` gives further samples for a mosaic."""
-    if rng.random() < MOSAIC_P:
+    if plan.mosaic_p and rng.random() < plan.mosaic_p:
         image, boxes = _mosaic([load(), more(), more(), more()], size, rng)
     else:
         image, boxes = _crop_zoom(*load(), rng)
-    image, boxes = _turn(image, boxes, rng)
+    image, boxes = _turn(image, boxes, rng, plan.turns)
     image = _colour(image, rng)
     return to_input(image, boxes, size)
 
@@ -83,11 +101,15 @@ def _crop_zoom(image: Image, boxes: Boxes, rng: np.random.Generator) -> tuple[Im
     return crop, clipped[keep]
 
 
-def _turn(image: Image, boxes: Boxes, rng: np.random.Generator) -> tuple[Image, Boxes]:
+def _turn(
+    image: Image, boxes: Boxes, rng: np.random.Generator, turns: bool = True
+) -> tuple[Image, Boxes]:
     if rng.random() < 0.5:
         image = image[:, ::-1]
         boxes = boxes[:, [2, 1, 0, 3]] * np.array([-1, 1, -1, 1], np.float32)
         boxes[:, [0, 2]] += image.shape[1]
+    if not turns:
+        return np.ascontiguousarray(image), boxes.astype(np.float32)
     if rng.random() < 0.5:
         image = image[::-1]
         boxes = boxes[:, [0, 3, 2, 1]] * np.array([1, -1, 1, -1], np.float32)

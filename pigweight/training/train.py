@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pigweight.training.augment import augmented_input, to_input
+from pigweight.training.augment import AUGMENT, augmented_input, to_input
 from pigweight.training.composite import CutoutBank, composite_samples
 from pigweight.training.data import Sample, folder_samples, iterate_forever, synthetic_samples
 from pigweight.training.loss import yolox_loss
@@ -60,6 +60,7 @@ class TrainConfig:
     split_at: int | None = None
     limit: int | None = None
     seed: int = 0
+    augment: str = "full"  # a key of training.augment.AUGMENT
     checkpoint_every: int = 100
     licence: str = "see the data sets named in pigweight_data"
     for_shipping: bool = False
@@ -176,7 +177,7 @@ def run_training(config: TrainConfig) -> TrainResult:
     )
     net.train()
     while step < config.steps:
-        inputs, targets = _batch(stream, config.batch, config.imgsz, rng, device)
+        inputs, targets = _batch(stream, config, rng, device)
         for group in optimiser.param_groups:
             group["lr"] = _lr(config, step)
         parts = yolox_loss(net(inputs), targets)
@@ -220,12 +221,15 @@ def _probe_loss(net: YoloxNet, probe: tuple[torch.Tensor, list[torch.Tensor]]) -
 
 
 def _batch(
-    stream: Any, size: int, imgsz: int, rng: np.random.Generator, device: torch.device
+    stream: Any, config: TrainConfig, rng: np.random.Generator, device: torch.device
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     inputs, targets = [], []
-    for _ in range(size):
+    plan = AUGMENT[config.augment]
+    for _ in range(config.batch):
         sample = next(stream)
-        tensor, boxes = augmented_input(sample.load, lambda: next(stream).load(), imgsz, rng)
+        tensor, boxes = augmented_input(
+            sample.load, lambda: next(stream).load(), config.imgsz, rng, plan
+        )
         inputs.append(torch.from_numpy(tensor))
         targets.append(torch.from_numpy(boxes).to(device))
     return torch.stack(inputs).to(device), targets
@@ -329,6 +333,7 @@ def _metadata(
                 "batch": config.batch,
                 "imgsz": config.imgsz,
                 "lr": config.lr,
+                "augment": config.augment,
                 "seed": config.seed,
                 "seconds": round(seconds),
                 "base": config.base.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import onnxruntime
 import pytest
 
 from pigweight.cli import main
@@ -45,12 +46,16 @@ def test_fine_tuning_fits_the_farms_frames_and_the_model_counts(
             "2",
             "--imgsz",
             "256",
+            "--augment",
+            "camera",
         ],
         capsys,
     )
     # the loss on the farm's own frames (un-augmented) falls
     assert result["probe_loss_after"] < result["probe_loss_before"]
     assert out.is_file() and Path(f"{out}.checkpoint.pt").is_file()
+    meta = onnxruntime.InferenceSession(str(out)).get_modelmeta().custom_metadata_map
+    assert json.loads(meta["pigweight_training"])["augment"] == "camera"  # how it was made
     settings = load_settings(segmenter="pig", model_path=out)
     segmenter = create_segmenter(settings)
     assert segmenter.name == "pig"
