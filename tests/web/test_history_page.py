@@ -181,7 +181,7 @@ def test_history_filters_summarises_and_pages(
 def test_snapshot_enlarges_and_closes(browser: Browser, farm_url: str) -> None:
     page, errors = open_history(browser, farm_url, 1366, 768)
     row = rows(page).filter(has_text="вторые весы")
-    row.get_by_role("button").click()
+    row.locator(".history-thumb").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("20 гол., 12,5 кг на голову")

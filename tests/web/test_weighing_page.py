@@ -100,7 +100,7 @@ def test_typed_count_and_total_save_with_enter_and_show_at_once_everywhere(
     row = page.locator("#history-records-body > tr").first
     expect(row).to_have_attribute("data-record-id", str(record["id"]))
     expect(row).to_contain_text("10,02")
-    row.get_by_role("button").click()
+    row.locator(".history-thumb").click()
     dialog = page.locator(".snapshot-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("img")).to_have_attribute("src", record["snapshot_url"])

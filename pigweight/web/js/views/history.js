@@ -1,8 +1,10 @@
 // The history view: weighings by date range and camera, with their snapshots (click to
-// enlarge), a summary per day, the CSV of what is shown, and "show more" for long ranges.
+// enlarge), each one correctable and deletable (record-actions.js), a summary per day, the
+// CSV of what is shown, and "show more" for long ranges.
 // The filters live in the URL (#history?from=…&to=…&camera=…), so a view can be shared.
 
 import { locale, onLanguage, t } from "../i18n.js";
+import { recordActions } from "./record-actions.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_ROWS = 50;
@@ -290,8 +292,24 @@ function recordRow(record) {
   cell(row, "history.col.total", formatKg(record.total_weight_kg), "num");
   cell(row, "history.col.avg", formatKg(record.avg_weight_kg), "num strong");
   cell(row, "history.col.photo", thumb(record), "history-photo");
-  cell(row, "history.col.note", record.note, record.note ? "note" : "note is-blank");
+  const note = cell(row, "history.col.note", record.note, record.note ? "note" : "note is-blank");
+  if (record.corrects_id) {
+    const fixed = document.createElement("span");
+    fixed.className = "history-corrected";
+    fixed.textContent = t("record.corrected", { id: record.corrects_id });
+    note.classList.remove("is-blank");
+    note.append(fixed);
+  }
+  const actions = cell(row, "history.col.actions", null, "history-actions operator-only");
+  actions.append(recordActions(record, actions, changed));
   return row;
+}
+
+// A record was corrected or deleted here: the table, the summary and the live panel's list
+// read again.
+function changed() {
+  document.dispatchEvent(new CustomEvent("pigweight:records-changed", { detail: "history" }));
+  load();
 }
 
 function summaryRow(day, dateText, cameraText) {
@@ -337,6 +355,9 @@ function renderSummary() {
 }
 
 function renderRecords() {
+  // A correction being typed is not swept away by a reload: the table is drawn again when
+  // its form closes.
+  if ($("history-records-body").querySelector(".weigh-fix")) return;
   $("history-records-body").replaceChildren(...state.records.map(recordRow));
   const none = state.records.length === 0;
   $("history-records").hidden = none;
@@ -383,6 +404,9 @@ export function init() {
   $("history-more").addEventListener("click", loadMore);
   document.addEventListener("pigweight:weighing-saved", () => {
     if (state.shown) load();
+  });
+  document.addEventListener("pigweight:records-changed", (event) => {
+    if (state.shown && event.detail !== "history") load();
   });
   onLanguage(render);
   render();

@@ -1,11 +1,13 @@
 // The weighing panel beside the live camera: the count (the camera's stable count until the
 // operator types one), the scale's total, the average per head as it is typed, Save, and
-// today's records of this camera. POST /api/weight/average with an Idempotency-Key, so
-// pressing Save again after a lost answer never records twice.
+// today's records of this camera, each of which can be corrected or deleted; the weighing
+// just saved can be undone for a minute. POST /api/weight/average with an Idempotency-Key,
+// so pressing Save again after a lost answer never records twice.
 
 import { locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { formatKg, isoDay, snapshotThumb } from "./history.js";
+import { recordActions, UNDO_S, undoWeighing } from "./record-actions.js";
 import { isAutomatic, reviewControls } from "./weighing-review.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +21,9 @@ const state = {
   totalTyped: false, // the operator typed the total: the scale no longer overwrites it
   pending: null, // {text, key} of a request whose answer has not come
   lastSaved: null,
+  savedAt: 0, // performance.now() of lastSaved: it may be undone for UNDO_S seconds
+  undoTimer: null,
+  undone: null, // {id} of the weighing the operator took back, or {id, error}
   error: null, // {key, params, detail} of the last refusal, shown until the next Save
   records: [],
   total: 0,
@@ -104,6 +109,7 @@ function renderError() {
 function showError(key, params = {}, detail = "", field = null) {
   state.error = { key, params, detail };
   state.lastSaved = null; // the last success is not this attempt's answer
+  state.undone = null;
   renderError();
   renderSaved();
   if (field) {
@@ -112,11 +118,28 @@ function showError(key, params = {}, detail = "", field = null) {
   }
 }
 
+function undoLeft() {
+  const r = state.lastSaved;
+  if (!r || r.replayed) return 0;
+  return Math.max(0, Math.ceil(UNDO_S - (performance.now() - state.savedAt) / 1000));
+}
+
 function renderSaved() {
   const box = $("weigh-saved");
   const r = state.lastSaved;
   box.replaceChildren();
+  if (!r && state.undone) {
+    box.hidden = false;
+    box.dataset.state = state.undone.error ? "error" : "undone";
+    box.append(
+      state.undone.error
+        ? t("record.undoFailed", { id: state.undone.id, error: state.undone.error })
+        : t("record.undone", { id: state.undone.id }),
+    );
+    return;
+  }
   box.hidden = !r;
+  delete box.dataset.state;
   if (!r) return;
   box.append(
     t(r.replayed ? "weigh.savedAgain" : "weigh.saved", {
@@ -139,6 +162,46 @@ function renderSaved() {
     warning.textContent = t(key, { error: r[field] });
     box.append(warning);
   }
+  const left = undoLeft();
+  if (left > 0) {
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.id = "weigh-undo";
+    undo.className = "weigh-link weigh-undo operator-only";
+    undo.textContent = t("record.undo", { seconds: left });
+    undo.addEventListener("click", undoLast);
+    box.append(undo);
+  }
+}
+
+// The Undo button counts down and goes after UNDO_S seconds; one timer, stopped with it.
+function startUndoClock() {
+  clearInterval(state.undoTimer);
+  state.undoTimer = setInterval(() => {
+    const left = undoLeft();
+    const button = $("weigh-undo");
+    if (button && left > 0) button.textContent = t("record.undo", { seconds: left });
+    if (left <= 0) {
+      clearInterval(state.undoTimer);
+      state.undoTimer = null;
+      renderSaved();
+    }
+  }, 1000);
+}
+
+async function undoLast() {
+  const record = state.lastSaved;
+  if (!record || undoLeft() <= 0) return;
+  const button = $("weigh-undo");
+  if (button) button.disabled = true;
+  const problem = await undoWeighing(record);
+  clearInterval(state.undoTimer);
+  state.undoTimer = null;
+  state.lastSaved = null;
+  state.undone = problem ? { id: record.id, error: problem } : { id: record.id };
+  renderSaved();
+  document.dispatchEvent(new CustomEvent("pigweight:records-changed", { detail: "weighing" }));
+  loadList();
 }
 
 // The request body, or null after showing what to fix.
@@ -212,6 +275,9 @@ async function save(event) {
     if (!record) return;
     state.pending = null;
     state.lastSaved = record;
+    state.savedAt = performance.now();
+    state.undone = null;
+    startUndoClock();
     $("weigh-total").value = "";
     $("weigh-note").value = "";
     state.typed = false;
@@ -272,10 +338,19 @@ function listItem(record) {
   if (record.note) body.append(line("weigh-item-note", record.note));
   if (isAutomatic(record)) {
     item.classList.add("is-automatic");
-    body.append(reviewControls(record, loadList));
+    body.append(reviewControls(record, changed));
+  } else if (record.corrects_id) {
+    body.append(line("weigh-item-corrected", t("record.corrected", { id: record.corrects_id })));
   }
+  body.append(recordActions(record, body, changed));
   item.append(thumb(record, "weigh-thumb"), body);
   return item;
+}
+
+// A record was corrected, deleted or confirmed here: this list, and History, read again.
+function changed() {
+  document.dispatchEvent(new CustomEvent("pigweight:records-changed", { detail: "weighing" }));
+  loadList();
 }
 
 function renderList() {
@@ -326,6 +401,9 @@ export function setLiveCamera(cameraId) {
     state.total = 0;
     state.typed = false;
     state.lastSaved = null;
+    state.undone = null;
+    clearInterval(state.undoTimer);
+    state.undoTimer = null;
     state.error = null;
     renderError();
     renderSaved();
@@ -384,6 +462,9 @@ export function rerender() {
 
 export function init() {
   $("weigh-form").addEventListener("submit", save);
+  document.addEventListener("pigweight:records-changed", (event) => {
+    if (event.detail !== "weighing") loadList();
+  });
   const count = $("weigh-count");
   count.addEventListener("input", () => {
     state.typed = true;
