@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -140,12 +140,22 @@ async def list_records(
 
 @router.get("/api/weight/records.csv")
 async def records_csv(
-    request: Request, from_: FromQuery = None, to: ToQuery = None, camera: CameraQuery = None
+    request: Request,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    camera: CameraQuery = None,
+    dialect: Annotated[
+        Literal["rfc4180", "excel-ru"],
+        Query(
+            description="rfc4180: the daily files' columns (`,`, decimal points); excel-ru: "
+            "what a Russian Excel opens (`;`, decimal commas, Russian headers, UTF-8 BOM)."
+        ),
+    ] = "rfc4180",
 ) -> Response:
-    """The active records as a CSV with the daily files' columns, oldest first."""
+    """The active records as a CSV, oldest first."""
     book = _book(request)
     where = _filter(book, from_, to, camera, active_only=True)
-    data = await anyio.to_thread.run_sync(book.csv_bytes, where)
+    data = await anyio.to_thread.run_sync(book.csv_bytes, where, dialect)
     name = "weight_records.csv" if from_ is None else f"weight_records_{from_[:10]}.csv"
     return Response(
         data,

@@ -91,6 +91,57 @@ def render(rows: Iterable[list[str]], header: bool = True, columns: list[str] = 
     return "".join(",".join(map(_cell, line)) + "\r\n" for line in lines).encode("utf-8")
 
 
+# `GET /api/weight/records.csv?dialect=excel-ru`: what a Russian Excel opens by a double
+# click: `;` between cells, decimal commas, Russian headers and words, dates as dd.mm.yyyy,
+# and a UTF-8 byte order mark (without it Excel reads the file as cp1251: mojibake).
+EXCEL_RU_HEADER = [
+    "Дата и время",
+    "Камера",
+    "Голов",
+    "Общий вес, кг",
+    "Средний вес, кг",
+    "Счёт",
+    "Уверенность счёта",
+    "Примечание",
+    "Запись №",
+    "Исправляет запись №",
+    "Вес",
+]
+_RU_COUNT_SOURCE = {"auto": "камера", "manual": "вручную"}
+_RU_WEIGHT_SOURCE = {"scale": "с весов", "manual": "вручную"}
+DIALECTS = ("rfc4180", "excel-ru")
+
+
+def excel_ru_row(record: WeightRecord) -> list[str]:
+    """The cells of one record for a Russian Excel, in EXCEL_RU_HEADER's order."""
+    day, _, clock = record.local_time[:19].partition("T")
+    year, month, date_ = day.split("-")
+
+    def number(text: str) -> str:
+        return text.replace(".", ",")
+
+    return [
+        f"{date_}.{month}.{year} {clock}",
+        safe_text(record.camera),
+        str(record.count),
+        number(format_kg(record.total_weight_kg)),
+        number(format_kg(record.avg_weight_kg)),
+        _RU_COUNT_SOURCE.get(record.count_source, record.count_source),
+        "" if record.confidence is None else number(f"{record.confidence:.3f}"),
+        safe_text(record.note),
+        str(record.id),
+        "" if record.corrects_id is None else str(record.corrects_id),
+        _RU_WEIGHT_SOURCE.get(record.weight_source, record.weight_source),
+    ]
+
+
+def render_excel_ru(records: Iterable[WeightRecord]) -> bytes:
+    """CSV bytes for a Russian Excel: BOM, `;`, CRLF."""
+    lines = [EXCEL_RU_HEADER, *(excel_ru_row(r) for r in records)]
+    text = "".join(";".join(map(_cell, line)) + "\r\n" for line in lines)
+    return b"\xef\xbb\xbf" + text.encode("utf-8")
+
+
 def _cell(value: str) -> str:
     # RFC 4180 quoting, widened from `,` to every common locale's separator: the csv
     # module leaves `x;y` bare, which a `;` Excel cuts in two.

@@ -31,7 +31,13 @@ from pigweight.errors import PigWeightError
 from pigweight.settings import Settings
 from pigweight.store import records as repo
 from pigweight.store.records import DaySummary, RecordFilter
-from pigweight.weighing.csv_export import DailyCsv, first_kept_date, render, row_of
+from pigweight.weighing.csv_export import (
+    DailyCsv,
+    first_kept_date,
+    render,
+    render_excel_ru,
+    row_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -368,10 +374,13 @@ class RecordBook:
         with self.engine.connect() as conn:
             return repo.summarize(conn, where)
 
-    def csv_bytes(self, where: RecordFilter) -> bytes:
-        """The matching records as one CSV with the daily files' columns, oldest first."""
+    def csv_bytes(self, where: RecordFilter, dialect: str = "rfc4180") -> bytes:
+        """The matching records as one CSV, oldest first: the daily files' columns, or
+        (`excel-ru`) what a Russian Excel opens."""
         with self.engine.connect() as conn:
             records = repo.records_in_order(conn, where)
+        if dialect == "excel-ru":
+            return render_excel_ru(records)
         return render(row_of(r) for r in records)
 
     def snapshot_path(self, record_id: int) -> Path | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 
@@ -90,11 +92,14 @@ def test_typed_count_and_total_save_with_enter_and_show_at_once_everywhere(
     screenshot(page, "weighing-saved")
     with page.expect_download() as download:
         page.get_by_role("link", name="Скачать CSV").click()
-    lines = download.value.path().read_text(encoding="utf-8").splitlines()
-    header = lines[0].split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:]]
-    mine = [r for r in rows if r["record_id"] == str(record["id"])]
-    assert len(mine) == 1 and mine[0]["total_weight_kg"] == "250.5"
+    # What a Russian Excel opens by a double click: a BOM (else cp1251 mojibake), `;`
+    # between cells, decimal commas, Russian headers.
+    data = download.value.path().read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    mine = [r for r in rows if r["Запись №"] == str(record["id"])]
+    assert len(mine) == 1 and mine[0]["Общий вес, кг"] == "250,5"
+    assert (mine[0]["Средний вес, кг"], mine[0]["Счёт"]) == ("10,02", "вручную")
     # The History view shows it first, and its picture enlarges.
     page.get_by_role("link", name="История", exact=True).click()
     row = page.locator("#history-records-body > tr").first

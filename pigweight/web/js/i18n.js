@@ -31,6 +31,12 @@ export function locale() {
   return current === "ru" ? "ru-RU" : "en-GB";
 }
 
+// The CSV downloads' query suffix: a Russian page gets the file a Russian Excel opens
+// (`;`, decimal commas, Russian headers, BOM); an English one the plain RFC 4180 file.
+export function csvDialect() {
+  return current === "ru" ? "&dialect=excel-ru" : "";
+}
+
 export function t(key, params = {}) {
   const text = TEXTS[current][key] ?? TEXTS.ru[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));

@@ -3,7 +3,7 @@
 // CSV of what is shown, and "show more" for long ranges.
 // The filters live in the URL (#history?from=…&to=…&camera=…), so a view can be shared.
 
-import { locale, onLanguage, t } from "../i18n.js";
+import { csvDialect, locale, onLanguage, t } from "../i18n.js";
 import { recordActions } from "./record-actions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -110,7 +110,7 @@ function renderFilters() {
     const on = state.filter.to === today && state.filter.from === daysAgo(days - 1);
     button.setAttribute("aria-pressed", String(on));
   }
-  $("history-csv").href = `/api/weight/records.csv?${query()}`;
+  $("history-csv").href = `/api/weight/records.csv?${query()}` + csvDialect();
 }
 
 function applyFilters() {

@@ -4,7 +4,7 @@
 // just saved can be undone for a minute. POST /api/weight/average with an Idempotency-Key,
 // so pressing Save again after a lost answer never records twice.
 
-import { locale, t } from "../i18n.js";
+import { csvDialect, locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { formatKg, isoDay, snapshotThumb } from "./history.js";
 import { recordActions, UNDO_S, undoWeighing } from "./record-actions.js";
@@ -367,7 +367,8 @@ function renderList() {
   error.textContent = state.listError === null ? "" : t("weigh.listError", { error: state.listError });
   const day = isoDay();
   const camera = encodeURIComponent(state.camera ?? "");
-  $("weigh-csv").href = `/api/weight/records.csv?from=${day}&to=${day}&camera=${camera}`;
+  $("weigh-csv").href =
+    `/api/weight/records.csv?from=${day}&to=${day}&camera=${camera}` + csvDialect();
 }
 
 async function loadList() {
