@@ -72,9 +72,14 @@ def upload_limit_message(limit_mb: float) -> str:
     )
 
 
-def error_response(status_code: int, detail: str, code: str) -> JSONResponse:
+def error_response(
+    status_code: int, detail: str, code: str, params: dict[str, Any] | None = None
+) -> JSONResponse:
     """The JSON body of every error answer; a URL's password quoted in it is hidden."""
-    return JSONResponse({"detail": redact_text(detail), "code": code}, status_code=status_code)
+    body: dict[str, Any] = {"detail": redact_text(detail), "code": code}
+    if params:
+        body["params"] = params
+    return JSONResponse(body, status_code=status_code)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -130,7 +135,10 @@ async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
         logger.error("%s %s: %s", request.method, request.url.path, message)
     else:
         logger.info("%s %s refused: %s", request.method, request.url.path, message)
-    response = error_response(status_code, message, code)
+    params = getattr(exc, "params", None)  # what the page needs to say it in its language
+    response = error_response(
+        status_code, message, code, params if isinstance(params, dict) else None
+    )
     offset = getattr(exc, "offset", None)
     if status_code == 409 and isinstance(offset, int):
         response.headers["Upload-Offset"] = str(offset)  # where a resumable upload resumes

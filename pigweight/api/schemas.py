@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -60,3 +60,8 @@ class ErrorPublic(BaseModel):
 
     detail: str = Field(description="One line for a person: what went wrong, what to fix.")
     code: str = Field(description="Stable id for programs and translations, e.g. invalid_image.")
+    params: dict[str, Any] | None = Field(
+        None,
+        description="What the message names (a record's id, a count), for a page that says it "
+        "in its own language; only on some errors.",
+    )

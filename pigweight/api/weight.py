@@ -26,12 +26,15 @@ from pigweight.media.source import SourceState
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.live import LiveServices
 from pigweight.store.records import RecordFilter
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.weighing.records import DuplicateWeighing, LiveCount, RecordBook, Weighing
 
 router = APIRouter(tags=["weighing"])
 
 # A live count or picture older than this belongs to another group of animals.
 LIVE_COUNT_MAX_AGE_S = 10.0
+# A manual weighing this soon after the platform recorded one by itself (or while it still
+# holds that load) is the same group twice unless the operator says otherwise.
+DUPLICATE_WINDOW_S = 30.0
 # Writers wait their turn on threads, never on the event loop; this bounds the threads.
 _WRITERS = anyio.CapacityLimiter(8)
 
@@ -75,8 +78,10 @@ async def weight_average(
         worker.config.id, body.total_weight_kg, body.count, body.note or "", body.weight_source
     )
     book = _book(request)
+    camera_id = worker.config.id
+    guard = None if body.allow_duplicate else lambda: _refuse_same_group(live, camera_id, book)
     saved = await anyio.to_thread.run_sync(
-        book.record, weighing, current, idempotency_key, limiter=_WRITERS
+        book.record, weighing, current, idempotency_key, None, guard, limiter=_WRITERS
     )
     if not saved.created:
         response.status_code = 200
@@ -86,6 +91,28 @@ async def weight_average(
         replayed=not saved.created,
         csv_error=saved.csv_error,
         snapshot_error=saved.snapshot_error,
+    )
+
+
+def _refuse_same_group(live: LiveServices, camera_id: str, book: RecordBook) -> None:
+    """409 duplicate_weighing when the platform recorded this group by itself already."""
+    weigher = live.weighers.get(camera_id)
+    record_id = None if weigher is None else weigher.recent_record(time.time(), DUPLICATE_WINDOW_S)
+    if record_id is None:
+        return
+    record = book.get(record_id)
+    if record.status == "deleted":
+        return  # the operator took it back: this weighing replaces it
+    raise DuplicateWeighing(
+        f"camera {camera_id}'s platform already recorded this group by itself: record "
+        f"{record.id}, {record.count} head, {record.total_weight_kg:g} kg at "
+        f"{record.local_time[11:19]}; send allow_duplicate: true to record it again",
+        {
+            "record_id": record.id,
+            "count": record.count,
+            "total_weight_kg": record.total_weight_kg,
+            "time": record.local_time[11:16],
+        },
     )
 
 

@@ -62,6 +62,12 @@ class WeighingIn(WeightAndCount):
         description="Where the total came from: 'scale' when it is the camera's scale reading "
         "as shown (the camera must have a scale), 'manual' when typed.",
     )
+    allow_duplicate: bool = Field(
+        False,
+        description="Record it even though the camera's platform recorded this group by itself "
+        "(it still holds that load, or did so in the last 30 s): without it that is a 409 "
+        "duplicate_weighing naming the record.",
+    )
 
 
 class CorrectionIn(WeightAndCount):

@@ -60,6 +60,7 @@ class AutoWeigher:
         self.pending: Action | None = None  # a confirm the operator has not answered
         self.warning: Action | None = None  # a re-zero request
         self.last_record: dict[str, Any] | None = None
+        self._holds_recorded_load = False  # the load on the platform now is last_record's
         self._message: dict[str, Any] = {}  # the camera's newest count message
         self._task: asyncio.Task[None] | None = None
 
@@ -78,6 +79,17 @@ class AutoWeigher:
             "warning": _action_out(self.warning),
             "last_record": self.last_record,
         }
+
+    def recent_record(self, now: float, window_s: float) -> int | None:
+        """The id of the record this platform made of the load it holds now, or of one it
+        made in the last window_s seconds; None otherwise (a manual weighing then is a new
+        group, not the same one twice)."""
+        last = self.last_record
+        if last is None:
+            return None
+        if self._holds_recorded_load or now - float(last["ts"]) <= window_s:
+            return int(last["id"])
+        return None
 
     def dismiss(self) -> None:
         """The operator answered the confirmation (recorded it, or not)."""
@@ -98,6 +110,8 @@ class AutoWeigher:
                 self._message = update.message
                 for action in self.events.observe(self._observation(update.message)):
                     await self._act(action)
+                if self.events.state != "settled":
+                    self._holds_recorded_load = False  # unloading or empty: a new group next
         finally:
             self.hub.unsubscribe(subscriber)
 
@@ -158,7 +172,9 @@ class AutoWeigher:
             "id": record.id,
             "count": record.count,
             "total_kg": record.total_weight_kg,
+            "ts": record.ts,
         }
+        self._holds_recorded_load = self.events.state == "settled"
         logger.info(
             "platform %s: recorded weighing %d by itself: %d head, %.1f kg",
             self.camera,

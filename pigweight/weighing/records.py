@@ -66,6 +66,17 @@ class IdempotencyConflict(PigWeightError):
     code = "idempotency_conflict"
 
 
+class DuplicateWeighing(PigWeightError):
+    """The platform recorded this group by itself already (409); `params` name the record."""
+
+    code = "duplicate_weighing"
+    http_status = 409
+
+    def __init__(self, message: str, params: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.params = params
+
+
 class RecordNotFound(PigWeightError):
     """No record has this id (404)."""
 
@@ -221,11 +232,13 @@ class RecordBook:
         live: LiveCount | None,
         idempotency_key: str | None = None,
         evidence: dict[str, Any] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Saved:
         """Validate and store a weighing; live is the camera's count (None: camera down).
 
         `evidence` (JSON-able: the counts seen, the scale's raw frames) is kept beside the
-        snapshot and served with the record.
+        snapshot and served with the record. `guard` runs once a replay of the same request
+        is ruled out, and refuses the weighing by raising (the same group recorded twice).
         """
         total = check_total(weighing.total_weight_kg, self.settings)
         if weighing.weight_source not in WEIGHT_SOURCES:
@@ -249,6 +262,8 @@ class RecordBook:
             replay = self._replay(idempotency_key, fingerprint)
             if replay is not None:
                 return replay
+        if guard is not None:
+            guard()
         snapshot, evidence_file, snapshot_error = self._save_pictures(
             live.jpeg if live else None, evidence
         )

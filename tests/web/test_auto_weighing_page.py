@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -67,4 +68,40 @@ def test_the_operator_confirms_and_corrects_an_automatic_record(
     fixed = page.locator("#weigh-list .weigh-item", has_text=f"вместо записи №{record_id}")
     expect(fixed).to_contain_text(f"{standing - 1} гол.", timeout=10_000)
     expect(page.locator(f'#weigh-list .weigh-item[data-record-id="{record_id}"]')).to_have_count(0)
+    page.close()
+
+
+def test_saving_the_group_the_platform_just_recorded_asks_first(
+    browser: Browser,
+    platform: tuple[str, Any, list[int]],  # noqa: F811
+) -> None:
+    url, _sim, counts = platform
+    standing = max(counts)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(url)
+    expect(page.locator("#live-auto-record")).to_contain_text("Записано само: №", timeout=40_000)
+
+    def manual() -> list[dict[str, Any]]:
+        records = httpx.get(f"{url}/api/weight/records?limit=100").json()["records"]
+        return [r for r in records if r["count_source"] == "manual"]
+
+    form = page.locator("#weigh-form")
+    form.get_by_label("Голов", exact=True).fill(str(standing))
+    total = form.get_by_label("Общий вес, кг")
+    total.fill(f"{standing * KG_PER_HEAD:g}")
+    total.press("Enter")
+    ask = page.locator("#weigh-duplicate")
+    expect(ask).to_contain_text("Эта группа уже записана автоматически (запись №")
+    expect(ask).to_contain_text(f"{standing} гол.")
+    expect(ask.get_by_role("button", name="Не записывать")).to_be_focused()
+    ask.get_by_role("button", name="Не записывать").click()
+    expect(ask).to_be_hidden()
+    expect(page.locator("#weigh-saved")).to_be_hidden()
+    assert manual() == []
+    # Another group that looks the same: the operator says so, and it is recorded once.
+    total.press("Enter")
+    ask.get_by_role("button", name="Записать ещё раз").click()
+    expect(page.locator("#weigh-saved")).to_contain_text("Сохранено, запись №", timeout=10_000)
+    expect(ask).to_be_hidden()
+    assert [r["total_weight_kg"] for r in manual()] == [standing * KG_PER_HEAD]
     page.close()

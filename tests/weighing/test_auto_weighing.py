@@ -187,3 +187,28 @@ def test_an_unplugged_scale_records_nothing_wrong_and_recording_resumes(
             )
     finally:
         back.stop()
+
+
+def test_a_manual_weighing_of_the_group_just_recorded_is_refused_unless_allowed(
+    platform: tuple[str, ScaleSimulator, list[int]],
+) -> None:
+    url, _sim, counts = platform
+    deadline = time.monotonic() + 40
+    while not _records(url) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _records(url), "the platform recorded nothing in 40 s"
+    standing = max(counts)
+    body = {"camera_id": "scale1", "total_weight_kg": standing * KG_PER_HEAD, "count": standing}
+    refused = httpx.post(f"{url}/api/weight/average", json=body)
+    assert refused.status_code == 409, refused.text
+    answer = refused.json()
+    assert answer["code"] == "duplicate_weighing"
+    automatic = {r["id"]: r for r in _records(url) if r["count_source"] == "auto"}
+    named = automatic[answer["params"]["record_id"]]  # the platform's own record
+    assert answer["params"]["count"] == named["count"] == standing
+    assert f"record {named['id']}" in answer["detail"] and "allow_duplicate" in answer["detail"]
+    assert not [r for r in _records(url) if r["count_source"] == "manual"]
+    # The operator says it is another group: it is recorded.
+    saved = httpx.post(f"{url}/api/weight/average", json=body | {"allow_duplicate": True})
+    assert saved.status_code == 201, saved.text
+    assert [r["id"] for r in _records(url) if r["count_source"] == "manual"] == [saved.json()["id"]]

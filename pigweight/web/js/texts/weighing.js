@@ -83,6 +83,9 @@ export default {
     "record.error.network": "нет связи с сервером, попробуйте ещё раз.",
     "record.error.server": "ошибка на сервере (код {status}), попробуйте ещё раз.",
     "record.error.unknown": "сервер ответил кодом {status}.",
+    "weigh.duplicate.ask": "Эта группа уже записана автоматически (запись №{id}: {count} гол., {total} кг, в {time}) — записать ещё раз?",
+    "weigh.duplicate.yes": "Записать ещё раз",
+    "weigh.duplicate.no": "Не записывать",
   },
   en: {
     "weigh.title": "Weighing",
@@ -166,5 +169,8 @@ export default {
     "record.error.network": "no connection to the server, try again.",
     "record.error.server": "server error (code {status}), try again.",
     "record.error.unknown": "the server answered with code {status}.",
+    "weigh.duplicate.ask": "This group was already recorded automatically (record #{id}: {count} head, {total} kg at {time}) — record it again?",
+    "weigh.duplicate.yes": "Record it again",
+    "weigh.duplicate.no": "Do not record",
   },
 };

@@ -25,6 +25,7 @@ const state = {
   undoTimer: null,
   undone: null, // {id} of the weighing the operator took back, or {id, error}
   error: null, // {key, params, detail} of the last refusal, shown until the next Save
+  duplicate: null, // {params} of the platform's own record of this group: ask before saving
   records: [],
   total: 0,
   listError: null,
@@ -250,20 +251,59 @@ async function post(text) {
   const payload = await response.json().catch(() => null);
   if (response.ok && payload) return payload;
   const code = payload?.code ?? "unknown";
+  if (code === "duplicate_weighing") {
+    askDuplicate(payload.params ?? {});
+    return null;
+  }
   const field = code === "count_unavailable" ? "weigh-count" : null;
   if (field) state.typed = true; // the operator types it now; the camera must not refill it
   showError(errorKey(response.status, code), {}, payload?.detail ?? `HTTP ${response.status}`, field);
   return null;
 }
 
-async function save(event) {
-  event.preventDefault();
+// The platform recorded this group by itself already: the operator says whether to record
+// it again (a second group that looks the same) or not (the usual case: nothing is sent).
+function askDuplicate(params) {
+  state.duplicate = { params };
+  renderDuplicate();
+  $("weigh-duplicate-no").focus();
+}
+
+function renderDuplicate() {
+  const box = $("weigh-duplicate");
+  box.hidden = !state.duplicate;
+  if (!state.duplicate) return;
+  const p = state.duplicate.params;
+  $("weigh-duplicate-text").textContent = t("weigh.duplicate.ask", {
+    id: p.record_id ?? "",
+    count: p.count ?? "",
+    total: typeof p.total_weight_kg === "number" ? formatKg(p.total_weight_kg) : "",
+    time: p.time ?? "",
+  });
+}
+
+function answerDuplicate(again) {
+  state.duplicate = null;
+  renderDuplicate();
+  if (again) {
+    save(null, { allowDuplicate: true });
+    return;
+  }
+  state.pending = null;
+  $("weigh-total").focus();
+}
+
+async function save(event, { allowDuplicate = false } = {}) {
+  event?.preventDefault();
   if (state.camera === null || $("weigh-save").disabled) return;
   state.error = null;
+  state.duplicate = null;
   renderError();
+  renderDuplicate();
   clearInvalid();
   const body = request();
   if (!body) return;
+  if (allowDuplicate) body.allow_duplicate = true;
   const text = JSON.stringify(body);
   // The same weighing sent again (its answer was lost) keeps its key: recorded once.
   if (!state.pending || state.pending.text !== text) state.pending = { text, key: newKey() };
@@ -453,6 +493,7 @@ export function fillWeighing(count, totalKg) {
 }
 
 export function rerender() {
+  renderDuplicate();
   renderTotal();
   renderCount();
   renderAverage();
@@ -462,7 +503,9 @@ export function rerender() {
 }
 
 export function init() {
-  $("weigh-form").addEventListener("submit", save);
+  $("weigh-form").addEventListener("submit", (event) => save(event));
+  $("weigh-duplicate-yes").addEventListener("click", () => answerDuplicate(true));
+  $("weigh-duplicate-no").addEventListener("click", () => answerDuplicate(false));
   document.addEventListener("pigweight:records-changed", (event) => {
     if (event.detail !== "weighing") loadList();
   });
