@@ -59,14 +59,21 @@ def test_the_operator_logs_in_works_and_logs_out(
         page.goto(url + "/")
         expect(page.get_by_role("heading", name="Вход")).to_be_visible()
 
-        # A viewer sees everything but cannot record: the panel says why.
+        # A viewer sees everything but cannot record: Save is disabled and says why before
+        # any click, and the archive offers no weighing.
         page.get_by_label("Имя пользователя").fill("vera")
         page.get_by_label("Пароль").fill(PASSWORD)
         page.get_by_role("button", name="Войти").click()
         expect(page.locator("#user-role")).to_have_text("только просмотр", timeout=10_000)
         page.locator("#weigh-count").fill("10")
         page.locator("#weigh-total").fill("120")
-        page.get_by_role("button", name="Сохранить").click()
-        expect(page.locator("#weigh-error")).to_contain_text("Недостаточно прав")
-        expect(page.locator("#weigh-error")).to_contain_text("vera is a viewer")
+        expect(page.get_by_role("button", name="Сохранить")).to_be_disabled()
+        expect(page.locator("#weigh-viewer")).to_have_text(
+            "Только просмотр: записывать и исправлять взвешивания может оператор."
+        )
+        page.locator("#weigh-total").press("Enter")
+        expect(page.locator("#weigh-error")).to_be_hidden()
+        assert page.request.get(f"{url}/api/weight/records").json()["total"] == 0
+        page.goto(f"{url}/#archive")
+        expect(page.locator("#archive-weigh")).to_be_hidden()
         page.close()

@@ -194,3 +194,29 @@ def test_panel_fits_a_phone_and_speaks_english(browser: Browser, live_url: str) 
     expect(page.get_by_role("link", name="Full history")).to_be_visible()
     assert no_horizontal_scroll(page) == 0
     context.close()
+
+
+def test_tab_goes_weight_count_note_save_past_the_take_back_buttons(page: Page) -> None:
+    count = form(page).get_by_label("Голов", exact=True)
+    expect(count).to_have_value(re.compile(r"^\d+$"), timeout=15_000)
+    count.fill("25")  # typed: «Взять счёт камеры» shows, and must not catch a Tab or a space
+    use_camera = form(page).get_by_role("button", name=re.compile(r"^Взять счёт камеры"))
+    expect(use_camera).to_be_visible(timeout=15_000)
+    total = form(page).get_by_label("Общий вес, кг")
+    total.click()
+    page.keyboard.type("250,5")
+    page.keyboard.press("Tab")
+    expect(count).to_be_focused()
+    page.keyboard.press("Tab")
+    note = form(page).get_by_label("Примечание")
+    expect(note).to_be_focused()
+    page.keyboard.type("загон 3 ")
+    page.keyboard.press("Tab")
+    expect(form(page).get_by_role("button", name="Сохранить")).to_be_focused()
+    # Nothing pressed the take-back buttons on the way: the typed values stand.
+    expect(total).to_have_value("250,5")
+    expect(count).to_have_value("25")
+    expect(note).to_have_value("загон 3 ")
+    # Neither «Взять …» button is in the Tab order (a mouse or a finger uses them).
+    for button in ("#weigh-use-camera", "#weigh-use-scale"):
+        expect(page.locator(button)).to_have_attribute("tabindex", "-1")

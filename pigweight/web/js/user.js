@@ -14,6 +14,11 @@ function render() {
   // Operator controls (.operator-only, in archive.css): operators and admins, or anyone open.
   const operator = me !== null && (!me.login_required || ["operator", "admin"].includes(me.user?.role));
   document.documentElement.dataset.operator = String(operator);
+  // A viewer sees what an operator would press, disabled, with the reason beside it (not a
+  // refusal after the click). Unknown yet (me null): left as they are.
+  for (const control of document.querySelectorAll(".operator-control")) {
+    control.disabled = me !== null && !operator;
+  }
   const box = $("user-box");
   box.hidden = !me?.user;
   if (!me?.user) return;

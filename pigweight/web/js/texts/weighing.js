@@ -86,6 +86,7 @@ export default {
     "weigh.duplicate.ask": "Эта группа уже записана автоматически (запись №{id}: {count} гол., {total} кг, в {time}) — записать ещё раз?",
     "weigh.duplicate.yes": "Записать ещё раз",
     "weigh.duplicate.no": "Не записывать",
+    "weigh.viewerOnly": "Только просмотр: записывать и исправлять взвешивания может оператор.",
   },
   en: {
     "weigh.title": "Weighing",
@@ -172,5 +173,6 @@ export default {
     "weigh.duplicate.ask": "This group was already recorded automatically (record #{id}: {count} head, {total} kg at {time}) — record it again?",
     "weigh.duplicate.yes": "Record it again",
     "weigh.duplicate.no": "Do not record",
+    "weigh.viewerOnly": "View only: an operator records and corrects weighings.",
   },
 };
