@@ -131,3 +131,28 @@ def test_a_camera_that_does_not_answer_says_why_in_the_picker(
     expect(page.get_by_role("link", name="Scale")).to_have_attribute("aria-current", "page")
     page.get_by_role("button", name="RU").click()
     page.close()
+
+
+def test_the_ten_minute_chart_opens_with_the_counts_before_the_page(
+    browser: Browser, two_cameras: str
+) -> None:
+    first = browser.new_page(viewport={"width": 1366, "height": 768})
+    first.goto(two_cameras)
+    expect(first.locator("#live-status")).to_have_text("Идёт подсчёт", timeout=15_000)
+    first.wait_for_timeout(6_000)  # the server counts and stores for a while
+    first.close()
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    opened = time.time()
+    page.goto(two_cameras)
+    chart = page.locator("#live-chart")
+    page.wait_for_function(
+        "Number(document.getElementById('live-chart').dataset.points) >= 10", timeout=15_000
+    )
+    # The stored counts from before the page opened are on it, not only the socket's.
+    since = float(chart.get_attribute("data-since") or "inf")
+    assert since <= opened - 4, f"the chart starts {opened - since:.1f} s before the page"
+    # Ten minutes of axis, labelled once each: HH:MM steps, none repeated.
+    labels = (chart.get_attribute("data-axis") or "").split(" · ")
+    assert len(labels) >= 4 and len(set(labels)) == len(labels), labels
+    assert all(re.fullmatch(r"\d\d:\d\d", label) for label in labels), labels
+    page.close()

@@ -4,6 +4,7 @@
 // pause, and the picker's states are refreshed every few seconds.
 
 import uPlot from "../../vendor/uplot.esm.js";
+import { TIME_INCRS, timeLabels } from "../chart-time.js";
 import { locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
 import { createLiveZone } from "./live-zone.js";
@@ -105,11 +106,6 @@ function chartWidth() {
 
 function makeChart() {
   const { ts, count, stable } = state.points;
-  const timeFormat = new Intl.DateTimeFormat(locale(), {
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
   state.chart?.destroy();
   state.chart = new uPlot(
     {
@@ -117,11 +113,26 @@ function makeChart() {
       height: CHART_HEIGHT,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(5, max + 1)] } },
+      scales: {
+        // Always the last ten minutes, history and all: a fresh page is not "10 seconds".
+        x: {
+          time: true,
+          range: (_u, _min, max) => {
+            const end = Number.isFinite(max) ? max : Date.now() / 1000;
+            return [end - CHART_WINDOW_S, end];
+          },
+        },
+        y: { range: (_u, min, max) => [0, Math.max(5, max + 1)] },
+      },
       axes: [
         {
-          space: 90, // px between time labels: HH:MM:SS needs room
-          values: (_u, splits) => splits.map((s) => timeFormat.format(new Date(s * 1000))),
+          space: 90, // px between time labels
+          incrs: TIME_INCRS,
+          values: (_u, splits, _axis, _space, incr) => {
+            const labels = timeLabels(splits, incr, locale());
+            $("live-chart").dataset.axis = labels.join(" · "); // drawn on a canvas: kept here too
+            return labels;
+          },
         },
         { size: 40 },
       ],
@@ -134,7 +145,14 @@ function makeChart() {
     [ts, count, stable],
     $("live-chart"),
   );
-  $("live-chart").dataset.points = String(ts.length);
+  markChart();
+}
+
+// What the chart holds, for whoever looks at the page's DOM (tests, the curious).
+function markChart() {
+  const p = state.points;
+  $("live-chart").dataset.points = String(p.ts.length);
+  $("live-chart").dataset.since = p.ts.length ? String(p.ts[0]) : "";
 }
 
 function addPoint(ts, count, stable) {
@@ -160,8 +178,19 @@ function redrawChart() {
     redrawQueued = false;
     const p = state.points;
     state.chart.setData([p.ts, p.count, p.stable]);
-    $("live-chart").dataset.points = String(p.ts.length);
+    markChart();
   });
+}
+
+// The stored counts of the last ten minutes go in front of the points the socket has
+// brought meanwhile (it often answers first: appending them after it dropped them all).
+function addHistory(points) {
+  const p = state.points;
+  const first = p.ts.length ? p.ts[0] : Infinity;
+  const older = points.filter((point) => point.ts < first);
+  p.ts.unshift(...older.map((point) => point.ts));
+  p.count.unshift(...older.map((point) => point.count));
+  p.stable.unshift(...older.map((point) => point.stable_count));
 }
 
 async function loadSeries(cameraId) {
@@ -170,11 +199,7 @@ async function loadSeries(cameraId) {
     const response = await fetch(
       `/api/count_series?id=${encodeURIComponent(cameraId)}&window_s=${CHART_WINDOW_S}`,
     );
-    if (response.ok && cameraId === state.camera) {
-      for (const point of (await response.json()).points) {
-        addPoint(point.ts, point.count, point.stable_count);
-      }
-    }
+    if (response.ok && cameraId === state.camera) addHistory((await response.json()).points);
   } catch {
     // The socket's points still fill the chart.
   }
