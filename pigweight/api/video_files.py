@@ -274,6 +274,13 @@ async def count_at_time(
     request: Request,
     video_id: RowIdQuery,
     t: Annotated[float, Query(ge=0, description="Seconds from the start of the video.")],
+    exact: Annotated[
+        bool,
+        Query(
+            description="The very frame shown at t (a paused player): counted now where the "
+            "index's nearest sample is another frame."
+        ),
+    ] = False,
 ) -> Any:
     """The count at t from the index; computed on demand (and kept) where not indexed yet.
 
@@ -282,7 +289,7 @@ async def count_at_time(
     the frame), or an explanation of what is wrong with it.
     """
     archive = _archive(request)
-    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, limiter=_MEDIA_WORK)
+    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, exact, limiter=_MEDIA_WORK)
 
 
 @router.get("/count_series")

@@ -209,11 +209,12 @@ class Archive:
         self._indexer().cancel(video_id)
         return self._indexer().progress(video_id)
 
-    def count_at(self, video_id: int, t: float) -> dict[str, Any]:
-        """The count at t; where the index has nothing yet, the indexer moves there next
-        (someone is looking at that part of the file)."""
+    def count_at(self, video_id: int, t: float, exact: bool = False) -> dict[str, Any]:
+        """The count at t (`exact`: of the very frame shown at t, counted now if need be);
+        where the index has nothing yet, the indexer moves there next (someone is looking
+        at that part of the file)."""
         _check_time(t, self._row_info(video_id))
-        answer = self._indexer().count_at(video_id, t)
+        answer = self._indexer().count_at(video_id, t, exact)
         if not answer["indexed"]:
             self._indexer().focus(video_id, t)
         return answer

@@ -611,13 +611,14 @@ class VideoIndexer:
             "error": row.index_error,
         }
 
-    def count_at(self, video_id: int, t: float) -> dict[str, Any]:
+    def count_at(self, video_id: int, t: float, exact: bool = False) -> dict[str, Any]:
         """{t, count, confidence, sample_t, indexed} at t.
 
         From the latest stored sample at or before t when it is at most one interval (plus
-        a frame) older; `indexed` is False when that sample was computed for a query rather
-        than by the index pass. Otherwise the frame shown at t is counted now, stored and
-        returned with `indexed` False. Reads the database (the first time for a video, and
+        a frame) older, or (`exact`) when it is the very frame shown at t; `indexed` is
+        False when that sample was computed for a query rather than by the index pass.
+        Otherwise the frame shown at t is counted now, stored and returned with `indexed`
+        False. Reads the database (the first time for a video, and
         where the in-memory samples have nothing near t).
         """
         info = self._info(video_id)
@@ -627,7 +628,7 @@ class VideoIndexer:
                 zone = self._zone(conn, video_id)
                 stored = repo.sample_counts(conn, video_id, with_outlines=zone is not None)
             self.samples.finish_load(video_id, stored, zone)
-        answer = self.count_at_cached(video_id, t)
+        answer = self.count_at_cached(video_id, t, exact)
         if answer is not None:
             return answer
         with self.engine.connect() as conn:  # another node's indexer may have stored it
@@ -635,7 +636,7 @@ class VideoIndexer:
             sample = repo.nearest_sample_at_or_before(
                 conn, video_id, t + _EPS_S, with_outlines=zone is not None
             )
-        if sample is None or t - sample.t > self._reach(info):
+        if sample is None or t - sample.t > self._reach(info, exact):
             sample = self._sample_on_demand(video_id, info, t)
         return _answer(t, zoned(sample, zone))
 
@@ -644,7 +645,9 @@ class VideoIndexer:
         row = repo.get_video(conn, video_id)
         return None if row is None else Zone.of(row.zone)
 
-    def count_at_cached(self, video_id: int, t: float) -> dict[str, Any] | None:
+    def count_at_cached(
+        self, video_id: int, t: float, exact: bool = False
+    ) -> dict[str, Any] | None:
         """count_at from memory only (no database, no decoding): None where that is not
         enough (the video's samples not loaded yet, or none near t). Cheap enough for the
         event loop."""
@@ -653,13 +656,17 @@ class VideoIndexer:
         if info is None:
             return None
         loaded, sample = self.samples.at_or_before(video_id, t + _EPS_S)
-        if not loaded or sample is None or t - sample.t > self._reach(info):
+        if not loaded or sample is None or t - sample.t > self._reach(info, exact):
             return None
         return _answer(t, sample)
 
-    def _reach(self, info: VideoInfo) -> float:
-        """How old a sample may be and still answer for t: one interval plus a frame."""
-        return self.interval_s + (1.0 / info.fps if info.fps > 0 else 0.0) + _EPS_S
+    def _reach(self, info: VideoInfo, exact: bool = False) -> float:
+        """How old a sample may be and still answer for t: one interval plus a frame, or
+        (`exact`) less than a frame: the frame shown at t itself."""
+        frame_s = 1.0 / info.fps if info.fps > 0 else 0.0
+        if exact:
+            return max(frame_s - _EPS_S, _EPS_S)
+        return self.interval_s + frame_s + _EPS_S
 
     def _info(self, video_id: int) -> VideoInfo:
         with self._cond:

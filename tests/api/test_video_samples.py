@@ -76,3 +76,19 @@ def test_a_weighing_from_a_frame_keeps_its_count_and_snapshot(
     assert manual["note"] == "pen 2.mp4 at 1.00 s; gate open"
     past_end = client.post(f"/api/video_file/{video_id}/weighing", json={**typed, "t": 99})
     assert past_end.status_code == 422
+
+
+def test_an_exact_count_is_of_the_frame_shown_not_the_samples_before_it(
+    indexed: tuple[TestClient, int],
+) -> None:
+    client, video_id = indexed
+    between = 2.48  # the index counted 2.0 s and will count 3.0 s; 2.48 s is frame 62
+    near = client.get(f"/api/video_file/count_at_time?id={video_id}&t={between}").json()
+    assert near["sample_t"] == 2.0  # playing: the index's sample stands for the frames after it
+    exact = client.get(f"/api/video_file/count_at_time?id={video_id}&t={between}&exact=true")
+    assert exact.status_code == 200, exact.text
+    assert exact.json()["sample_t"] == pytest.approx(between, abs=0.001)
+    assert exact.json()["indexed"] is False  # counted for this question
+    # Kept: the next exact question for that frame is answered from it.
+    again = client.get(f"/api/video_file/count_at_time?id={video_id}&t={between}&exact=true")
+    assert again.json() == exact.json()

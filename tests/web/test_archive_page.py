@@ -305,3 +305,39 @@ def test_the_phone_layout_has_no_horizontal_scroll_and_the_language_switches(
     expect(page.locator("#archive-keys")).to_contain_text("space pause")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.close()
+
+
+def test_paused_between_samples_the_outlines_are_the_frames_own(
+    browser: Browser, archive_url: str, clips: dict[str, Path]
+) -> None:
+    """The index counts a frame every interval; paused on a frame between two of them (the
+    group walking off), the page shows that frame's own count and outlines: within a frame
+    of the picture, never the last sample's up to a second earlier."""
+    page = open_archive(browser, archive_url)
+    truth = load_truth(clips["nvr"])
+    between = WALKING_T + 1.2  # the index sampled 4.0 s; its next sample is 6.0 s
+    seek_by_timeline(page, between)
+    shown = frame_on_screen(page, between)
+    assert page.evaluate("document.getElementById('archive-video').paused")
+    assert 0 <= shown["frame_t"] - shown["sample_t"] < 1 / truth.fps, shown
+    # The outlines cover the animals of the frame on screen.
+    masks = truth.masks(round(shown["frame_t"] * truth.fps))
+    h, w = masks.shape[1:]
+    animals = [(x / w, y / h) for x, y in map(inside_point, masks)]
+    covered = [a > 0 for a in outline_alpha(page, animals)]
+    assert sum(covered) >= 0.8 * len(animals), covered
+    # Played on and paused again: the new still frame gets its own count too.
+    page.locator("#archive-play").click()
+    page.wait_for_timeout(600)
+    page.locator("#archive-play").click()
+    page.wait_for_function(
+        """(frameS) => {
+            const c = document.getElementById('archive-count');
+            const gap = Number(c.dataset.frameT) - Number(c.dataset.sampleT);
+            return c.dataset.sampleT !== '' && gap >= 0 && gap < frameS;
+        }""",
+        arg=1 / truth.fps,
+        timeout=15_000,
+    )
+    assert frame_on_screen(page, None)["frame_t"] > shown["frame_t"] + 0.3
+    page.close()

@@ -18,6 +18,7 @@ export const state = {
   shown: null, // the sample whose count and outlines are on screen
   asking: false,
   lastAsk: 0,
+  askLater: null, // the timer of a count question held back (one at a time, two a second)
   lastRefresh: 0,
   refreshTimer: 0,
   sockets: new Map(),

@@ -24,15 +24,31 @@ export function sampleAt(t) {
   return sample && t - sample.t <= reach ? sample : null;
 }
 
-// Where the index has no sample yet the server counts the frame now (and keeps it); the
-// window is then read again for its outlines, and `onCounted(frameT)` shows the frame again.
-export async function askCount(t, onCounted) {
-  if (state.asking || !state.video || performance.now() - state.lastAsk < 500) return;
+// The sample of the very frame shown at t (a paused player shows nothing else), or null.
+export function exactSampleAt(t) {
+  const sample = sampleAt(t);
+  const frameS = 1 / (state.video?.fps || 25);
+  return sample && t - sample.t < frameS - 1e-3 ? sample : null;
+}
+
+// Where the index has no sample yet (or, `exact`, none of this very frame) the server counts
+// the frame now (and keeps it); the window is then read again for its outlines, and
+// `onCounted(frameT)` shows the frame again. One question at a time, at most two a second:
+// a question held back is asked when its turn comes, for the frame on screen then.
+export async function askCount(t, onCounted, exact = false) {
+  if (!state.video) return;
+  const wait = 500 - (performance.now() - state.lastAsk);
+  if (state.asking || wait > 0) {
+    clearTimeout(state.askLater);
+    state.askLater = setTimeout(() => state.frameT !== null && onCounted(state.frameT), Math.max(wait, 100));
+    return;
+  }
   state.asking = true;
   state.lastAsk = performance.now();
   const id = state.video.id;
   try {
-    await getJson(`/api/video_file/count_at_time?id=${id}&t=${t.toFixed(3)}`);
+    const exactly = exact ? "&exact=true" : "";
+    await getJson(`/api/video_file/count_at_time?id=${id}&t=${t.toFixed(3)}${exactly}`);
     if (state.video?.id !== id) return;
     const k = Math.floor(t / WINDOW_S);
     state.windows.delete(k);
@@ -66,7 +82,7 @@ export async function loadWindow(k) {
   }
   state.samples = [...state.windows.keys()].sort((a, b) => a - b).flatMap((w) => state.windows.get(w).samples);
   if (state.frameT !== null && Math.floor(state.frameT / WINDOW_S) === k) {
-    state.shown = sampleAt(state.frameT);
+    state.shown = $("archive-video").paused ? exactSampleAt(state.frameT) : sampleAt(state.frameT);
     renderCount();
     drawOutlines(state.shown);
   }

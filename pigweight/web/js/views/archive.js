@@ -14,7 +14,7 @@ import { onLanguage, t } from "../i18n.js";
 import { $, PENDING, clearError, clock, frameClock, getJson, renderError, showError, state } from "./archive-common.js";
 import { loadList, renderIndexState, renderList, wireList } from "./archive-list.js";
 import { coverShown, drawOutlines, hideCover, hideCoverAt, showCover } from "./archive-overlay.js";
-import { WINDOW_S, askCount, loadWindow, renderCount, sampleAt } from "./archive-samples.js";
+import { WINDOW_S, askCount, exactSampleAt, loadWindow, renderCount, sampleAt } from "./archive-samples.js";
 import { Timeline, parseThumbs } from "./archive-timeline.js";
 import { renderUploadLine, wireUpload } from "./archive-upload-panel.js";
 import { wireWeighing } from "./archive-weighing.js";
@@ -42,6 +42,7 @@ async function open(id) {
   state.samples = [];
   state.shown = null;
   state.frameT = null;
+  clearTimeout(state.askLater); // a question held back for the last recording
   history.replaceState(null, "", `#archive?id=${id}`);
   renderList();
   renderCount();
@@ -158,7 +159,11 @@ function renderClock() {
 
 function onFrame(t) {
   state.frameT = t;
-  const sample = sampleAt(t);
+  // Paused, the picture stays: its outlines must be its own, not a sample's up to a second
+  // away (moving animals would wear another frame's outlines). Playing, the index's nearest
+  // sample stands for the frames until the next one.
+  const still = $("archive-video").paused;
+  const sample = still ? exactSampleAt(t) : sampleAt(t);
   state.shown = sample;
   renderCount();
   drawOutlines(sample);
@@ -168,7 +173,7 @@ function onFrame(t) {
   const k = Math.floor(t / WINDOW_S);
   loadWindow(k);
   if (t % WINDOW_S > WINDOW_S - 10) loadWindow(k + 1); // before playback gets there
-  if (sample === null) askCount(t, onFrame);
+  if (sample === null) askCount(t, onFrame, still);
 }
 
 // Frames from the video clock: requestVideoFrameCallback gives the presented frame's own
@@ -268,7 +273,10 @@ function wire() {
   const element = $("archive-video");
   followFrames();
   element.addEventListener("play", renderPlayButton);
-  element.addEventListener("pause", renderPlayButton);
+  element.addEventListener("pause", () => {
+    renderPlayButton();
+    if (state.video && state.frameT !== null) onFrame(state.frameT); // this frame's own count
+  });
   element.addEventListener("waiting", () => ($("archive-buffering").hidden = false));
   for (const name of ["playing", "seeked", "canplay"]) element.addEventListener(name, () => ($("archive-buffering").hidden = true));
   element.addEventListener("seeked", () => coverShown() && setTimeout(hideCover, 200));
