@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,9 +30,10 @@ from pigweight.api.schemas import ErrorPublic
 from pigweight.api.weight_schemas import RecordOut, SavedOut, WeightAndCount
 from pigweight.auth import signing
 from pigweight.errors import PigWeightError
+from pigweight.media.recorded_at import RecordingStart, recording_start
 from pigweight.pipeline.archive import Archive
 from pigweight.store.videos import VideoRow
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.weighing.records import LiveCount, RecordBook, Weighing, WeighingRejected
 from pigweight.zones import zone_from_value
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
@@ -334,6 +337,14 @@ class FrameWeighingIn(WeightAndCount):
     total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
     count: int | None = Field(None, description="Animals on the scale; omit: the frame's count.")
     note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
+    at: str | None = Field(
+        None,
+        max_length=40,
+        description="When the weighing happened (ISO 8601; without an offset, farm time). "
+        "Omitted: the recording's start (from its file name or container) plus t; a "
+        "recording whose start is unknown needs it.",
+        examples=["2026-12-05T09:41:00"],
+    )
 
 
 @router.post("/{video_id}/weighing", response_model=SavedOut, status_code=201)
@@ -361,7 +372,21 @@ async def weighing_from_frame(
     note = f"{where}; {body.note}" if body.note and body.note.strip() else where
     weighing = Weighing(row.name[:_CAMERA_CHARS], body.total_weight_kg, body.count, note)
     book: RecordBook = request.app.state.live.records
-    saved = await anyio.to_thread.run_sync(book.record, weighing, counted, idempotency_key)
+    zone = book.settings.zone()
+    if body.at is not None:
+        moment = _typed_moment(body.at, zone)
+    else:
+        start = await anyio.to_thread.run_sync(recording_start, row.info.path, row.name, zone)
+        if start is None:
+            raise WeighingRejected(
+                f"{row.name}: when the recording was made is not known (no date and time in "
+                "its name, no creation time in the file): send at, the date and time of the "
+                "weighing"
+            )
+        moment = start.ts + body.t
+    saved = await anyio.to_thread.run_sync(
+        book.record, weighing, counted, idempotency_key, None, None, moment
+    )
     if not saved.created:
         response.status_code = 200
     out = RecordOut.of(saved.record).model_dump()
@@ -371,6 +396,21 @@ async def weighing_from_frame(
         csv_error=saved.csv_error,
         snapshot_error=saved.snapshot_error,
     )
+
+
+def _typed_moment(text: str, zone: Any) -> float:
+    """The operator's date and time of a weighing as epoch seconds; 422 when it is none."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise WeighingRejected(
+            f"at: {text!r} is not a date and time; send it as 2026-12-05T09:41:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    if moment.year < 2000 or moment.timestamp() > time.time() + 300:
+        raise WeighingRejected(f"at: {text} is in the future or before 2000; check the date")
+    return moment.timestamp()
 
 
 class VideoZoneUpdate(BaseModel):
@@ -405,7 +445,18 @@ async def get_video(request: Request, video_id: RowIdPath) -> dict[str, Any]:
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     out = video_out(row)
     out["progress"] = await anyio.to_thread.run_sync(archive.progress, video_id)
+    zone = request.app.state.live.records.settings.zone()
+    start = await anyio.to_thread.run_sync(recording_start, row.info.path, row.name, zone)
+    out["recorded_at"] = _start_out(start, zone)
     return out
+
+
+def _start_out(start: RecordingStart | None, zone: Any) -> dict[str, Any] | None:
+    """When the recording began, in farm time, and where that was read (None: unknown)."""
+    if start is None:
+        return None
+    local = datetime.fromtimestamp(start.ts, zone).isoformat(timespec="seconds")
+    return {"ts": start.ts, "local_time": local, "source": start.source}
 
 
 @router.post("/{video_id}/cancel")

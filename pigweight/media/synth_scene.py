@@ -224,6 +224,11 @@ class DemoScene:
         self.offset_s = float((first.arrive_s.max() + first.leave_s.min()) / 2)
         self._clock0 = dt.datetime(2024, 5, 14, 7, 30, 0) + dt.timedelta(seconds=seed % 3600)
 
+    @property
+    def started_at(self) -> dt.datetime:
+        """The camera clock of the first frame (what the date stamp shows), naive."""
+        return self._clock0
+
     def _group(self, index: int) -> Group:
         """Group `index`, built on first use; sprites are costly, keep the last two."""
         if index not in self._groups:

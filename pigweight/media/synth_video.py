@@ -68,8 +68,13 @@ def write_demo_video(
     height: int = 720,
     fps: int = 25,
     progress: Callable[[int, int], None] | None = None,
+    creation_time: bool = True,
 ) -> Path:
-    """Write the looping demo clip (H.264 MP4) and `OUT.truth.json` beside it; return `out`."""
+    """Write the looping demo clip (H.264 MP4) and `OUT.truth.json` beside it; return `out`.
+
+    Like a camera, the clip keeps when it was made in the container's `creation_time`: the
+    date stamp's first moment, written as UTC (the clip knows no time zone);
+    `creation_time=False` leaves it out, as some recorders do."""
     if width % 2 or height % 2:
         raise ValueError("width and height must be even for yuv420p video")
     out = Path(out)
@@ -77,6 +82,10 @@ def write_demo_video(
     scene = DemoScene(seed=seed, width=width, height=height, fps=fps, seconds=seconds)
     counts: list[int] = []
     with av.open(str(out), mode="w") as container:
+        if creation_time:
+            container.metadata["creation_time"] = scene.started_at.strftime(
+                "%Y-%m-%dT%H:%M:%S.000000Z"
+            )
         stream = _open_stream(container, scene)
         for i in range(scene.frame_count):
             frame = scene.frame(i)

@@ -233,12 +233,15 @@ class RecordBook:
         idempotency_key: str | None = None,
         evidence: dict[str, Any] | None = None,
         guard: Callable[[], None] | None = None,
+        at: float | None = None,
     ) -> Saved:
         """Validate and store a weighing; live is the camera's count (None: camera down).
 
         `evidence` (JSON-able: the counts seen, the scale's raw frames) is kept beside the
         snapshot and served with the record. `guard` runs once a replay of the same request
         is ruled out, and refuses the weighing by raising (the same group recorded twice).
+        `at` (epoch seconds) is when the weighing happened, if not now: a frame of a
+        recording; its day's CSV file is then rewritten, so that it stays in time order.
         """
         total = check_total(weighing.total_weight_kg, self.settings)
         if weighing.weight_source not in WEIGHT_SOURCES:
@@ -290,12 +293,12 @@ class RecordBook:
                     self._drop_snapshot(evidence_file)
                     return replay
             now = self._clock()
-            values |= self._times(now, now)
+            values |= self._times(now if at is None else at, now)
             with self.engine.begin() as conn:
                 record_id = repo.insert_record(conn, values)
             self.records_written += 1
             record = self.get(record_id)
-            csv_error = self._append_csv(record)
+            csv_error = self._append_csv(record) if at is None else self._rewrite_csv(record)
         logger.info(
             "weighing %d: camera %s, %d animals (%s), %s kg (%s), %s kg a head",
             record.id,
@@ -476,6 +479,13 @@ class RecordBook:
             self._dirty_days.add(record.local_date)
             logger.error("records: CSV line of record %d not written: %s", record.id, exc)
             return f"the record is saved; its CSV line could not be written ({exc}), {PENDING}"
+        return None
+
+    def _rewrite_csv(self, record: WeightRecord) -> str | None:
+        """A weighing of another moment goes into its day's file in time order."""
+        self._rewrite_day(record.local_date)
+        if record.local_date in self._dirty_days:
+            return f"the record is saved; the day's CSV file could not be written, {PENDING}"
         return None
 
     def retry_pending(self) -> list[str]:

@@ -217,7 +217,7 @@ def test_signed_media_links_open_the_recording_playlist_segments_and_snapshot(
     video_id = upload(client, clip)
     r = client.post(
         f"/api/video_file/{video_id}/weighing",
-        json={"t": 1.0, "total_weight_kg": 120.0, "count": 10},
+        json={"t": 1.0, "total_weight_kg": 120.0, "count": 10, "at": "2026-12-01T08:00:00"},
     )
     assert r.status_code == 201, r.text
     snapshot = r.json()["snapshot_url"]

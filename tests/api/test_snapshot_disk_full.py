@@ -83,7 +83,8 @@ def frame_weighing(client: TestClient, tmp_path: Path, total_kg: float) -> dict[
         "/api/video_file/upload", content=clip.read_bytes(), headers={"X-Filename": "pen.mp4"}
     )
     assert video.status_code == 201, video.text
-    body = {"t": 0.5, "total_weight_kg": total_kg, "count": 3}
+    # The clip says nothing of when it was made: the operator gives the moment.
+    body = {"t": 0.5, "total_weight_kg": total_kg, "count": 3, "at": "2026-12-01T08:00:00"}
     r = client.post(f"/api/video_file/{video.json()['id']}/weighing", json=body)
     assert r.status_code == 201, r.text
     answer: dict[str, object] = r.json()

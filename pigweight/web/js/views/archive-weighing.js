@@ -1,10 +1,13 @@
 // A weighing from the frame on screen: the form takes the scale's total, keeps the frame's
 // count (or the one typed over it) and posts them for that recording's frame. The total is
 // read as the live form reads it (numbers.js) and shown, with the average, as it is typed.
+// The weighing is dated when it happened: the recording's start (from its file name or the
+// file itself, GET /api/video_file/{id}) plus the frame's time, or what the operator enters
+// where the recording does not say.
 
 import { t, locale } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
-import { $, state } from "./archive-common.js";
+import { $, getJson, state } from "./archive-common.js";
 import { formatKg } from "./history.js";
 
 let weighKey = null; // Idempotency-Key of the form now open: a resent form saves once
@@ -21,6 +24,35 @@ function openWeighing() {
   renderPreview();
   weighKey = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   $("archive-weight").focus();
+  fillMoment(state.video.id, state.frameT);
+}
+
+// "2024-05-14T07:30:04+03:00" + 12.4 s -> "2024-05-14T07:30:16": the farm's wall clock, as
+// a datetime-local field shows it (whole seconds: the field's step).
+function plusSeconds(localIso, seconds) {
+  const moment = new Date(`${localIso.slice(0, 19)}Z`);
+  moment.setTime(moment.getTime() + Math.floor(seconds) * 1000);
+  return moment.toISOString().slice(0, 19);
+}
+
+async function fillMoment(videoId, frameT) {
+  const field = $("archive-weigh-at");
+  const source = $("archive-weigh-at-source");
+  field.value = "";
+  field.required = false;
+  source.dataset.source = "loading";
+  source.textContent = t("archive.weighAtFrom.loading");
+  let start = null;
+  try {
+    start = (await getJson(`/api/video_file/${videoId}`)).recorded_at;
+  } catch {
+    start = null; // the server says so on Save, if it cannot tell either
+  }
+  if (state.video?.id !== videoId || $("archive-weigh-form").hidden) return;
+  source.dataset.source = start ? start.source : "unknown";
+  source.textContent = t(`archive.weighAtFrom.${source.dataset.source}`);
+  field.required = !start;
+  if (start) field.value = plusSeconds(start.local_time, frameT);
 }
 
 // What Save would send, as typed now: {total, count} (count null: the frame's), {empty},
@@ -75,6 +107,15 @@ async function submitWeighing(event) {
   if (typed && typed !== form.dataset.count) body.count = r.count;
   const note = $("archive-weigh-note").value.trim();
   if (note) body.note = note;
+  const at = $("archive-weigh-at").value;
+  if (at) body.at = at.length === 16 ? `${at}:00` : at;
+  else if ($("archive-weigh-at").required) {
+    result.dataset.state = "error";
+    result.textContent = t("archive.weighNeedsTime");
+    $("archive-weigh-at").setAttribute("aria-invalid", "true");
+    $("archive-weigh-at").focus();
+    return;
+  }
   let response;
   let payload = null;
   try {
@@ -114,6 +155,7 @@ export function wireWeighing() {
   $("archive-weigh-form").addEventListener("submit", submitWeighing);
   $("archive-weight").addEventListener("input", renderPreview);
   $("archive-weigh-count").addEventListener("input", renderPreview);
+  $("archive-weigh-at").addEventListener("input", () => $("archive-weigh-at").removeAttribute("aria-invalid"));
   // The language switch writes the line again in the new language.
   document.addEventListener("pigweight:language", renderPreview);
   $("archive-weigh-cancel").addEventListener("click", () => ($("archive-weigh-form").hidden = true));
