@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
@@ -79,3 +80,15 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def register_indexed(url: str, clip: Path, timeout_s: float = 60.0) -> int:
+    """Register a recording of MEDIA_ROOTS with the server at url and wait until its index
+    is done; its id."""
+    video = httpx.post(f"{url}/api/video_file/register", json={"path": str(clip)})
+    video_id = int(video.raise_for_status().json()[0]["id"])
+    deadline = time.monotonic() + timeout_s
+    while httpx.get(f"{url}/api/video_file/{video_id}").json()["index"]["state"] != "done":
+        assert time.monotonic() < deadline, f"the recording was not indexed in {timeout_s:g} s"
+        time.sleep(0.2)
+    return video_id

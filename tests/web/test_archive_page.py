@@ -5,7 +5,6 @@ thumbnails, a weighing from a frame, the phone layout and the language switch.""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from pigweight.media.synth import load_truth, write_demo_video
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot
-from tests.web.server import serving
+from tests.web.server import register_indexed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -45,12 +44,7 @@ def archive_url(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]
         work, media_roots=[nvr], demo_video_seconds=0, max_video_upload_gb=LIMIT_GB
     )
     with serving(settings) as url:
-        video = httpx.post(f"{url}/api/video_file/register", json={"path": str(clips["nvr"])})
-        video_id = video.raise_for_status().json()[0]["id"]
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/api/video_file/{video_id}").json()["index"]["state"] != "done":
-            assert time.monotonic() < deadline, "the recording was not indexed in 60 s"
-            time.sleep(0.2)
+        register_indexed(url, clips["nvr"])
         yield url
 
 

@@ -4,7 +4,6 @@ say when it was made, the operator enters it, and cannot save without it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from pigweight.media.synth import write_demo_video
 from tests.api.conftest import make_settings
-from tests.web.server import serving
+from tests.web.server import register_indexed, serving
 from tests.web.test_archive_page import frame_on_screen, seek_by_timeline
 
 pytestmark = pytest.mark.browser
@@ -35,12 +34,7 @@ def archive_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(work, media_roots=[nvr], demo_video_seconds=0, farm_timezone=ZONE)
     with serving(settings) as url:
         for clip in (dated, undated):
-            video = httpx.post(f"{url}/api/video_file/register", json={"path": str(clip)})
-            video_id = video.raise_for_status().json()[0]["id"]
-            deadline = time.monotonic() + 60
-            while httpx.get(f"{url}/api/video_file/{video_id}").json()["index"]["state"] != "done":
-                assert time.monotonic() < deadline, "the recording was not indexed in 60 s"
-                time.sleep(0.2)
+            register_indexed(url, clip)
         yield url
 
 

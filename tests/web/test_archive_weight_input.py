@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from pigweight.media.synth import write_demo_video
 from tests.api.conftest import make_settings
 from tests.api.test_snapshot_disk_full import full_disk
-from tests.web.server import serving
+from tests.web.server import register_indexed, serving
 from tests.web.test_archive_page import STANDING_T, frame_on_screen, open_archive, seek_by_timeline
 
 pytestmark = pytest.mark.browser
@@ -39,12 +39,7 @@ def archive_url(work: Path) -> Iterator[str]:
     clip = write_demo_video(work / "nvr" / "cam1.mp4", seconds=CLIP_S, width=640, height=360)
     settings = make_settings(work, media_roots=[clip.parent], demo_video_seconds=0)
     with serving(settings) as url:
-        video = httpx.post(f"{url}/api/video_file/register", json={"path": str(clip)})
-        video_id = video.raise_for_status().json()[0]["id"]
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/api/video_file/{video_id}").json()["index"]["state"] != "done":
-            assert time.monotonic() < deadline, "the recording was not indexed in 60 s"
-            time.sleep(0.2)
+        register_indexed(url, clip)
         yield url
 
 

@@ -6,11 +6,17 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.weighing.test_auto_weighing import KG_PER_HEAD, platform  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
+
+
+def live_page(browser: Browser, url: str) -> Page:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(url)
+    return page
 
 
 def test_the_operator_sees_the_weighing_the_platform_recorded(
@@ -19,8 +25,7 @@ def test_the_operator_sees_the_weighing_the_platform_recorded(
 ) -> None:
     url, _sim, counts = platform
     standing = max(counts)
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(url)
+    page = live_page(browser, url)
     expect(page.locator("#live-auto-state")).to_contain_text("Автовзвешивание", timeout=15_000)
     total = f"{standing * KG_PER_HEAD:g}"
     expect(page.locator("#live-auto-record")).to_contain_text("Записано само: №", timeout=40_000)
@@ -77,8 +82,7 @@ def test_saving_the_group_the_platform_just_recorded_asks_first(
 ) -> None:
     url, _sim, counts = platform
     standing = max(counts)
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(url)
+    page = live_page(browser, url)
     expect(page.locator("#live-auto-record")).to_contain_text("Записано само: №", timeout=40_000)
 
     def manual() -> list[dict[str, Any]]:

@@ -80,6 +80,15 @@ function formShell(className, saveKey, onClose) {
   return { form, error, save, cancel, close };
 }
 
+// Save pressed: the button waits for the answer; the form closes, or says what went wrong.
+async function sendAndClose(shell, method, url, body, failedKey) {
+  shell.save.disabled = true;
+  const problem = await send(method, url, body);
+  shell.save.disabled = false;
+  if (problem) shell.error.textContent = t(failedKey, { error: problem });
+  else shell.close();
+}
+
 function invalid(input, error, text) {
   error.textContent = text;
   input.setAttribute("aria-invalid", "true");
@@ -143,14 +152,7 @@ export function correctionForm(record, box, onChanged) {
     if (kg !== record.total_weight_kg) body.total_weight_kg = kg;
     if (note.input.value.trim() !== (record.note ?? "")) body.note = note.input.value.trim();
     if (!Object.keys(body).length) return shell.close(); // nothing changed
-    shell.save.disabled = true;
-    const problem = await send("POST", `/api/weight/records/${record.id}/correction`, body);
-    shell.save.disabled = false;
-    if (problem) {
-      shell.error.textContent = t("record.fixFailed", { error: problem });
-      return;
-    }
-    shell.close();
+    await sendAndClose(shell, "POST", `/api/weight/records/${record.id}/correction`, body, "record.fixFailed");
   });
   box.append(shell.form);
   count.input.focus();
@@ -169,14 +171,7 @@ export function deletionForm(record, box, onChanged) {
     event.preventDefault();
     const why = reason.input.value.trim();
     if (!why) return invalid(reason.input, shell.error, t("record.noReason"));
-    shell.save.disabled = true;
-    const problem = await send("DELETE", `/api/weight/records/${record.id}`, { reason: why });
-    shell.save.disabled = false;
-    if (problem) {
-      shell.error.textContent = t("record.deleteFailed", { error: problem });
-      return;
-    }
-    shell.close();
+    await sendAndClose(shell, "DELETE", `/api/weight/records/${record.id}`, { reason: why }, "record.deleteFailed");
   });
   box.append(shell.form);
   reason.input.focus();
