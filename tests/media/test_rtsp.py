@@ -398,7 +398,14 @@ def test_start_stop_cycles_leave_no_threads_or_files(servers: RtspServers) -> No
     gc.collect()
     # Threads of earlier tests may end meanwhile (fewer is fine); none may be added.
     assert not set(threading.enumerate()) - threads_before
-    assert len(os.listdir("/proc/self/task")) <= tasks_before
+    # A native (FFmpeg) thread of the last stop may still be on its way out on a loaded
+    # machine (CI once saw one task too many right after the cycles): a second to go. A
+    # leak stays, and fails this as before.
+    settled = time.monotonic() + 2.0
+    while len(os.listdir("/proc/self/task")) > tasks_before and time.monotonic() < settled:
+        time.sleep(0.05)
+    tasks_after = sorted(os.listdir("/proc/self/task"))
+    assert len(tasks_after) <= tasks_before, tasks_after
     assert len(os.listdir("/proc/self/fd")) <= fds_before
 
 
