@@ -294,6 +294,8 @@ def test_the_phone_layout_has_no_horizontal_scroll_and_the_language_switches(
     page.get_by_role("button", name="EN", exact=True).click()
     expect(page.locator("#view-archive-title")).to_have_text("Video archive")
     expect(page.locator("#archive-play")).to_have_text("Play")
+    expect(page.locator("#archive-back")).to_have_text("−5 s")  # not the Russian «с»
+    expect(page.locator("#archive-forward")).to_have_text("+5 s")
     expect(page.locator("#archive-index")).to_have_text("Indexed")
     expect(page.locator("#archive-frame")).to_contain_text("Frame 0:00.")
     expect(page.locator("#archive-keys")).to_contain_text("space pause")
