@@ -191,6 +191,32 @@ async def records_csv(
     )
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/api/weight/records.xlsx", response_class=Response)
+async def records_xlsx(
+    request: Request,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    camera: CameraQuery = None,
+    lang: Annotated[
+        Literal["ru", "en"], Query(description="Headers and words of the workbook.")
+    ] = "ru",
+) -> Response:
+    """The active records as an Excel workbook: a sheet of records (numbers as numbers,
+    moments as dates in farm time) and a summary per day and camera."""
+    book = _book(request)
+    where = _filter(book, from_, to, camera, active_only=True)
+    data = await anyio.to_thread.run_sync(book.xlsx_bytes, where, lang)
+    name = "weight_records.xlsx" if from_ is None else f"weight_records_{from_[:10]}.xlsx"
+    return Response(
+        data,
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/api/weight/summary", response_model=list[SummaryRow])
 async def summary(
     request: Request, from_: FromQuery = None, to: ToQuery = None, camera: CameraQuery = None

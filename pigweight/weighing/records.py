@@ -401,6 +401,14 @@ class RecordBook:
             return render_excel_ru(records)
         return render(row_of(r) for r in records)
 
+    def xlsx_bytes(self, where: RecordFilter, language: str) -> bytes:
+        """The matching records as an Excel workbook: the records and a summary sheet."""
+        from pigweight.weighing.xlsx_export import workbook_bytes  # openpyxl: only when asked
+
+        with self.engine.connect() as conn:
+            records = repo.records_in_order(conn, where)
+        return workbook_bytes(records, language)
+
     def snapshot_path(self, record_id: int) -> Path | None:
         """The evidence JPEG of a record, if it has one that still exists."""
         return self._data_file(self.get(record_id).snapshot)

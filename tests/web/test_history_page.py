@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
+import openpyxl
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -154,6 +156,16 @@ def test_history_filters_summarises_and_pages(
         page.get_by_role("link", name="Скачать CSV").click()
     csv_lines = download.value.path().read_text(encoding="utf-8").splitlines()
     assert len(csv_lines) == 2 and "вторые весы" in csv_lines[1]
+    # The same selection as a workbook the office opens: Russian sheets, numbers as numbers.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Скачать Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    assert book.sheetnames == ["Взвешивания", "Сводка"]
+    sheet = list(book["Взвешивания"].iter_rows(values_only=True))
+    assert len(sheet) == 2 and sheet[1][1:5] == ("scale2", 20, 250, 12.5)
+    assert sheet[1][8] == "вторые весы" and isinstance(sheet[1][0], datetime)
+    assert list(book["Сводка"].iter_rows(values_only=True))[1][2:4] == (1, 20)
     # A date range: one day 20 days ago, both scales.
     filters(page).get_by_label("Камера", exact=True).select_option(value="")
     filters(page).get_by_label("С даты").fill(day(20).isoformat())

@@ -5,6 +5,7 @@ export default {
   ru: {
     "history.title": "История взвешиваний",
     "history.csv": "Скачать CSV",
+    "history.xlsx": "Скачать Excel",
     "history.filters": "Отбор взвешиваний",
     "history.from": "С даты",
     "history.to": "По дату",
@@ -44,6 +45,7 @@ export default {
   en: {
     "history.title": "Weighing history",
     "history.csv": "Download CSV",
+    "history.xlsx": "Download Excel",
     "history.filters": "Filter weighings",
     "history.from": "From",
     "history.to": "To",

@@ -3,7 +3,7 @@
 // CSV of what is shown, and "show more" for long ranges.
 // The filters live in the URL (#history?from=…&to=…&camera=…), so a view can be shared.
 
-import { csvDialect, locale, onLanguage, t } from "../i18n.js";
+import { csvDialect, language, locale, onLanguage, t } from "../i18n.js";
 import { recordActions } from "./record-actions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -111,6 +111,7 @@ function renderFilters() {
     button.setAttribute("aria-pressed", String(on));
   }
   $("history-csv").href = `/api/weight/records.csv?${query()}` + csvDialect();
+  $("history-xlsx").href = `/api/weight/records.xlsx?${query({ lang: language() })}`;
 }
 
 function applyFilters() {
