@@ -183,12 +183,7 @@ async def records_csv(
     book = _book(request)
     where = _filter(book, from_, to, camera, active_only=True)
     data = await anyio.to_thread.run_sync(book.csv_bytes, where, dialect)
-    name = "weight_records.csv" if from_ is None else f"weight_records_{from_[:10]}.csv"
-    return Response(
-        data,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _download(data, from_, "csv", "text/csv; charset=utf-8")
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -209,11 +204,16 @@ async def records_xlsx(
     book = _book(request)
     where = _filter(book, from_, to, camera, active_only=True)
     data = await anyio.to_thread.run_sync(book.xlsx_bytes, where, lang)
-    name = "weight_records.xlsx" if from_ is None else f"weight_records_{from_[:10]}.xlsx"
+    return _download(data, from_, "xlsx", XLSX_TYPE)
+
+
+def _download(data: bytes, since: str | None, suffix: str, media_type: str) -> Response:
+    """An export as a file to save: weight_records[_FIRST-DAY].SUFFIX."""
+    name = "weight_records" if since is None else f"weight_records_{since[:10]}"
     return Response(
         data,
-        media_type=XLSX_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
     )
 
 

@@ -94,22 +94,24 @@ def render(rows: Iterable[list[str]], header: bool = True, columns: list[str] = 
 # `GET /api/weight/records.csv?dialect=excel-ru`: what a Russian Excel opens by a double
 # click: `;` between cells, decimal commas, Russian headers and words, dates as dd.mm.yyyy,
 # and a UTF-8 byte order mark (without it Excel reads the file as cp1251: mojibake).
-EXCEL_RU_HEADER = [
-    "Дата и время",
-    "Камера",
-    "Голов",
-    "Общий вес, кг",
-    "Средний вес, кг",
-    "Счёт",
-    "Уверенность счёта",
-    "Примечание",
-    "Запись №",
-    "Исправляет запись №",
-    "Вес",
-]
-_RU_COUNT_SOURCE = {"auto": "камера", "manual": "вручную"}
-_RU_WEIGHT_SOURCE = {"scale": "с весов", "manual": "вручную"}
-DIALECTS = ("rfc4180", "excel-ru")
+# A record's columns in Russian, by the daily files' column names: the Russian CSV and the
+# Excel workbook (xlsx_export.py) say the same.
+RU_COLUMNS = {
+    "timestamp": "Дата и время",
+    "camera": "Камера",
+    "count": "Голов",
+    "total_weight_kg": "Общий вес, кг",
+    "avg_weight_kg": "Средний вес, кг",
+    "count_source": "Счёт",
+    "confidence": "Уверенность счёта",
+    "note": "Примечание",
+    "record_id": "Запись №",
+    "corrects_record_id": "Исправляет запись №",
+    "weight_source": "Вес",
+}
+RU_COUNT_SOURCE = {"auto": "камера", "manual": "вручную"}
+RU_WEIGHT_SOURCE = {"scale": "с весов", "manual": "вручную"}
+EXCEL_RU_HEADER = [RU_COLUMNS[name] for name in HEADER]
 
 
 def excel_ru_row(record: WeightRecord) -> list[str]:
@@ -126,12 +128,12 @@ def excel_ru_row(record: WeightRecord) -> list[str]:
         str(record.count),
         number(format_kg(record.total_weight_kg)),
         number(format_kg(record.avg_weight_kg)),
-        _RU_COUNT_SOURCE.get(record.count_source, record.count_source),
+        RU_COUNT_SOURCE.get(record.count_source, record.count_source),
         "" if record.confidence is None else number(f"{record.confidence:.3f}"),
         safe_text(record.note),
         str(record.id),
         "" if record.corrects_id is None else str(record.corrects_id),
-        _RU_WEIGHT_SOURCE.get(record.weight_source, record.weight_source),
+        RU_WEIGHT_SOURCE.get(record.weight_source, record.weight_source),
     ]
 
 

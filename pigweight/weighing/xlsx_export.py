@@ -22,26 +22,42 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pigweight.domain import WeightRecord
+from pigweight.weighing.csv_export import RU_COLUMNS, RU_COUNT_SOURCE, RU_WEIGHT_SOURCE
 
-LANGUAGES = ("ru", "en")
+# The records sheet's columns, by the daily files' names: the weight's source sits by the
+# count's here (the CSV keeps it last for scripts that read by position).
+_RECORD_COLUMNS = [
+    "timestamp",
+    "camera",
+    "count",
+    "total_weight_kg",
+    "avg_weight_kg",
+    "count_source",
+    "confidence",
+    "weight_source",
+    "note",
+    "record_id",
+    "corrects_record_id",
+]
+_EN_COLUMNS = {
+    "timestamp": "Date and time",
+    "camera": "Camera",
+    "count": "Head",
+    "total_weight_kg": "Total weight, kg",
+    "avg_weight_kg": "Average weight, kg",
+    "count_source": "Count",
+    "confidence": "Count confidence",
+    "note": "Note",
+    "record_id": "Record #",
+    "corrects_record_id": "Corrects record #",
+    "weight_source": "Weight",
+}
 
 _TEXT: dict[str, dict[str, Any]] = {
     "ru": {
         "records": "Взвешивания",
         "summary": "Сводка",
-        "record_columns": [
-            "Дата и время",
-            "Камера",
-            "Голов",
-            "Общий вес, кг",
-            "Средний вес, кг",
-            "Счёт",
-            "Уверенность счёта",
-            "Вес",
-            "Примечание",
-            "Запись №",
-            "Исправляет запись №",
-        ],
+        "columns": RU_COLUMNS,
         "summary_columns": [
             "Дата",
             "Камера",
@@ -54,27 +70,15 @@ _TEXT: dict[str, dict[str, Any]] = {
             "Разброс средних (CV), %",
         ],
         "total": "Итого",
-        "count_source": {"auto": "камера", "manual": "вручную"},
-        "weight_source": {"scale": "с весов", "manual": "вручную"},
+        "count_source": RU_COUNT_SOURCE,
+        "weight_source": RU_WEIGHT_SOURCE,
         "datetime": "DD.MM.YYYY HH:MM:SS",
         "date": "DD.MM.YYYY",
     },
     "en": {
         "records": "Weighings",
         "summary": "Summary",
-        "record_columns": [
-            "Date and time",
-            "Camera",
-            "Head",
-            "Total weight, kg",
-            "Average weight, kg",
-            "Count",
-            "Count confidence",
-            "Weight",
-            "Note",
-            "Record #",
-            "Corrects record #",
-        ],
+        "columns": _EN_COLUMNS,
         "summary_columns": [
             "Date",
             "Camera",
@@ -132,7 +136,8 @@ def workbook_bytes(records: Iterable[WeightRecord], language: str) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(text["records"])
     summary = book.create_sheet(text["summary"])
-    _header(sheet, text["record_columns"], [20, 14, 8, 16, 16, 10, 12, 10, 40, 10, 12])
+    columns = [text["columns"][name] for name in _RECORD_COLUMNS]
+    _header(sheet, columns, [20, 14, 8, 16, 16, 10, 12, 10, 40, 10, 12])
     groups: dict[tuple[str, str], _Group] = {}
     everything = _Group()
     for record in records:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from pigweight.weighing.csv_export import EXCEL_RU_HEADER
 from tests.weighing.test_csv_guard import DANGEROUS, assert_no_formula, client  # noqa: F401
 
 BOM = b"\xef\xbb\xbf"
@@ -38,7 +37,19 @@ def test_a_russian_excel_gets_semicolons_decimal_commas_russian_words_and_a_bom(
     data = excel_ru(client)
     assert data.startswith(BOM)
     header = next(csv.reader(io.StringIO(data[len(BOM) :].decode("utf-8")), delimiter=";"))
-    assert header == EXCEL_RU_HEADER
+    assert header == [
+        "Дата и время",
+        "Камера",
+        "Голов",
+        "Общий вес, кг",
+        "Средний вес, кг",
+        "Счёт",
+        "Уверенность счёта",
+        "Примечание",
+        "Запись №",
+        "Исправляет запись №",
+        "Вес",
+    ]
     [row] = rows(data)
     assert row["Общий вес, кг"] == "412,5" and row["Средний вес, кг"] == "13,75"
     assert (row["Голов"], row["Счёт"], row["Вес"]) == ("30", "вручную", "вручную")
