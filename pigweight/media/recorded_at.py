@@ -11,6 +11,7 @@ operator types the moment.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -53,12 +54,25 @@ def start_from_name(name: str, zone: tzinfo) -> float | None:
 
 
 def start_from_container(path: Path) -> float | None:
-    """The container's `creation_time` (UTC, as MP4 and Matroska keep it), if plausible."""
+    """The container's `creation_time` (UTC, as MP4 and Matroska keep it), if plausible.
+
+    Read once per version of the file (its size and modification time): opening a 10 GB
+    recording parses its index, and `GET /api/video_file/{id}` is polled while it indexes.
+    """
     try:
-        with open_video(path, full_header=False) as container:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return _container_start(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _container_start(path: str, _size: int, _mtime_ns: int) -> float | None:
+    try:
+        with open_video(Path(path), full_header=False) as container:
             text = container.metadata.get("creation_time", "")
     except (InvalidVideo, av.FFmpegError, OSError) as exc:
-        logger.info("%s: no creation time read: %s", path.name, exc)
+        logger.info("%s: no creation time read: %s", Path(path).name, exc)
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pigweight.media import recorded_at
 from pigweight.media.recorded_at import recording_start, start_from_name
 from pigweight.media.synth import write_demo_video
 
@@ -53,3 +54,23 @@ def test_the_name_comes_before_the_container_and_the_container_before_nothing(
     assert from_name is not None and from_name.source == "file name"
     assert local(from_name.ts) == "2024-06-01T12:00:00+03:00"
     assert recording_start(bare, "pen 7.mp4", MOSCOW) is None
+
+
+def test_a_file_is_opened_once_for_its_start_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = write_demo_video(tmp_path / "c.mp4", seconds=1, width=160, height=90)
+    opened: list[Path] = []
+    real_open = recorded_at.open_video
+
+    def counting_open(path: Path, **kwargs: bool) -> object:
+        opened.append(path)
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(recorded_at, "open_video", counting_open)
+    first = recording_start(clip, "pen 7.mp4", MOSCOW)
+    assert recording_start(clip, "pen 7.mp4", MOSCOW) == first  # a poll: no second read
+    assert len(opened) == 1
+    write_demo_video(clip, seconds=1, seed=1, width=160, height=90)  # the file is replaced
+    assert recording_start(clip, "pen 7.mp4", MOSCOW) is not None
+    assert len(opened) == 2
