@@ -31,10 +31,10 @@ export function locale() {
   return current === "ru" ? "ru-RU" : "en-GB";
 }
 
-// The CSV downloads' query suffix: a Russian page gets the file a Russian Excel opens
-// (`;`, decimal commas, Russian headers, BOM); an English one the plain RFC 4180 file.
+// The CSV downloads' query: a Russian page gets the file a Russian Excel opens (`;`,
+// decimal commas, Russian headers, BOM); an English one the plain RFC 4180 file.
 export function csvDialect() {
-  return current === "ru" ? "&dialect=excel-ru" : "";
+  return current === "ru" ? { dialect: "excel-ru" } : {};
 }
 
 export function t(key, params = {}) {

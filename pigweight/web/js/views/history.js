@@ -110,7 +110,7 @@ function renderFilters() {
     const on = state.filter.to === today && state.filter.from === daysAgo(days - 1);
     button.setAttribute("aria-pressed", String(on));
   }
-  $("history-csv").href = `/api/weight/records.csv?${query()}` + csvDialect();
+  $("history-csv").href = `/api/weight/records.csv?${query(csvDialect())}`;
   $("history-xlsx").href = `/api/weight/records.xlsx?${query({ lang: language() })}`;
 }
 

@@ -406,9 +406,8 @@ function renderList() {
   error.hidden = state.listError === null;
   error.textContent = state.listError === null ? "" : t("weigh.listError", { error: state.listError });
   const day = isoDay();
-  const camera = encodeURIComponent(state.camera ?? "");
-  $("weigh-csv").href =
-    `/api/weight/records.csv?from=${day}&to=${day}&camera=${camera}` + csvDialect();
+  const query = new URLSearchParams({ from: day, to: day, camera: state.camera ?? "", ...csvDialect() });
+  $("weigh-csv").href = `/api/weight/records.csv?${query}`;
 }
 
 async function loadList() {
