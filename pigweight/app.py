@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pigweight import __version__
 from pigweight.api import (
     auth,
+    batches,
     cameras,
     debug,
     health,
@@ -129,6 +130,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         live.router,
         debug.router,
         weight.router,
+        batches.router,
         video_files.router,
         video_files.ws_router,
         webrtc.router,

@@ -152,6 +152,8 @@ class WeightRecord:
     weight_source: str = "manual"  # "scale" (read from the indicator) or "manual" (typed)
     evidence: str | None = None  # path of the evidence JSON under DATA_DIR (automatic ones)
     confirmed_ts: float | None = None  # when an operator confirmed it was right
+    batch_id: int | None = None  # the batch it belongs to (batches.py); None: none
+    batch_name: str | None = None
 
     @property
     def status(self) -> str:
@@ -161,3 +163,38 @@ class WeightRecord:
         if self.corrected_by is not None:
             return "corrected"
         return "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A pen's or group's weighings: what the farm expects of it and what was weighed.
+
+    A group weighing knows each group's average, not each animal's weight, so the spread
+    is that of the group averages, weighted by head: individual animals vary more.
+    """
+
+    id: int
+    name: str
+    camera: str
+    expected_head: int | None
+    target_avg_kg: float | None
+    note: str
+    started_ts: float
+    closed_ts: float | None
+    weighings: int = 0
+    animals: int = 0
+    total_weight_kg: float = 0.0
+    avg_weight_kg: float | None = None  # total / animals
+    min_avg_weight_kg: float | None = None
+    max_avg_weight_kg: float | None = None
+    cv_percent: float | None = None  # of the group averages, by head; None below 2 weighings
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_ts is None
+
+    @property
+    def over_count(self) -> bool:
+        """More animals weighed than the batch has: a group was weighed twice, or the
+        expected head count is wrong."""
+        return self.expected_head is not None and self.animals > self.expected_head

@@ -27,7 +27,8 @@ from pigweight.api.filename_header import header_filename
 from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.multipart_stream import file_part
 from pigweight.api.schemas import ErrorPublic
-from pigweight.api.weight_schemas import RecordOut, SavedOut, WeightAndCount
+from pigweight.api.weight import saved_answer
+from pigweight.api.weight_schemas import SavedOut, WeightAndCount
 from pigweight.auth import signing
 from pigweight.errors import PigWeightError
 from pigweight.media.recorded_at import RecordingStart, recording_start
@@ -345,6 +346,7 @@ class FrameWeighingIn(WeightAndCount):
         "recording whose start is unknown needs it.",
         examples=["2026-12-05T09:41:00"],
     )
+    batch_id: int | None = Field(None, ge=1, description="The open batch it belongs to.")
 
 
 @router.post("/{video_id}/weighing", response_model=SavedOut, status_code=201)
@@ -370,7 +372,13 @@ async def weighing_from_frame(
     )
     where = f"{row.name} at {body.t:.2f} s"
     note = f"{where}; {body.note}" if body.note and body.note.strip() else where
-    weighing = Weighing(row.name[:_CAMERA_CHARS], body.total_weight_kg, body.count, note)
+    weighing = Weighing(
+        row.name[:_CAMERA_CHARS],
+        body.total_weight_kg,
+        body.count,
+        note,
+        batch_id=body.batch_id,
+    )
     book: RecordBook = request.app.state.live.records
     zone = book.settings.zone()
     if body.at is not None:
@@ -381,7 +389,8 @@ async def weighing_from_frame(
             raise WeighingRejected(
                 f"{row.name}: when the recording was made is not known (no date and time in "
                 "its name, no creation time in the file): send at, the date and time of the "
-                "weighing"
+                "weighing",
+                "recording_time_unknown",
             )
         moment = start.ts + body.t
     saved = await anyio.to_thread.run_sync(
@@ -389,13 +398,7 @@ async def weighing_from_frame(
     )
     if not saved.created:
         response.status_code = 200
-    out = RecordOut.of(saved.record).model_dump()
-    return SavedOut(
-        **out,
-        replayed=not saved.created,
-        csv_error=saved.csv_error,
-        snapshot_error=saved.snapshot_error,
-    )
+    return await saved_answer(book, saved)
 
 
 def _typed_moment(text: str, zone: Any) -> float:
@@ -404,12 +407,15 @@ def _typed_moment(text: str, zone: Any) -> float:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise WeighingRejected(
-            f"at: {text!r} is not a date and time; send it as 2026-12-05T09:41:00"
+            f"at: {text!r} is not a date and time; send it as 2026-12-05T09:41:00",
+            "time_unreadable",
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     if moment.year < 2000 or moment.timestamp() > time.time() + 300:
-        raise WeighingRejected(f"at: {text} is in the future or before 2000; check the date")
+        raise WeighingRejected(
+            f"at: {text} is in the future or before 2000; check the date", "time_out_of_range"
+        )
     return moment.timestamp()
 
 

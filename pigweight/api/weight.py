@@ -14,6 +14,7 @@ from pigweight.api.file_response import RangeFileResponse
 from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.weight_schemas import (
+    BatchOut,
     CorrectionIn,
     DeletionIn,
     RecordOut,
@@ -26,7 +27,13 @@ from pigweight.media.source import SourceState
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.live import LiveServices
 from pigweight.store.records import RecordFilter
-from pigweight.weighing.records import DuplicateWeighing, LiveCount, RecordBook, Weighing
+from pigweight.weighing.records import (
+    DuplicateWeighing,
+    LiveCount,
+    RecordBook,
+    Saved,
+    Weighing,
+)
 
 router = APIRouter(tags=["weighing"])
 
@@ -50,6 +57,7 @@ ToQuery = Annotated[
     Query(alias="to", description="Last day (YYYY-MM-DD, included) or moment (excluded)."),
 ]
 CameraQuery = Annotated[str | None, Query(description="Only this camera.")]
+BatchQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Only this batch.")]
 
 
 def _book(request: Request) -> RecordBook:
@@ -75,7 +83,12 @@ async def weight_average(
         )
     current = live_count(live, worker)
     weighing = Weighing(
-        worker.config.id, body.total_weight_kg, body.count, body.note or "", body.weight_source
+        worker.config.id,
+        body.total_weight_kg,
+        body.count,
+        body.note or "",
+        body.weight_source,
+        body.batch_id,
     )
     book = _book(request)
     camera_id = worker.config.id
@@ -85,12 +98,21 @@ async def weight_average(
     )
     if not saved.created:
         response.status_code = 200
-    out = RecordOut.of(saved.record).model_dump()
+    return await saved_answer(book, saved)
+
+
+async def saved_answer(book: RecordBook, saved: Saved) -> SavedOut:
+    """The answer to a weighing: the record, and its batch as it stands with it."""
+    batch = None
+    if saved.record.batch_id is not None:
+        found = await anyio.to_thread.run_sync(book.batches.get, saved.record.batch_id)
+        batch = BatchOut.of(found)
     return SavedOut(
-        **out,
+        **RecordOut.of(saved.record).model_dump(),
         replayed=not saved.created,
         csv_error=saved.csv_error,
         snapshot_error=saved.snapshot_error,
+        batch=batch,
     )
 
 
@@ -150,6 +172,7 @@ async def list_records(
     from_: FromQuery = None,
     to: ToQuery = None,
     camera: CameraQuery = None,
+    batch: BatchQuery = None,
     include_replaced: Annotated[
         bool, Query(description="Also corrected and deleted records.")
     ] = False,
@@ -158,7 +181,7 @@ async def list_records(
 ) -> RecordPage:
     """Records, newest first, a page at a time."""
     book = _book(request)
-    where = _filter(book, from_, to, camera, active_only=not include_replaced)
+    where = _filter(book, from_, to, camera, active_only=not include_replaced, batch=batch)
     records, total = await anyio.to_thread.run_sync(book.page, where, limit, offset)
     return RecordPage(
         records=[RecordOut.of(r) for r in records], total=total, limit=limit, offset=offset
@@ -171,6 +194,7 @@ async def records_csv(
     from_: FromQuery = None,
     to: ToQuery = None,
     camera: CameraQuery = None,
+    batch: BatchQuery = None,
     dialect: Annotated[
         Literal["rfc4180", "excel-ru"],
         Query(
@@ -181,9 +205,9 @@ async def records_csv(
 ) -> Response:
     """The active records as a CSV, oldest first."""
     book = _book(request)
-    where = _filter(book, from_, to, camera, active_only=True)
+    where = _filter(book, from_, to, camera, active_only=True, batch=batch)
     data = await anyio.to_thread.run_sync(book.csv_bytes, where, dialect)
-    return _download(data, from_, "csv", "text/csv; charset=utf-8")
+    return _download(data, from_, "csv", "text/csv; charset=utf-8", batch)
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -195,21 +219,27 @@ async def records_xlsx(
     from_: FromQuery = None,
     to: ToQuery = None,
     camera: CameraQuery = None,
+    batch: BatchQuery = None,
     lang: Annotated[
         Literal["ru", "en"], Query(description="Headers and words of the workbook.")
     ] = "ru",
 ) -> Response:
     """The active records as an Excel workbook: a sheet of records (numbers as numbers,
-    moments as dates in farm time) and a summary per day and camera."""
+    moments as dates in farm time), a summary per day and camera, and one of the batches
+    the records belong to (head weighed against expected, average, uniformity)."""
     book = _book(request)
-    where = _filter(book, from_, to, camera, active_only=True)
+    where = _filter(book, from_, to, camera, active_only=True, batch=batch)
     data = await anyio.to_thread.run_sync(book.xlsx_bytes, where, lang)
-    return _download(data, from_, "xlsx", XLSX_TYPE)
+    return _download(data, from_, "xlsx", XLSX_TYPE, batch)
 
 
-def _download(data: bytes, since: str | None, suffix: str, media_type: str) -> Response:
-    """An export as a file to save: weight_records[_FIRST-DAY].SUFFIX."""
-    name = "weight_records" if since is None else f"weight_records_{since[:10]}"
+def _download(
+    data: bytes, since: str | None, suffix: str, media_type: str, batch: int | None = None
+) -> Response:
+    """An export as a file to save: weight_records[_batch-N][_FIRST-DAY].SUFFIX."""
+    name = "weight_records" if batch is None else f"weight_records_batch-{batch}"
+    if since is not None:
+        name += f"_{since[:10]}"
     return Response(
         data,
         media_type=media_type,
@@ -219,11 +249,15 @@ def _download(data: bytes, since: str | None, suffix: str, media_type: str) -> R
 
 @router.get("/api/weight/summary", response_model=list[SummaryRow])
 async def summary(
-    request: Request, from_: FromQuery = None, to: ToQuery = None, camera: CameraQuery = None
+    request: Request,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    camera: CameraQuery = None,
+    batch: BatchQuery = None,
 ) -> list[SummaryRow]:
     """Per camera and farm day: weighings, animals, total kg, mean / min / max average."""
     book = _book(request)
-    where = _filter(book, from_, to, camera, active_only=True)
+    where = _filter(book, from_, to, camera, active_only=True, batch=batch)
     days = await anyio.to_thread.run_sync(book.summary, where)
     return [SummaryRow.of(d) for d in days]
 
@@ -269,7 +303,7 @@ async def correct_record(request: Request, record_id: RowIdPath, body: Correctio
     """A new record replacing this one; the old one stays, marked 'corrected'."""
     book = _book(request)
     record = await anyio.to_thread.run_sync(
-        lambda: book.correct(record_id, body.total_weight_kg, body.count, body.note),
+        lambda: book.correct(record_id, body.total_weight_kg, body.count, body.note, body.batch_id),
         limiter=_WRITERS,
     )
     return RecordOut.of(record)
@@ -284,7 +318,12 @@ async def delete_record(request: Request, record_id: RowIdPath, body: DeletionIn
 
 
 def _filter(
-    book: RecordBook, since: str | None, until: str | None, camera: str | None, active_only: bool
+    book: RecordBook,
+    since: str | None,
+    until: str | None,
+    camera: str | None,
+    active_only: bool,
+    batch: int | None = None,
 ) -> RecordFilter:
     zone = book.settings.zone()
     return RecordFilter(
@@ -292,6 +331,7 @@ def _filter(
         until_ts=None if until is None else _moment(until, zone, "to", end=True),
         camera=camera,
         active_only=active_only,
+        batch_id=batch,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pigweight.domain import WeightRecord
+from pigweight.domain import Batch, WeightRecord
 from pigweight.store.records import DaySummary
 from pigweight.weighing.records import MAX_COUNT, average_kg
 
@@ -62,6 +62,11 @@ class WeighingIn(WeightAndCount):
         description="Where the total came from: 'scale' when it is the camera's scale reading "
         "as shown (the camera must have a scale), 'manual' when typed.",
     )
+    batch_id: int | None = Field(
+        None,
+        ge=1,
+        description="The open batch it belongs to; omitted: the camera's open batch, if any.",
+    )
     allow_duplicate: bool = Field(
         False,
         description="Record it even though the camera's platform recorded this group by itself "
@@ -76,6 +81,9 @@ class CorrectionIn(WeightAndCount):
     total_weight_kg: float | None = None
     count: int | None = None
     note: str | None = Field(None, max_length=2000)
+    batch_id: int | None = Field(
+        None, ge=0, description="Move the record into this batch; 0: out of any batch."
+    )
 
 
 class DeletionIn(BaseModel):
@@ -112,6 +120,8 @@ class RecordOut(BaseModel):
     corrected_by: int | None
     deleted_reason: str | None
     created_ts: float
+    batch_id: int | None = Field(None, description="The batch it belongs to; None: none.")
+    batch_name: str | None = None
 
     @classmethod
     def of(cls, record: WeightRecord) -> RecordOut:
@@ -139,6 +149,62 @@ class RecordOut(BaseModel):
             corrected_by=record.corrected_by,
             deleted_reason=record.deleted_reason,
             created_ts=record.created_ts,
+            batch_id=record.batch_id,
+            batch_name=record.batch_name,
+        )
+
+
+class BatchOut(BaseModel):
+    """A batch with what has been weighed of it (its active records)."""
+
+    id: int
+    name: str
+    camera: str
+    expected_head: int | None
+    target_avg_kg: float | None
+    note: str
+    started_ts: float
+    closed_ts: float | None
+    open: bool
+    weighings: int
+    animals: int = Field(description="Head weighed so far (the counts of its weighings).")
+    remaining: int | None = Field(description="Expected head not weighed yet; None: not known.")
+    over_count: bool = Field(description="More head weighed than expected_head.")
+    total_weight_kg: float
+    avg_weight_kg: float | None = Field(description="Total kg / head weighed.")
+    min_avg_weight_kg: float | None
+    max_avg_weight_kg: float | None
+    cv_percent: float | None = Field(
+        description="Uniformity: coefficient of variation of the weighings' averages per head, "
+        "weighted by head, %; None below two weighings. Animals within a group vary more."
+    )
+    vs_target_kg: float | None = Field(description="Average minus target_avg_kg.")
+
+    @classmethod
+    def of(cls, batch: Batch) -> BatchOut:
+        expected = batch.expected_head
+        avg = batch.avg_weight_kg
+        target = batch.target_avg_kg
+        return cls(
+            id=batch.id,
+            name=batch.name,
+            camera=batch.camera,
+            expected_head=expected,
+            target_avg_kg=target,
+            note=batch.note,
+            started_ts=batch.started_ts,
+            closed_ts=batch.closed_ts,
+            open=batch.is_open,
+            weighings=batch.weighings,
+            animals=batch.animals,
+            remaining=None if expected is None else max(0, expected - batch.animals),
+            over_count=batch.over_count,
+            total_weight_kg=batch.total_weight_kg,
+            avg_weight_kg=avg,
+            min_avg_weight_kg=batch.min_avg_weight_kg,
+            max_avg_weight_kg=batch.max_avg_weight_kg,
+            cv_percent=batch.cv_percent,
+            vs_target_kg=None if avg is None or target is None else round(avg - target, 3),
         )
 
 
@@ -149,6 +215,9 @@ class SavedOut(RecordOut):
     csv_error: str | None = None
     snapshot_error: str | None = Field(
         None, description="Why the record was saved without its snapshot (a full disk), or null."
+    )
+    batch: BatchOut | None = Field(
+        None, description="The record's batch as it stands with it (over_count: too many head)."
     )
 
 

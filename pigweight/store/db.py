@@ -48,6 +48,23 @@ count_samples = Table(
 )
 
 
+# A batch (a pen's or a group's weighings, as a livestock scale keeps them): started on a
+# camera, whose weighings then belong to it until it is closed or another is started there.
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),  # the pen or group, as the farm calls it
+    Column("camera", String(32), nullable=False),  # the camera whose weighings it takes
+    Column("expected_head", Integer, nullable=True),  # animals in the group; NULL: not known
+    Column("target_avg_kg", Float, nullable=True),  # the weight a head should have reached
+    Column("note", Text, nullable=False, default=""),
+    Column("started_ts", Float, nullable=False),
+    Column("closed_ts", Float, nullable=True),  # NULL: open (at most one a camera)
+    Index("ix_batches_camera_closed", "camera", "closed_ts"),
+)
+
+
 # Weighing records are append-only: a correction is a new row whose `corrects_id` names the
 # row it replaces, a deletion a row in weight_record_deletions. Nothing is updated in place.
 weight_records = Table(
@@ -75,7 +92,9 @@ weight_records = Table(
     Column("weight_source", String(8), nullable=False, server_default="manual"),
     # JSON under DATA_DIR: what an automatic weighing saw (count histogram, raw scale frames)
     Column("evidence", String(255), nullable=True),
+    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=True),  # NULL: no batch
     Index("ix_weight_records_ts", "ts"),
+    Index("ix_weight_records_batch", "batch_id"),
     Index("ix_weight_records_local_date", "local_date"),
 )
 
@@ -181,6 +200,9 @@ def open_database(data_dir: Path) -> Engine:
     event.listen(engine, "connect", _configure)
     metadata.create_all(engine)
     add_missing_columns(engine)
+    for table in metadata.sorted_tables:  # an index on a column added to an older file
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
     return engine
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pigweight.domain import WeightRecord
 from pigweight.store.db import (
+    batches,
     weight_record_confirmations,
     weight_record_deletions,
     weight_records,
@@ -33,6 +34,7 @@ class RecordFilter:
     until_ts: float | None = None  # exclusive
     camera: str | None = None
     active_only: bool = True
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,11 @@ def _joined() -> Any:
 
 
 def _with_confirmation() -> Any:
-    return _joined().outerjoin(_confirmation, _confirmation.c.record_id == weight_records.c.id)
+    return (
+        _joined()
+        .outerjoin(_confirmation, _confirmation.c.record_id == weight_records.c.id)
+        .outerjoin(batches, batches.c.id == weight_records.c.batch_id)
+    )
 
 
 def _select() -> Select[Any]:
@@ -161,6 +167,7 @@ def _select() -> Select[Any]:
         _deletion.c.reason.label("deleted_reason"),
         _deletion.c.ts.label("deleted_ts"),
         _confirmation.c.ts.label("confirmed_ts"),
+        batches.c.name.label("batch_name"),
     ).select_from(_with_confirmation())
 
 
@@ -178,6 +185,8 @@ def _condition(where: RecordFilter) -> ColumnElement[bool]:
         parts.append(weight_records.c.ts < where.until_ts)
     if where.camera is not None:
         parts.append(weight_records.c.camera == where.camera)
+    if where.batch_id is not None:
+        parts.append(weight_records.c.batch_id == where.batch_id)
     return and_(True, *parts)
 
 

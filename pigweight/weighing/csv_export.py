@@ -34,6 +34,9 @@ HEADER = [
     "corrects_record_id",
     "weight_source",  # added later, so at the end: spreadsheets that read by position still work
 ]
+# A download (GET /api/weight/records.csv) adds the batch's name after the daily columns;
+# the daily files keep theirs (scripts read them).
+EXPORT_HEADER = [*HEADER, "batch"]
 # The columns of files written before weight_source: such a file is rewritten, not "edited".
 LEGACY_HEADERS = (HEADER[:-1],)
 _FILE_NAME = re.compile(r"^weight_avg_(\d{8})\.csv$")
@@ -84,6 +87,11 @@ def row_of(record: WeightRecord) -> list[str]:
     ]
 
 
+def export_row(record: WeightRecord) -> list[str]:
+    """The cells of one record in a download, in EXPORT_HEADER's order."""
+    return [*row_of(record), safe_text(record.batch_name or "")]
+
+
 def render(rows: Iterable[list[str]], header: bool = True, columns: list[str] = HEADER) -> bytes:
     """CSV bytes (UTF-8, CRLF line ends as RFC 4180 and Excel expect)."""
     lines = [columns] if header else []
@@ -108,10 +116,11 @@ RU_COLUMNS = {
     "record_id": "Запись №",
     "corrects_record_id": "Исправляет запись №",
     "weight_source": "Вес",
+    "batch": "Партия",
 }
 RU_COUNT_SOURCE = {"auto": "камера", "manual": "вручную"}
 RU_WEIGHT_SOURCE = {"scale": "с весов", "manual": "вручную"}
-EXCEL_RU_HEADER = [RU_COLUMNS[name] for name in HEADER]
+EXCEL_RU_HEADER = [RU_COLUMNS[name] for name in EXPORT_HEADER]
 
 
 def excel_ru_row(record: WeightRecord) -> list[str]:
@@ -134,6 +143,7 @@ def excel_ru_row(record: WeightRecord) -> list[str]:
         str(record.id),
         "" if record.corrects_id is None else str(record.corrects_id),
         RU_WEIGHT_SOURCE.get(record.weight_source, record.weight_source),
+        safe_text(record.batch_name or ""),
     ]
 
 

@@ -31,12 +31,14 @@ from pigweight.errors import PigWeightError
 from pigweight.settings import Settings
 from pigweight.store import records as repo
 from pigweight.store.records import DaySummary, RecordFilter
+from pigweight.weighing.batches import Batches
 from pigweight.weighing.csv_export import (
+    EXPORT_HEADER,
     DailyCsv,
+    export_row,
     first_kept_date,
     render,
     render_excel_ru,
-    row_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,9 +51,16 @@ WEIGHT_SOURCES = ("manual", "scale")
 
 
 class WeighingRejected(PigWeightError):
-    """The weighing cannot be recorded as sent (422); the message says what to fix."""
+    """The weighing cannot be recorded as sent (422); the message says what to fix.
+
+    `params["problem"]` names which check refused it, the other params carry its numbers, so
+    that the page says it in its own language (weigh.problem.* in web/js/texts)."""
 
     code = "invalid_weighing"
+
+    def __init__(self, message: str, problem: str, **params: Any) -> None:
+        super().__init__(message)
+        self.params = {"problem": problem, **params}
 
 
 class CountUnavailable(PigWeightError):
@@ -98,12 +107,15 @@ class Weighing:
     count: int | None = None
     note: str = ""
     weight_source: str = "manual"  # "scale": the total was read from the indicator
+    batch_id: int | None = None  # None: the camera's open batch, if it has one
 
     def fingerprint(self) -> str:
         """A hash of the request, to tell a retry from a different request."""
         fields: list[Any] = [self.camera_id, self.total_weight_kg, self.count, self.note]
         if self.weight_source != "manual":  # keys sent before the field existed still match
             fields.append(self.weight_source)
+        if self.batch_id is not None:
+            fields.append({"batch": self.batch_id})
         body = json.dumps(fields, ensure_ascii=True)
         return hashlib.sha256(body.encode()).hexdigest()
 
@@ -138,16 +150,22 @@ def average_kg(total_weight_kg: float, count: int) -> float:
 def check_total(total_weight_kg: float, settings: Settings) -> float:
     """The total as a weight in kg, or WeighingRejected saying what is wrong."""
     if isinstance(total_weight_kg, bool) or not isinstance(total_weight_kg, int | float):
-        raise WeighingRejected("total_weight_kg must be a number of kilograms, e.g. 412.5")
+        raise WeighingRejected(
+            "total_weight_kg must be a number of kilograms, e.g. 412.5", "total_not_number"
+        )
     value = float(total_weight_kg)
     if not math.isfinite(value) or value <= 0:
         raise WeighingRejected(
-            f"total_weight_kg must be a positive number of kilograms, got {total_weight_kg!r}"
+            f"total_weight_kg must be a positive number of kilograms, got {total_weight_kg!r}",
+            "total_not_positive",
         )
     if value > settings.max_total_weight_kg:
         raise WeighingRejected(
             f"total_weight_kg {value:g} is above the {settings.max_total_weight_kg:g} kg limit "
-            "(MAX_TOTAL_WEIGHT_KG); check the scale reading"
+            "(MAX_TOTAL_WEIGHT_KG); check the scale reading",
+            "total_above_limit",
+            total=value,
+            limit=settings.max_total_weight_kg,
         )
     return float(Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
@@ -155,7 +173,11 @@ def check_total(total_weight_kg: float, settings: Settings) -> float:
 def check_count(count: Any) -> int:
     """The count as a whole number of animals in 1..MAX_COUNT."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise WeighingRejected(f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}")
+        raise WeighingRejected(
+            f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}",
+            "count_out_of_range",
+            max=MAX_COUNT,
+        )
     return count
 
 
@@ -166,7 +188,13 @@ def check_average(total: float, count: int, settings: Settings) -> float:
         raise WeighingRejected(
             f"{total:g} kg / {count} head = {avg:g} kg a head, outside the plausible "
             f"{settings.min_avg_weight_kg:g}-{settings.max_avg_weight_kg:g} kg "
-            "(MIN_AVG_WEIGHT_KG, MAX_AVG_WEIGHT_KG); check the count and the total"
+            "(MIN_AVG_WEIGHT_KG, MAX_AVG_WEIGHT_KG); check the count and the total",
+            "average_out_of_range",
+            total=total,
+            count=count,
+            average=avg,
+            min=settings.min_avg_weight_kg,
+            max=settings.max_avg_weight_kg,
         )
     return avg
 
@@ -175,7 +203,13 @@ def clean_note(note: str | None, limit: int = MAX_NOTE_CHARS, what: str = "note"
     """One line of text: whitespace runs and line breaks become single spaces."""
     text = " ".join((note or "").split())
     if len(text) > limit:
-        raise WeighingRejected(f"{what} is {len(text)} characters long; keep it under {limit}")
+        raise WeighingRejected(
+            f"{what} is {len(text)} characters long; keep it under {limit}",
+            "text_too_long",
+            field=what,
+            length=len(text),
+            limit=limit,
+        )
     return text
 
 
@@ -195,6 +229,7 @@ class RecordBook:
         self._lock = threading.Lock()  # one writer: database row and CSV line together
         self._dirty_days: set[str] = set()
         self.records_written = 0  # rows record() created since start (GET /metrics)
+        self.batches = Batches(clock)
 
     @property
     def engine(self) -> Engine:
@@ -205,6 +240,7 @@ class RecordBook:
     def start(self, engine: Engine) -> None:
         """Use this database, bring the CSV files in line with it, apply retention."""
         self._engine = engine
+        self.batches.start(engine)
         self.housekeeping()
 
     def housekeeping(self) -> dict[str, list[str]]:
@@ -247,7 +283,8 @@ class RecordBook:
         if weighing.weight_source not in WEIGHT_SOURCES:
             raise WeighingRejected(
                 f"weight_source must be one of {', '.join(WEIGHT_SOURCES)}, "
-                f"got {weighing.weight_source!r}"
+                f"got {weighing.weight_source!r}",
+                "bad_weight_source",
             )
         note = clean_note(weighing.note)
         if weighing.count is not None:
@@ -267,6 +304,7 @@ class RecordBook:
                 return replay
         if guard is not None:
             guard()
+        batch_id = self.batches.for_weighing(weighing.camera_id, weighing.batch_id)
         snapshot, evidence_file, snapshot_error = self._save_pictures(
             live.jpeg if live else None, evidence
         )
@@ -284,6 +322,7 @@ class RecordBook:
             "evidence": evidence_file,
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint if idempotency_key else None,
+            "batch_id": batch_id,
         }
         with self._lock:
             if idempotency_key is not None:  # a retry racing its original
@@ -317,10 +356,17 @@ class RecordBook:
         total_weight_kg: float | None = None,
         count: int | None = None,
         note: str | None = None,
+        batch_id: int | None = None,
     ) -> WeightRecord:
-        """A new record that replaces record_id; what is not given is kept from it."""
-        if total_weight_kg is None and count is None and note is None:
-            raise WeighingRejected("send total_weight_kg, count or note: what is to be corrected")
+        """A new record that replaces record_id; what is not given is kept from it.
+        `batch_id` moves it into that batch (0: out of any batch)."""
+        if total_weight_kg is None and count is None and note is None and batch_id is None:
+            raise WeighingRejected(
+                "send total_weight_kg, count, note or batch_id: what is to be corrected",
+                "nothing_to_correct",
+            )
+        if batch_id:
+            self.batches.exists(batch_id)
         total = None if total_weight_kg is None else check_total(total_weight_kg, self.settings)
         new_count = None if count is None else check_count(count)
         new_note = None if note is None else clean_note(note)
@@ -342,6 +388,7 @@ class RecordBook:
                 "weight_source": old.weight_source if total is None else "manual",
                 "evidence": old.evidence,
                 "corrects_id": old.id,
+                "batch_id": old.batch_id if batch_id is None else (batch_id or None),
                 **self._times(old.ts, self._clock()),
             }
             with self.engine.begin() as conn:
@@ -355,7 +402,7 @@ class RecordBook:
         """Mark a record deleted with a reason; the row stays in the database."""
         why = clean_note(reason, MAX_REASON_CHARS, "reason")
         if not why:
-            raise WeighingRejected("say why the record is deleted: reason is empty")
+            raise WeighingRejected("say why the record is deleted: reason is empty", "reason_empty")
         with self._lock:
             old = self._active(record_id)
             with self.engine.begin() as conn:
@@ -399,7 +446,7 @@ class RecordBook:
             records = repo.records_in_order(conn, where)
         if dialect == "excel-ru":
             return render_excel_ru(records)
-        return render(row_of(r) for r in records)
+        return render((export_row(r) for r in records), columns=EXPORT_HEADER)
 
     def xlsx_bytes(self, where: RecordFilter, language: str) -> bytes:
         """The matching records as an Excel workbook: the records and a summary sheet."""
@@ -407,7 +454,9 @@ class RecordBook:
 
         with self.engine.connect() as conn:
             records = repo.records_in_order(conn, where)
-        return workbook_bytes(records, language)
+        ids = sorted({r.batch_id for r in records if r.batch_id is not None})
+        batches = [self.batches.get(i) for i in ids]
+        return workbook_bytes(records, language, batches, self.settings.zone())
 
     def snapshot_path(self, record_id: int) -> Path | None:
         """The evidence JPEG of a record, if it has one that still exists."""

@@ -163,8 +163,8 @@ def test_history_filters_summarises_and_pages(
     book = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
     assert book.sheetnames == ["Взвешивания", "Сводка"]
     sheet = list(book["Взвешивания"].iter_rows(values_only=True))
-    assert len(sheet) == 2 and sheet[1][1:5] == ("scale2", 20, 250, 12.5)
-    assert sheet[1][8] == "вторые весы" and isinstance(sheet[1][0], datetime)
+    assert len(sheet) == 2 and sheet[1][1:6] == ("scale2", None, 20, 250, 12.5)  # no batch
+    assert sheet[1][9] == "вторые весы" and isinstance(sheet[1][0], datetime)
     assert list(book["Сводка"].iter_rows(values_only=True))[1][2:4] == (1, 20)
     # A date range: one day 20 days ago, both scales.
     filters(page).get_by_label("Камера", exact=True).select_option(value="")

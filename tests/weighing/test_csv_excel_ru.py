@@ -49,6 +49,7 @@ def test_a_russian_excel_gets_semicolons_decimal_commas_russian_words_and_a_bom(
         "Запись №",
         "Исправляет запись №",
         "Вес",
+        "Партия",
     ]
     [row] = rows(data)
     assert row["Общий вес, кг"] == "412,5" and row["Средний вес, кг"] == "13,75"

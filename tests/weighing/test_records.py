@@ -276,8 +276,8 @@ def test_a_failed_csv_write_keeps_the_record_and_is_repaired_later(tmp_path: Pat
     assert [r["record_id"] for r in rows] == [str(saved.record.id), str(second.record.id)]
 
 
-def test_csv_download_has_the_daily_columns(tmp_path: Path) -> None:
+def test_csv_download_has_the_daily_columns_then_the_batch(tmp_path: Path) -> None:
     book = make_book(tmp_path)
     book.record(Weighing("pen1", 100.0, 10), None)
     data = book.csv_bytes(_all()).decode()
-    assert next(csv.reader(io.StringIO(data))) == HEADER
+    assert next(csv.reader(io.StringIO(data))) == [*HEADER, "batch"]

@@ -37,21 +37,30 @@ def test_the_workbook_has_numbers_dates_russian_headers_and_a_summary(
     book = workbook(client, "lang=ru")
     assert book.sheetnames == ["Взвешивания", "Сводка"]
     rows = list(book["Взвешивания"].iter_rows(values_only=True))
-    assert rows[0][:5] == ("Дата и время", "Камера", "Голов", "Общий вес, кг", "Средний вес, кг")
-    when, camera, count, total, avg, source, _conf, weight, note, number, _fix = rows[1]
+    assert rows[0][:6] == (
+        "Дата и время",
+        "Камера",
+        "Партия",
+        "Голов",
+        "Общий вес, кг",
+        "Средний вес, кг",
+    )
+    when, camera, batch, count, total, avg, source, _conf, weight, note, number, _fix = rows[1]
+    assert batch is None  # no batch: an empty cell
     assert isinstance(when, datetime)
     assert when.isoformat() == str(first["local_time"])[:19]  # farm time, as the page shows
     assert (camera, count, total, avg) == ("demo", 30, 412.5, 13.75)  # numbers, not text
     assert (source, weight, note, number) == ("вручную", "вручную", "загон 3", first["id"])
     assert (
-        rows[2][8] == "=1+1" and book["Взвешивания"]["I3"].data_type == "s"
+        rows[2][9] == "=1+1" and book["Взвешивания"]["J3"].data_type == "s"
     )  # text, not a formula
     summary = list(book["Сводка"].iter_rows(values_only=True))
     assert summary[0][:4] == ("Дата", "Камера", "Взвешиваний", "Голов")
     day, camera, weighings, animals, total_kg, mean, low, high, cv = summary[1]
     assert isinstance(day, datetime) and camera == "demo"
     assert (weighings, animals, total_kg, mean, low, high) == (2, 50, 662.5, 13.25, 12.5, 13.75)
-    assert cv == pytest.approx(100 * 0.8838834764831844 / 13.125, abs=0.1)
+    # The spread of the averages as a batch has it: weighted by head (30 at 13.75, 20 at 12.5).
+    assert cv == pytest.approx(100 * (0.375**0.5) / 13.25, abs=0.05)
 
 
 def test_the_workbook_speaks_english_and_keeps_to_the_filter(

@@ -5,6 +5,7 @@
 
 import archive from "./texts/archive.js";
 import auth from "./texts/auth.js";
+import batch from "./texts/batch.js";
 import common from "./texts/common.js";
 import history from "./texts/history.js";
 import live from "./texts/live.js";
@@ -13,7 +14,7 @@ import weighing from "./texts/weighing.js";
 
 const STORAGE_KEY = "pigweight.lang";
 export const LANGUAGES = ["ru", "en"];
-const PARTS = { common, auth, photo, live, weighing, history, archive };
+const PARTS = { common, auth, photo, live, weighing, batch, history, archive };
 
 const TEXTS = { ru: {}, en: {} };
 for (const part of Object.values(PARTS)) {
@@ -40,6 +41,35 @@ export function csvDialect() {
 export function t(key, params = {}) {
   const text = TEXTS[current][key] ?? TEXTS.ru[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+// Numbers of a server's params as the page writes them: 99 999, 212,5.
+export function localParams(params) {
+  const out = {};
+  for (const [name, value] of Object.entries(params ?? {})) {
+    out[name] = typeof value === "number" ? value.toLocaleString(locale(), { maximumFractionDigits: 3 }) : value;
+  }
+  return out;
+}
+
+// A server's refusal ({code, params, detail}) as a sentence in the page's language: the
+// check that refused it (params.problem), else `${prefix}.${code}`, else `error.${code}`,
+// else what the answer was. The English `detail` never becomes the sentence.
+export function serverError(payload, status, prefix = "error") {
+  const code = payload?.code ?? "";
+  const params = localParams(payload?.params);
+  if (params.problem && hasText(`problem.${params.problem}`)) return t(`problem.${params.problem}`, params);
+  if (code && hasText(`${prefix}.${code}`)) return t(`${prefix}.${code}`, params);
+  if (code && hasText(`error.${code}`)) return t(`error.${code}`, params);
+  if (status === 401) return t("error.unauthorized");
+  if (status === 403) return t("error.forbidden");
+  return t(status >= 500 ? "error.server" : "error.refused", { status, code: code || "—" });
+}
+
+// The server's or the browser's own words (English) as a technical detail: shown on an
+// English page only; a Russian page says what happened in Russian and nothing else.
+export function technicalDetail(detail) {
+  return current === "en" && detail ? t("detailPrefix") + detail : "";
 }
 
 export function hasText(key) {

@@ -3,6 +3,11 @@
 
 export default {
   ru: {
+    "history.batch": "Партия",
+    "history.allBatches": "Все партии",
+    "history.col.batch": "Партия",
+    "history.batchFigures": "Партия «{name}»{closed}: {figures}",
+    "history.batchClosed": " (закрыта)",
     "history.title": "История взвешиваний",
     "history.csv": "Скачать CSV",
     "history.xlsx": "Скачать Excel",
@@ -43,6 +48,11 @@ export default {
     "history.error.load": "Не удалось загрузить историю взвешиваний.",
   },
   en: {
+    "history.batch": "Batch",
+    "history.allBatches": "All batches",
+    "history.col.batch": "Batch",
+    "history.batchFigures": "Batch “{name}”{closed}: {figures}",
+    "history.batchClosed": " (closed)",
     "history.title": "Weighing history",
     "history.csv": "Download CSV",
     "history.xlsx": "Download Excel",

@@ -3,7 +3,8 @@
 // CSV of what is shown, and "show more" for long ranges.
 // The filters live in the URL (#history?from=…&to=…&camera=…), so a view can be shared.
 
-import { csvDialect, language, locale, onLanguage, t } from "../i18n.js";
+import { csvDialect, language, locale, onLanguage, t, technicalDetail } from "../i18n.js";
+import { figuresText } from "./batch.js";
 import { recordActions } from "./record-actions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,7 +14,8 @@ const DEFAULT_DAYS = 7;
 const state = {
   shown: false,
   names: {}, // camera id -> name
-  filter: { from: "", to: "", camera: "" },
+  filter: { from: "", to: "", camera: "", batch: "" },
+  batches: [], // every batch, for the filter and the figures of the one picked
   records: [],
   total: 0,
   summary: [],
@@ -80,10 +82,11 @@ function daysAgo(days) {
 
 function query(extra = {}) {
   const params = new URLSearchParams();
-  const { from, to, camera } = state.filter;
+  const { from, to, camera, batch } = state.filter;
   if (from) params.set("from", from);
   if (to) params.set("to", to);
   if (camera) params.set("camera", camera);
+  if (batch) params.set("batch", batch);
   for (const [name, value] of Object.entries(extra)) params.set(name, value);
   return params.toString();
 }
@@ -96,6 +99,7 @@ function readHash() {
     from: params.get("from") ?? "",
     to: params.get("to") ?? "",
     camera: params.get("camera") ?? "",
+    batch: params.get("batch") ?? "",
   };
   return true;
 }
@@ -104,6 +108,7 @@ function renderFilters() {
   $("history-from").value = state.filter.from;
   $("history-to").value = state.filter.to;
   $("history-camera").value = state.filter.camera;
+  $("history-batch").value = state.filter.batch;
   const today = isoDay();
   for (const button of document.querySelectorAll(".history-range")) {
     const days = Number(button.dataset.days);
@@ -119,6 +124,7 @@ function applyFilters() {
     from: $("history-from").value,
     to: $("history-to").value,
     camera: $("history-camera").value,
+    batch: $("history-batch").value,
   };
   if (state.shown) window.history.replaceState(null, "", `#history?${query()}`);
   renderFilters();
@@ -142,6 +148,45 @@ function renderCameras(cameras) {
     }),
   );
   select.value = state.filter.camera;
+}
+
+function batchLabel(b) {
+  return b.open ? b.name : t("batch.closedMark", { name: b.name });
+}
+
+function renderBatches() {
+  const select = $("history-batch");
+  const all = select.options[0];
+  select.replaceChildren(
+    all,
+    ...state.batches.map((b) => new Option(`${batchLabel(b)} · ${cameraName(b.camera)}`, String(b.id))),
+  );
+  select.value = state.filter.batch;
+  const picked = state.batches.find((b) => String(b.id) === state.filter.batch);
+  const figures = $("history-batch-figures");
+  figures.hidden = !picked;
+  figures.textContent = picked
+    ? t("history.batchFigures", {
+        name: picked.name,
+        closed: picked.open ? "" : t("history.batchClosed"),
+        figures: figuresText(picked),
+      })
+    : "";
+  const over = $("history-batch-over");
+  over.hidden = !picked?.over_count;
+  over.textContent = picked?.over_count
+    ? t("batch.over", { animals: picked.animals, expected: picked.expected_head })
+    : "";
+}
+
+async function loadBatches() {
+  try {
+    const response = await fetch("/api/batches?limit=500");
+    if (response.ok) state.batches = (await response.json()).batches;
+  } catch {
+    // The records still show; the filter lists no batch.
+  }
+  renderBatches();
 }
 
 async function loadCameras() {
@@ -188,6 +233,7 @@ async function load() {
     render();
     return;
   }
+  loadBatches(); // the picked batch's figures change with its records
   try {
     const [page, summary] = await Promise.all([
       getJson(`/api/weight/records?${query({ limit: PAGE_ROWS })}`),
@@ -289,6 +335,7 @@ function recordRow(record) {
   row.dataset.recordId = record.id;
   cell(row, "history.col.time", `${formatDate(record.local_time)} ${record.local_time.slice(11, 16)}`);
   cell(row, "history.col.camera", cameraName(record.camera));
+  cell(row, "history.col.batch", record.batch_name ?? "", record.batch_name ? "" : "is-blank");
   cell(row, "history.col.count", countCell(record), "num");
   cell(row, "history.col.total", formatKg(record.total_weight_kg), "num");
   cell(row, "history.col.avg", formatKg(record.avg_weight_kg), "num strong");
@@ -373,11 +420,12 @@ function renderError() {
   const error = state.error;
   $("history-error").hidden = !error;
   $("history-error-title").textContent = error ? t(error.key, error.params) : "";
-  $("history-error-detail").textContent = error?.detail ? t("detailPrefix") + error.detail : "";
+  $("history-error-detail").textContent = technicalDetail(error?.detail);
 }
 
 function render() {
   renderFilters();
+  renderBatches();
   renderError();
   renderSummary();
   renderRecords();
@@ -386,7 +434,9 @@ function render() {
 // --- the view ----------------------------------------------------------------------------
 
 export function init() {
-  if (!readHash()) state.filter = { from: daysAgo(DEFAULT_DAYS - 1), to: isoDay(), camera: "" };
+  if (!readHash()) {
+    state.filter = { from: daysAgo(DEFAULT_DAYS - 1), to: isoDay(), camera: "", batch: "" };
+  }
   const form = $("history-filters");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -402,6 +452,14 @@ export function init() {
       applyFilters();
     });
   }
+  // A batch is its own span of days: picking one shows all of it.
+  $("history-batch").addEventListener("change", () => {
+    if ($("history-batch").value) {
+      $("history-from").value = "";
+      $("history-to").value = "";
+    }
+    applyFilters();
+  });
   $("history-more").addEventListener("click", loadMore);
   document.addEventListener("pigweight:weighing-saved", () => {
     if (state.shown) load();

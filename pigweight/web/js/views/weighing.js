@@ -4,8 +4,9 @@
 // just saved can be undone for a minute. POST /api/weight/average with an Idempotency-Key,
 // so pressing Save again after a lost answer never records twice.
 
-import { csvDialect, locale, t } from "../i18n.js";
+import { csvDialect, hasText, localParams, locale, t, technicalDetail } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
+import { batchAfterWeighing, initBatch, loadBatches, rerenderBatch, setBatchCamera } from "./batch.js";
 import { formatKg, isoDay, snapshotThumb } from "./history.js";
 import { recordActions, UNDO_S, undoWeighing } from "./record-actions.js";
 import { isAutomatic, reviewControls } from "./weighing-review.js";
@@ -104,7 +105,7 @@ function renderError() {
   const error = state.error;
   $("weigh-error").hidden = !error;
   $("weigh-error-title").textContent = error ? t(error.key, error.params) : "";
-  $("weigh-error-detail").textContent = error?.detail ? t("detailPrefix") + error.detail : "";
+  $("weigh-error-detail").textContent = technicalDetail(error?.detail);
 }
 
 function showError(key, params = {}, detail = "", field = null) {
@@ -255,9 +256,12 @@ async function post(text) {
     askDuplicate(payload.params ?? {});
     return null;
   }
-  const field = code === "count_unavailable" ? "weigh-count" : null;
-  if (field) state.typed = true; // the operator types it now; the camera must not refill it
-  showError(errorKey(response.status, code), {}, payload?.detail ?? `HTTP ${response.status}`, field);
+  const problem = payload?.params?.problem;
+  const field = code === "count_unavailable" || problem?.startsWith("count") ? "weigh-count" : problem?.startsWith("total") ? "weigh-total" : null;
+  if (field === "weigh-count") state.typed = true; // the operator types it now; the camera must not refill it
+  // The check that refused it says what to fix, with its numbers, in the page's language.
+  const key = problem && hasText(`problem.${problem}`) ? `problem.${problem}` : errorKey(response.status, code);
+  showError(key, localParams(payload?.params), payload?.detail ?? `HTTP ${response.status}`, field);
   return null;
 }
 
@@ -330,6 +334,7 @@ async function save(event, { allowDuplicate = false } = {}) {
     state.records = [record, ...state.records.filter((r) => r.id !== record.id)];
     if (!record.replayed) state.total += 1;
     renderList();
+    batchAfterWeighing(record.batch);
     document.dispatchEvent(new CustomEvent("pigweight:weighing-saved", { detail: record }));
     $("weigh-total").focus();
     loadList();
@@ -412,6 +417,7 @@ function renderList() {
 
 async function loadList() {
   if (state.camera === null) return;
+  loadBatches(); // a weighing recorded, corrected or deleted changes its batch's figures
   const seq = ++state.loadSeq;
   const day = isoDay();
   const query = `from=${day}&to=${day}&camera=${encodeURIComponent(state.camera)}&limit=${LIST_ROWS}`;
@@ -449,6 +455,7 @@ export function setLiveCamera(cameraId) {
     renderSaved();
   }
   state.camera = cameraId;
+  setBatchCamera(cameraId);
   $("weighing").hidden = false;
   renderCount();
   renderAverage();
@@ -492,6 +499,7 @@ export function fillWeighing(count, totalKg) {
 }
 
 export function rerender() {
+  rerenderBatch();
   renderDuplicate();
   renderTotal();
   renderCount();
@@ -502,6 +510,7 @@ export function rerender() {
 }
 
 export function init() {
+  initBatch();
   $("weigh-form").addEventListener("submit", (event) => save(event));
   $("weigh-duplicate-yes").addEventListener("click", () => answerDuplicate(true));
   $("weigh-duplicate-no").addEventListener("click", () => answerDuplicate(false));
