@@ -55,8 +55,8 @@ async def count_series(
 
 @router.websocket("/ws/count")
 async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, alias="id")) -> None:
-    """`{camera, ts, count, stable_count, confidence, status, outlines, outside_outlines,
-    zone}` on every inference."""
+    """`{camera, ts, count, stable_count, confidence, frame_confidence, status, outlines,
+    outside_outlines, zone}` on every inference."""
     live = get_live(websocket)
     await websocket.accept()
     try:
@@ -76,6 +76,7 @@ async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, ali
                 "count": None,
                 "stable_count": None,
                 "confidence": 0.0,
+                "frame_confidence": 0.0,
                 "status": worker.status().state.value,
                 "outlines": [],
                 "outside_outlines": [],

@@ -22,8 +22,9 @@ class OfferIn(BaseModel):
     type: Literal["offer"]
     overlay: bool = Field(
         False,
-        description="True: the annotated frames the counter publishes (TARGET_FPS). "
-        "False: every frame the camera sends; the page draws the outlines of WS /ws/count.",
+        description="True: the annotated frames the counter publishes (TARGET_FPS), the "
+        "outlines drawn on the frame they were counted on (what the web page asks for). "
+        "False: every frame the camera sends, without outlines.",
     )
 
 

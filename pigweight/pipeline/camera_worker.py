@@ -195,6 +195,7 @@ class CameraWorker:
         self._count: int | None = None
         self._stable_count: int | None = None
         self._confidence = 0.0
+        self._frame_confidence = 0.0  # how sure this frame's own count is (no window)
         self._segmenter_name: str | None = None
         self._published_state: str | None = None
         self._started_at = time.perf_counter()
@@ -283,6 +284,7 @@ class CameraWorker:
         stable = self._counter.add(sample)
         self._count, self._stable_count = len(counted), stable.value
         self._confidence = stable.confidence
+        self._frame_confidence = round(float(counted.confidence), 4)
         self._frames_out += 1
         self._rate_out.add()
         if self._store is not None:
@@ -338,7 +340,8 @@ class CameraWorker:
             "ts": ts,
             "count": self._count,
             "stable_count": self._stable_count,
-            "confidence": self._confidence,
+            "confidence": self._confidence,  # of the stable count: window agreement included
+            "frame_confidence": self._frame_confidence,  # of `count`, this frame's alone
             "segmenter": self._segmenter_name,
             "status": status.state.value,
             "last_error": status.last_error,

@@ -118,13 +118,15 @@ class AutoWeigher:
     def _observation(self, message: dict[str, Any]) -> Observation:
         reading = self.scale.latest()
         fresh = reading is not None and time.time() - reading.ts <= FRESH_S
-        # The stable count (the mode of the camera's window), not the frame's own: one
-        # animal half hidden for a frame must not restart the settling.
-        count = message.get("stable_count")
+        # The frame's own count: PlatformEvents takes the count most frames of the scale's
+        # steady window agree on (the camera's stable count would settle a window later).
+        count = message.get("count")
         return Observation(
             ts=time.monotonic(),
             count=int(count) if count is not None else None,
-            confidence=float(message.get("confidence") or 0.0),
+            # This frame's own confidence: the window's (`confidence`) ramps up over the
+            # camera's window after the animals settle, as the stable count does.
+            confidence=float(message.get("frame_confidence", message.get("confidence")) or 0.0),
             on_edge=on_edge(message.get("outlines") or []),
             weight_kg=reading.weight_kg if fresh and reading is not None else None,
             scale_stable=bool(fresh and reading is not None and reading.stable),
@@ -148,10 +150,9 @@ class AutoWeigher:
         if jpeg is None:
             frame = self.hub.latest_frame(self.camera)
             jpeg = frame.jpeg if frame else None
-        seen = ", ".join(f"{n}×{k}" for n, k in sorted(action.histogram.items()))
-        status = self.scale.status()
-        note = f"auto: scale {status.protocol} {status.where}; counts seen {seen}"
-        weighing = Weighing(self.camera, round(action.total_kg, 3), None, note, "scale")
+        # No note: the record says it was automatic (weight from the scale, count from the
+        # camera, no confirmation) and its evidence keeps what was seen, in any language.
+        weighing = Weighing(self.camera, round(action.total_kg, 3), None, "", "scale")
         confidence = self._message.get("confidence")
         live = LiveCount(
             action.count,
@@ -164,7 +165,18 @@ class AutoWeigher:
         try:
             saved = await anyio.to_thread.run_sync(self.book.record, weighing, live, key, bundle)
         except Exception as exc:  # refused (band, limits) or the disk: the operator decides
-            self.pending = Action("confirm", action.ts, action.count, action.total_kg, str(exc))
+            self.pending = Action(
+                "confirm",
+                action.ts,
+                action.count,
+                action.total_kg,
+                str(exc),
+                code="not_recorded",
+                params={
+                    "error_code": getattr(exc, "code", "error"),
+                    **(getattr(exc, "params", None) or {}),
+                },
+            )
             logger.warning("platform %s: automatic weighing not recorded: %s", self.camera, exc)
             return
         record = saved.record
@@ -197,6 +209,16 @@ class AutoWeigher:
             "count": action.count,
             "total_kg": action.total_kg,
             "count_histogram": {str(n): k for n, k in sorted(action.histogram.items())},
+            # What the camera counted on each frame of the window, by wall time.
+            "counts": [
+                {
+                    "ts": round(now - (time.monotonic() - o.ts), 3),
+                    "count": o.count,
+                    "confidence": round(o.confidence, 3),
+                    "on_edge": o.on_edge,
+                }
+                for o in self.events.window()
+            ],
             "confidence": self._message.get("confidence"),
             "segmenter": self._message.get("segmenter"),
             "scale": {
@@ -224,5 +246,7 @@ def _action_out(action: Action | None) -> dict[str, Any] | None:
         "kind": action.kind,
         "count": action.count,
         "total_kg": action.total_kg,
-        "reason": action.reason,
+        "reason": action.reason,  # English, for a script's log
+        "code": action.code,  # what the page says, in its language, with params
+        "params": action.params,
     }

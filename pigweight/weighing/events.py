@@ -8,9 +8,10 @@ crosses the platform's edge; the scale's weight and its stable flag. It moves th
       ▲                                                                       │
       └──────(empty again)────── unloading ◀──(weight falls / animals leave)──┘
 
-and says what to do as `Action`s: `record` once per cycle when the count has been the same,
-with confidence ≥ min_confidence and no animal on the edge, and the scale stable within
-`weight_tolerance_kg`, for `settle_s`, and the average per head fits the batch's band;
+and says what to do as `Action`s: `record` once per cycle when, over the same `settle_s`,
+the scale was stable within `weight_tolerance_kg` and nearly every frame (`count_agreement`)
+showed the same count, with confidence ≥ min_confidence and no animal on the edge, and the
+average per head fits the batch's band;
 `confirm` (once per cycle) when the scale settled but the count did not, or the average
 falls outside the band — the operator decides; `rezero` when the platform has been empty
 for `rezero_after_s` while the scale shows more than `rezero_kg`.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 State = Literal["idle", "loading", "settled", "unloading"]
 ActionKind = Literal["record", "confirm", "rezero"]
@@ -36,6 +37,7 @@ class EventSettings:
     empty_kg: float = 5.0  # at or below: the platform is empty as far as the scale goes
     weight_tolerance_kg: float = 0.5  # spread of a stable total over settle_s
     confirm_after_s: float = 10.0  # scale settled this long but the count not: ask
+    count_agreement: float = 0.8  # share of the window's frames that must show the count
     avg_band_kg: tuple[float, float] | None = None  # the batch's plausible average per head
     rezero_kg: float = 10.0  # an empty platform showing more than this ...
     rezero_after_s: float = 30.0  # ... for this long: ask for the scale to be re-zeroed
@@ -57,8 +59,11 @@ class Action:
     ts: float
     count: int | None = None
     total_kg: float | None = None
-    reason: str = ""
+    reason: str = ""  # for the log, in English
     histogram: dict[int, int] = field(default_factory=dict)  # counts seen over the window
+    # Why, for the page to say in its language: a stable id and the numbers in it.
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class PlatformEvents:
@@ -73,6 +78,10 @@ class PlatformEvents:
         self._settled_total: float | None = None
         self._overweight_empty_since: float | None = None
         self._rezero_warned = False
+
+    def window(self) -> list[Observation]:
+        """The observations of the last settle_s (what a weighing was decided on)."""
+        return list(self._window)
 
     def observe(self, obs: Observation) -> list[Action]:
         """Take one observation; the actions it calls for (usually none)."""
@@ -129,16 +138,28 @@ class PlatformEvents:
         return total if total > self.settings.empty_kg else None
 
     def _count_steady(self) -> int | None:
-        """The count when it was the same, sure and off the edge for the whole window."""
+        """The count over the scale's steady window: the count of nearly every frame in it
+        (`count_agreement` of them), sure on average, with no animal on the edge.
+
+        The frames' own counts, not the camera's stable count: that is the mode of its own
+        window, so it settles a window after the animals do, and a group that stood still
+        for settle_s plus a little was missed. One frame that half-hides an animal does not
+        restart the settling; a count that keeps changing never agrees."""
         if not self._covers_window():
             return None
-        counts = {o.count for o in self._window}
-        if len(counts) != 1 or None in counts:
+        window = self._window
+        counts = Counter(o.count for o in window if o.count is not None)
+        if not counts:
             return None
-        if any(o.on_edge or o.confidence < self.settings.min_confidence for o in self._window):
+        count, agreeing = counts.most_common(1)[0]
+        if not count or agreeing < self.settings.count_agreement * len(window):
             return None
-        (count,) = counts
-        return count if count else None
+        if any(o.on_edge for o in window):
+            return None
+        sure = [o.confidence for o in window if o.count == count]
+        if sum(sure) / len(sure) < self.settings.min_confidence:
+            return None
+        return count
 
     def _covers_window(self) -> bool:
         first, last = self._window[0], self._window[-1]
@@ -178,6 +199,7 @@ class PlatformEvents:
                     reason="the scale is steady but the camera's count is not: "
                     "confirm or type the head count",
                     histogram=self._histogram(),
+                    code="count_unsteady",
                 )
             ]
         return []
@@ -194,6 +216,7 @@ class PlatformEvents:
                 total,
                 "the count settled after a confirmation was asked",
                 self._histogram(),
+                code="count_settled_late",
             )
         self._cycle_acted = True
         if band is not None and not band[0] <= average <= band[1]:
@@ -205,6 +228,8 @@ class PlatformEvents:
                 f"the average {average:.2f} kg per head is outside the batch's band "
                 f"{band[0]:g}-{band[1]:g} kg: check the count and the scale",
                 self._histogram(),
+                code="average_outside_band",
+                params={"average": round(average, 2), "low": band[0], "high": band[1]},
             )
         return Action("record", ts, count, total, "", self._histogram())
 
@@ -237,5 +262,7 @@ class PlatformEvents:
                 total_kg=weight,
                 reason=f"the platform looks empty but the scale shows {weight:.1f} kg: "
                 "re-zero the scale",
+                code="empty_platform_weighs",
+                params={"weight_kg": round(weight, 1)},
             )
         return None

@@ -141,3 +141,23 @@ def test_an_empty_platform_with_weight_asks_for_a_rezero_once() -> None:
     back = [Observation(20 + i * STEP_S, 0, 0.99, False, 0.1, True) for i in range(10)]
     again = [Observation(30 + i * STEP_S, 0, 0.99, False, 14.0, True) for i in range(40)]
     assert [a.kind for a in run(events, iter(back + again))] == ["rezero"]
+
+
+def test_a_group_that_stands_just_longer_than_settle_s_is_recorded_at_once() -> None:
+    """Scale and count settle together: the weighing records settle_s later, not a count
+    window after that (the camera's stable count lags by its own window: groups that stood
+    4 s were missed)."""
+    events = PlatformEvents()  # settle_s 3
+    walk_on = [Observation(i * STEP_S, 5 + i, 0.6, True, 60.0 + 12 * i, False) for i in range(15)]
+    assert run(events, iter(walk_on)) == []
+    standing = [
+        # One frame in ten half-hides an animal: that does not restart the settling.
+        Observation(3.0 + i * STEP_S, 19 if i % 10 == 5 else 20, 0.9, False, 240.0, True)
+        for i in range(1, 21)
+    ]
+    recorded_at = None
+    for o in standing:
+        for action in events.observe(o):
+            assert action.kind == "record" and action.count == 20
+            recorded_at = o.ts - 3.0
+    assert recorded_at is not None and recorded_at <= 3.0 + STEP_S, recorded_at
