@@ -24,8 +24,15 @@ pytestmark = pytest.mark.browser
 CLIP_S = 4.0
 NBSP = "\u00a0"
 # Typed -> the weight saved, as the live form reads it (tests/web/test_weighing_page.py).
-WEIGHTS = {"212,5": 212.5, "212.5": 212.5, "1 212,5": 1212.5, " 212,5 ": 212.5, "300": 300.0}
-RUBBISH = ["212,5,1", "21a2", "-212,5", "2.1.2", "кг", "1e3", "212,"]
+WEIGHTS = {
+    "212,5": 212.5,
+    "212.5": 212.5,
+    "1 212,5": 1212.5,
+    " 212,5 ": 212.5,
+    "300": 300.0,
+    "2125": 2125.0,
+}
+RUBBISH = ["212,5,1", "21a2", "-212,5", "2.1.2", "кг", "1e3", "212,", ",5", "212.5.1"]
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,25 @@ def test_the_operator_confirms_and_corrects_an_automatic_record(
     expect(mine.locator(".weigh-evidence")).to_have_attribute(
         "href", f"/api/weight/records/{record_id}/evidence"
     )
+    # The evidence opens as a table the operator reads, the raw frames one click further.
+    mine.locator(".weigh-evidence").click()
+    dialog = page.locator("dialog.evidence-dialog")
+    expect(dialog).to_contain_text(f"Взвешивание №{record_id}: данные весов и счёта")
+    expect(dialog).to_contain_text("Записано само в ")
+    expect(dialog).to_contain_text(f"{standing} гол., {standing * KG_PER_HEAD:g} кг")
+    expect(dialog).to_contain_text(f"Камера насчитала за это время: {standing} гол. — ")
+    header = dialog.locator("thead th")
+    expect(header).to_have_text(["Время", "Весы, кг", "Устойчиво", "Голов на кадре"])
+    last = dialog.locator("tbody tr").last
+    expect(last.locator("td").nth(2)).to_have_text("да")
+    expect(last.locator("td").nth(3)).to_have_text(str(standing))
+    raw = dialog.locator(".evidence-raw")
+    expect(raw).to_be_hidden()
+    dialog.get_by_text("Подробнее: что присылали весы").click()
+    expect(raw).to_contain_text("ST,GS")
+    screenshot(page, "auto-record-evidence")
+    dialog.get_by_role("button", name="Закрыть").click()
+    expect(dialog).to_be_hidden()
     mine.get_by_role("button", name="Подтвердить").click()
     expect(mine).to_contain_text("Подтверждено оператором", timeout=10_000)
     expect(mine.get_by_role("button", name="Подтвердить")).to_have_count(0)

@@ -1,7 +1,7 @@
 // The login page: POST /api/auth/login, then back to where the user was going (?next=).
 // The session cookie is HttpOnly: this script never sees it.
 
-import { initialLanguage, onLanguage, setLanguage, t } from "./i18n.js";
+import { initialLanguage, onLanguage, serverError, setLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let shown = null; // [key, params] of the message on screen, re-translated on a switch
@@ -65,7 +65,7 @@ async function submit(event) {
     show("auth.tooMany", { seconds: response.headers.get("Retry-After") || "60" });
   else if (response.status === 503 && body?.code === "login_busy")
     show("auth.busy", { seconds: response.headers.get("Retry-After") || "1" });
-  else show("auth.failed", { error: body?.detail ?? `HTTP ${response.status}` });
+  else show("auth.failed", { error: serverError(body, response.status) });
 }
 
 function main() {

@@ -5,7 +5,7 @@
 // «Убрать зону» saves null. Animals outside the zone are not counted (the server decides;
 // the page only shows it).
 
-import { t } from "./i18n.js";
+import { t, technicalDetail } from "./i18n.js";
 import { drawZone, placeOver } from "./outlines.js";
 
 const MIN_POINTS = 3;
@@ -57,7 +57,7 @@ export function createZoneEditor(els, how) {
     }
     els.error.hidden = !error;
     els.errorTitle.textContent = error ? t(error.key) : "";
-    els.errorDetail.textContent = error?.detail ? t("detailPrefix") + error.detail : "";
+    els.errorDetail.textContent = technicalDetail(error?.detail);
     redraw();
   }
 

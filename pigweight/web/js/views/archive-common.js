@@ -1,7 +1,7 @@
 // What the archive view's modules share: the view's state, the element lookup, time and size
 // formats, the JSON fetch and the error box.
 
-import { t, locale } from "../i18n.js";
+import { locale, t, technicalDetail } from "../i18n.js";
 import { UploadError } from "./archive-upload.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -50,7 +50,7 @@ export function showError(titleKey, detail = "", params = {}) {
   error = { titleKey, detail, params };
   $("archive-error").hidden = false;
   $("archive-error-title").textContent = t(titleKey, params);
-  $("archive-error-detail").textContent = detail;
+  $("archive-error-detail").textContent = technicalDetail(detail);
 }
 
 export function clearError() {

@@ -1,7 +1,7 @@
 // The upload panel: the chosen file's name, a progress bar, a status line and a cancel
 // button around uploadFile (archive-upload.js), which does the resumable transfer.
 
-import { t } from "../i18n.js";
+import { hasText, t } from "../i18n.js";
 import { $, clearError, megabytes, showError } from "./archive-common.js";
 import { discardUpload, uploadFile } from "./archive-upload.js";
 
@@ -47,7 +47,10 @@ async function startUpload(file) {
     if (err.name === "AbortError") {
       uploadLine("archive.upload.cancelled");
     } else {
-      const key = err.status === 0 ? "archive.upload.offline" : "archive.upload.refused";
+      // The server's code says why, in the page's language; its English detail is for an
+      // English page only.
+      const why = `archive.upload.error.${err.code}`;
+      const key = err.status === 0 ? "archive.upload.offline" : hasText(why) ? why : "archive.upload.refused";
       uploadLine(key, { status: err.status });
       showError(key, err.detail, { status: err.status });
     }

@@ -5,7 +5,7 @@
 // file itself, GET /api/video_file/{id}) plus the frame's time, or what the operator enters
 // where the recording does not say.
 
-import { t, locale } from "../i18n.js";
+import { locale, serverError, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { $, getJson, state } from "./archive-common.js";
 import { formatKg } from "./history.js";
@@ -127,12 +127,13 @@ async function submitWeighing(event) {
     payload = await response.json();
   } catch (err) {
     result.dataset.state = "error";
-    result.textContent = `${t("archive.error.offline")}: ${err.message || err}`;
+    console.warn("archive weighing:", err);
+    result.textContent = t("archive.error.offline");
     return;
   }
   if (!response.ok) {
     result.dataset.state = "error";
-    result.textContent = `${t("archive.weighRefused")}: ${payload?.detail ?? response.status}`;
+    result.textContent = `${t("archive.weighRefused")}: ${serverError(payload, response.status, "weigh.error")}`;
     return;
   }
   result.dataset.state = "ok";

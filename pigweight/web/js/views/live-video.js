@@ -1,23 +1,21 @@
-// The live picture: WebRTC first (every camera frame, sub-second), MJPEG when WebRTC does
-// not connect within FALLBACK_MS (a firewall, no WebRTC in the browser, the server refusing),
-// and the outlines of the latest count drawn over the WebRTC video (the MJPEG frames carry
-// their own). A WebRTC picture that dies later is tried again, then falls back too.
+// The live picture: WebRTC first, MJPEG when WebRTC does not connect within FALLBACK_MS (a
+// firewall, no WebRTC in the browser, the server refusing). Both show the counted frames
+// with their outlines drawn on them by the server (WebRTC's `overlay`): what the operator
+// sees is the frame that was counted, never outlines of one frame over a newer picture
+// (drawn in the browser over every camera frame, they trailed moving pigs by the count's
+// latency). A WebRTC picture that dies later is tried again, then falls back too.
 
 const FALLBACK_MS = 3000;
 const GATHER_MS = 1000; // longest wait for our ICE candidates (no STUN answer offline)
 const RETRY_MS = 3000;
 
-import { drawPolygons, placeOver } from "../outlines.js";
-
-// `els`: {video, img, canvas}; `onTransport(name, reason)`: "webrtc" | "mjpeg" | null.
+// `els`: {video, img}; `onTransport(name, reason)`: "webrtc" | "mjpeg" | null.
 export function createLiveVideo(els, onTransport) {
   let camera = null;
   let pc = null;
   let token = 0; // which start() the async steps belong to
   let timer = 0;
   let transport = null;
-  let outlines = [];
-  let outside = []; // the animals outside the platform zone, drawn greyed
   let config = null; // GET /api/config: WebRTC on or off, the STUN servers for our side
 
   async function webrtcConfig() {
@@ -35,7 +33,6 @@ export function createLiveVideo(els, onTransport) {
   function setTransport(name, reason = "") {
     transport = name;
     els.video.hidden = name !== "webrtc";
-    els.canvas.hidden = name !== "webrtc";
     els.img.hidden = name !== "mjpeg";
     onTransport(name, reason);
   }
@@ -104,7 +101,7 @@ export function createLiveVideo(els, onTransport) {
       const response = await fetch(`/api/webrtc/${encodeURIComponent(camera)}/offer`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer" }),
+        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer", overlay: true }),
       });
       if (mine !== token) return;
       if (!response.ok) {
@@ -137,30 +134,13 @@ export function createLiveVideo(els, onTransport) {
     const mine = ++token;
     closePeer();
     camera = cameraId;
-    outlines = [];
-    outside = [];
-    draw();
     webrtc(mine);
   }
 
-  function draw() {
-    if (transport !== "webrtc") return;
-    placeOver(els.video, els.canvas);
-    drawPolygons(els.canvas, outlines, outside);
-  }
-
   window.addEventListener("pagehide", closePeer); // the server's peer ends with the page
-  new ResizeObserver(draw).observe(els.video);
 
   return {
     start,
-    // The latest count's outlines ([[x, y], ...] in 0-1 of the frame), drawn on WebRTC video;
-    // `outsidePolygons`: those outside the platform zone (greyed).
-    setOutlines(polygons, outsidePolygons = []) {
-      outlines = polygons ?? [];
-      outside = outsidePolygons ?? [];
-      draw();
-    },
     get transport() {
       return transport;
     },

@@ -17,8 +17,9 @@ export function createLiveZone(els, camera) {
     texts: "live.zone",
     subject: camera,
     picture,
-    // The MJPEG frames have the zone drawn in by the server: only a draft is drawn over them.
-    savedZone: (over) => (over === els.video ? camera()?.zone : null),
+    // Both pictures (WebRTC and MJPEG) are the counted frames with the zone drawn in by the
+    // server: only a draft is drawn over them.
+    savedZone: () => null,
     note: () => (camera()?.zone_source === "file" ? t("live.zone.fromFile") : ""),
     canRemove: () => camera()?.zone_source === "page",
     send: (shown, zone) =>

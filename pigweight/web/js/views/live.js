@@ -5,7 +5,7 @@
 
 import uPlot from "../../vendor/uplot.esm.js";
 import { TIME_INCRS, timeLabels } from "../chart-time.js";
-import { locale, onLanguage, t } from "../i18n.js";
+import { hasText, localParams, locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
 import { createLiveZone } from "./live-zone.js";
 import {
@@ -40,7 +40,9 @@ const state = {
   shown: false,
   transport: null, // "webrtc" | "mjpeg"
   fallbackReason: "",
+  countAt: null, // performance.now() when the last count came
 };
+const STALE_S = 2; // a count older than this is greyed out
 let video = null; // createLiveVideo(): the picture, WebRTC or MJPEG
 let zone = null; // createLiveZone(): the platform zone over the picture
 
@@ -83,9 +85,12 @@ function render() {
   const showError = state.lastError && state.status !== "streaming";
   error.hidden = !showError;
   error.textContent = showError ? t("live.lastError", { error: state.lastError }) : "";
-  const shown = state.stable ?? state.count;
+  // The steady count when the frame agrees with it; else the frame's own count (settling):
+  // never a number the picture contradicts (the steady count lags by its window).
+  const shown = state.stable !== null && state.stable === state.count ? state.stable : state.count;
   $("live-count").textContent = shown ?? "—";
   $("live-count").classList.toggle("is-empty", shown === null);
+  renderAge();
   const stability = $("live-stability");
   const mode =
     state.status !== "streaming" || state.count === null
@@ -96,6 +101,23 @@ function render() {
   stability.dataset.state = mode;
   stability.textContent = mode === "none" ? "" : t(`live.${mode}`);
   renderPicker();
+}
+
+// How old the count on screen is: it greys out past STALE_S (a camera that stopped counting
+// keeps its last number, which must not pass for the animals on the platform now).
+function renderAge() {
+  const line = $("live-count-age");
+  const counting = state.status === "streaming" && state.countAt !== null;
+  line.hidden = !counting;
+  const age = counting ? (performance.now() - state.countAt) / 1000 : 0;
+  const old = counting && age > STALE_S;
+  $("live-count").classList.toggle("is-old", old);
+  line.dataset.state = old ? "old" : "fresh";
+  line.textContent = counting
+    ? t(old ? "live.countOld" : "live.countAge", {
+        seconds: age.toLocaleString(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }),
+      })
+    : "";
 }
 
 // --- chart -------------------------------------------------------------------------------
@@ -223,6 +245,7 @@ function connect(cameraId) {
     state.count = message.count ?? null;
     state.stable = message.stable_count ?? null;
     if (message.count !== null && message.count !== undefined) {
+      state.countAt = performance.now();
       if (!performance.getEntriesByName("pigweight-first-count").length) {
         performance.mark("pigweight-first-count"); // bench/page.py
       }
@@ -230,7 +253,6 @@ function connect(cameraId) {
       redrawChart();
     }
     setLiveCount(message.status === "streaming" ? message.stable_count : null);
-    if (message.outlines) video.setOutlines(message.outlines, message.outside_outlines);
     if (shown && "zone" in message) shown.zone = message.zone; // the zone in effect
     zone.redraw();
     render();
@@ -253,6 +275,7 @@ function choose(cameraId) {
   state.lastError = camera.status.last_error;
   state.count = camera.status.count;
   state.stable = camera.status.stable_count;
+  state.countAt = null; // no count of this camera has come over the socket yet
   try {
     window.localStorage.setItem(STORAGE_KEY, camera.id);
   } catch {
@@ -298,6 +321,17 @@ function renderScale(body) {
   renderAuto(body?.events);
 }
 
+// Why the platform asks: its code and numbers, said in the page's language.
+function autoWhy(action) {
+  const params = localParams(action.params);
+  if (action.code === "not_recorded") {
+    const why = params.problem && hasText(`problem.${params.problem}`) ? t(`problem.${params.problem}`, params) : "";
+    return `${t("live.autoWhy.not_recorded")} ${why}`.trim();
+  }
+  const key = `live.autoWhy.${action.code}`;
+  return hasText(key) ? t(key, params) : t("live.autoWhy.other");
+}
+
 // The platform's automatic weighing: its state, what it recorded, what it asks.
 function renderAuto(events) {
   $("live-auto").hidden = !events;
@@ -316,10 +350,10 @@ function renderAuto(events) {
   const pending = events.pending;
   $("live-auto-pending").hidden = !pending;
   if (pending) {
-    $("live-auto-pending-text").textContent = t("live.autoConfirm", { reason: pending.reason });
+    $("live-auto-pending-text").textContent = t("live.autoConfirm", { reason: autoWhy(pending) });
   }
   $("live-auto-warning").hidden = !events.warning;
-  if (events.warning) $("live-auto-warning").textContent = t("live.autoRezero", { reason: events.warning.reason });
+  if (events.warning) $("live-auto-warning").textContent = t("live.autoRezero", { reason: autoWhy(events.warning) });
 }
 
 async function dismissPending() {
@@ -388,8 +422,9 @@ async function main() {
 
 export function init() {
   initWeighing();
+  setInterval(renderAge, 500); // the age ticks on between counts
   video = createLiveVideo(
-    { video: $("live-video"), img: $("live-stream"), canvas: $("live-outlines") },
+    { video: $("live-video"), img: $("live-stream") },
     (transport, reason) => {
       state.transport = transport;
       state.fallbackReason = reason;

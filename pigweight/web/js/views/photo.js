@@ -3,7 +3,7 @@
 // outside.
 
 import { countImage, CountError } from "../api.js";
-import { hasText, language, onLanguage, t } from "../i18n.js";
+import { hasText, language, onLanguage, t, technicalDetail } from "../i18n.js";
 import { createPhotoZone } from "./photo-zone.js";
 
 const root = document.documentElement;
@@ -76,7 +76,7 @@ function render() {
   if (error) {
     const key = hasText(`error.${error.code}`) ? `error.${error.code}` : "error.unknown";
     el.errorTitle.textContent = t(key, limits);
-    el.errorDetail.textContent = error.detail ? t("detailPrefix") + error.detail : "";
+    el.errorDetail.textContent = technicalDetail(error.detail);
   }
   zoneEditor?.render();
 }

@@ -4,7 +4,7 @@
 // (DELETE …). Both leave the day's CSV and summary at once. The buttons are for operators
 // and admins (.operator-only): a viewer does not see them.
 
-import { locale, t } from "../i18n.js";
+import { hasText, localParams, locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 
 export const UNDO_S = 60; // how long after saving the operator may take a weighing back
@@ -20,7 +20,10 @@ export function button(className, key, onClick) {
 
 // What went wrong, in the page's language: the server's code picks the sentence, never its
 // English detail.
-function problemText(status, code) {
+function problemText(status, code, params = {}) {
+  if (params.problem && hasText(`problem.${params.problem}`)) {
+    return t(`problem.${params.problem}`, localParams(params));
+  }
   const key = `record.error.${code}`;
   if (t(key) !== key) return t(key);
   return t(status >= 500 ? "record.error.server" : "record.error.unknown", { status });
@@ -40,7 +43,7 @@ export async function send(method, url, body) {
   }
   if (response.ok) return null;
   const payload = await response.json().catch(() => null);
-  return problemText(response.status, payload?.code ?? `http_${response.status}`);
+  return problemText(response.status, payload?.code ?? `http_${response.status}`, payload?.params ?? {});
 }
 
 function field(labelKey, value, inputmode, className = "") {

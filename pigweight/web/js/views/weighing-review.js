@@ -4,6 +4,7 @@
 // one link away (…/evidence).
 
 import { t } from "../i18n.js";
+import { openEvidence } from "./evidence.js";
 import { button, send } from "./record-actions.js";
 
 // A record the platform wrote by itself: only those keep an evidence bundle.
@@ -47,6 +48,12 @@ export function reviewControls(record, onChanged) {
   evidence.target = "_blank";
   evidence.rel = "noopener";
   evidence.textContent = t("weigh.auto.evidence");
+  // A readable table in a dialog; the link itself still opens the raw data (a new tab).
+  evidence.addEventListener("click", (event) => {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    openEvidence(record);
+  });
   actions.append(evidence);
   box.insertBefore(actions, box.children[1] ?? null);
   return box;
