@@ -85,7 +85,10 @@ def test_a_batch_is_started_weighed_into_warned_and_closed(
     over = panel.locator("#batch-over")
     expect(over).to_be_visible()
     expect(over).to_contain_text("Взвешено 30 гол. — больше, чем в партии (25)")
-    page.evaluate("window.scrollTo(0, 0)")
+    # Said where the operator looks after saving, too.
+    saved_warning = page.locator('#weigh-saved [data-warning="over_count"]')
+    expect(saved_warning).to_contain_text("больше, чем в партии (25)")
+    panel.scroll_into_view_if_needed()
     screenshot(page, "batch-live")
     assert [r["batch_name"] for r in records(live_url)] == ["Загон 3", "Загон 3"]
 

@@ -153,6 +153,14 @@ function renderSaved() {
     }),
   );
   // The record is safe in either case; what it lacks is said, so nobody looks for it later.
+  // More head weighed than the batch has: said here, where the operator looks after saving.
+  if (r.batch?.over_count) {
+    const warning = document.createElement("span");
+    warning.className = "weigh-saved-warning";
+    warning.dataset.warning = "over_count";
+    warning.textContent = ` ${t("batch.over", { animals: r.batch.animals, expected: r.batch.expected_head })}`;
+    box.append(warning);
+  }
   for (const [field, key] of [
     ["csv_error", "weigh.csvError"],
     ["snapshot_error", "weigh.snapshotError"],
