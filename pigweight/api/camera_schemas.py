@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pigweight.media.error_kind import error_kind
 from pigweight.pipeline.camera_worker import CameraStatus, CameraWorker
 from pigweight.zones import ZoneBook, ZoneSource
 
@@ -27,6 +28,11 @@ class CameraStatusPublic(BaseModel):
         description="starting, connecting, streaming, reconnecting, stopped or error."
     )
     last_error: str | None = Field(description="The last error, passwords hidden.")
+    last_error_kind: str | None = Field(
+        None,
+        description="What kind of trouble it is, for a page to say in its language: auth, "
+        "refused, timeout, not_found, unreachable, closed, bad_data or other.",
+    )
     reconnects: int
     uptime_s: float | None = Field(description="Seconds since frames started flowing.")
     width: int
@@ -50,6 +56,7 @@ class CameraStatusPublic(BaseModel):
             camera=camera,
             state=status.state.value,
             last_error=status.last_error,
+            last_error_kind=error_kind(status.last_error),
             reconnects=status.reconnects,
             uptime_s=status.uptime_s,
             width=status.width,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from pigweight.api.live_deps import LiveDep, find_worker
+from pigweight.media.error_kind import error_kind
 
 router = APIRouter(tags=["live"])
 
@@ -31,6 +32,9 @@ class ScalePublic(BaseModel):
     where: str = Field(description="The port or address, e.g. 192.168.1.50:4001.")
     protocol: str
     last_error: str | None
+    last_error_kind: str | None = Field(
+        None, description="Its kind for a page to say (as a camera's: refused, timeout, ...)."
+    )
     reconnects: int
     bad_frames: int
     reading: ScaleReadingPublic | None = Field(description="None until the first reading.")
@@ -72,6 +76,7 @@ async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
         where=status.where,
         protocol=status.protocol,
         last_error=status.last_error,
+        last_error_kind=error_kind(status.last_error),
         reconnects=status.reconnects,
         bad_frames=status.bad_frames,
         reading=reading,

@@ -26,6 +26,7 @@ from pigweight.cameras import CameraConfig
 from pigweight.counting.counter import WindowCounter
 from pigweight.domain import CountSample, Detections, Frame
 from pigweight.errors import PigWeightError
+from pigweight.media.error_kind import error_kind
 from pigweight.media.images import encode_jpeg
 from pigweight.media.source import FrameSource, SourceState
 from pigweight.pipeline.demo import ensure_demo_video
@@ -345,6 +346,7 @@ class CameraWorker:
             "segmenter": self._segmenter_name,
             "status": status.state.value,
             "last_error": status.last_error,
+            "last_error_kind": error_kind(status.last_error),
             "outlines": [],
             "outside_outlines": [],
             "zone": zone.to_json() if zone is not None else None,

@@ -5,7 +5,7 @@
 
 import uPlot from "../../vendor/uplot.esm.js";
 import { TIME_INCRS, timeLabels } from "../chart-time.js";
-import { hasText, localParams, locale, onLanguage, t } from "../i18n.js";
+import { hasText, language, localParams, locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
 import { createLiveZone } from "./live-zone.js";
 import {
@@ -84,7 +84,7 @@ function render() {
   const error = $("live-error");
   const showError = state.lastError && state.status !== "streaming";
   error.hidden = !showError;
-  error.textContent = showError ? t("live.lastError", { error: state.lastError }) : "";
+  error.textContent = showError ? t("live.lastError", { error: trouble(state.lastErrorKind, state.lastError) }) : "";
   // The steady count when the frame agrees with it; else the frame's own count (settling):
   // never a number the picture contradicts (the steady count lags by its window).
   const shown = state.stable !== null && state.stable === state.count ? state.stable : state.count;
@@ -118,6 +118,13 @@ function renderAge() {
         seconds: age.toLocaleString(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }),
       })
     : "";
+}
+
+// A camera's or a scale's last error in the page's language: its kind (the server's code);
+// the English words themselves on an English page only.
+function trouble(kind, error) {
+  const said = t(`live.trouble.${kind ?? "other"}`);
+  return language() === "en" && error ? `${said} — ${error}` : said;
 }
 
 // --- chart -------------------------------------------------------------------------------
@@ -240,6 +247,7 @@ function connect(cameraId) {
     const message = JSON.parse(event.data);
     state.status = message.status;
     state.lastError = message.last_error ?? null;
+    state.lastErrorKind = message.last_error_kind ?? null;
     const shown = state.cameras.find((c) => c.id === cameraId);
     if (shown) shown.status = { ...shown.status, state: message.status }; // the picker too
     state.count = message.count ?? null;
@@ -273,6 +281,7 @@ function choose(cameraId) {
   state.camera = camera.id;
   state.status = camera.status.state;
   state.lastError = camera.status.last_error;
+  state.lastErrorKind = camera.status.last_error_kind ?? null;
   state.count = camera.status.count;
   state.stable = camera.status.stable_count;
   state.countAt = null; // no count of this camera has come over the socket yet
@@ -307,7 +316,8 @@ function renderScale(body) {
   const reading = body?.reading;
   const fresh = reading && reading.age_s <= SCALE_FRESH_S;
   let mode = "lost";
-  let text = t("live.scaleLost", { error: body?.last_error ?? "" });
+  const why = body?.last_error ? trouble(body.last_error_kind, body.last_error) : "";
+  let text = t("live.scaleLost", { error: why ? `(${why})` : "" });
   if (fresh && reading.weight_kg === null) {
     mode = "moving";
     text = t(`live.scaleStatus.${reading.status}`);
