@@ -370,7 +370,7 @@ async def weighing_from_frame(
         segmenter=archive.settings.segmenter,
         jpeg=jpeg,
     )
-    where = f"{row.name} at {body.t:.2f} s"
+    where = f"{row.name} · {_timecode(body.t)}"  # no words: the note reads in any language
     note = f"{where}; {body.note}" if body.note and body.note.strip() else where
     weighing = Weighing(
         row.name[:_CAMERA_CHARS],
@@ -399,6 +399,13 @@ async def weighing_from_frame(
     if not saved.created:
         response.status_code = 200
     return await saved_answer(book, saved)
+
+
+def _timecode(t: float) -> str:
+    """A moment of a recording as H:MM:SS.ss (0:01:02.50), as players show it."""
+    hours, rest = divmod(max(t, 0.0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{seconds:05.2f}"
 
 
 def _typed_moment(text: str, zone: Any) -> float:

@@ -65,7 +65,7 @@ def test_a_weighing_from_a_frame_keeps_its_count_and_snapshot(
         count,
         "auto",
     )
-    assert record["note"] == "pen 2.mp4 at 1.00 s"
+    assert record["note"] == "pen 2.mp4 · 0:00:01.00"  # no English words in a note
     snapshot = client.get(f"/api/weight/records/{record['id']}/snapshot.jpg")
     assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
     again = client.post(f"/api/video_file/{video_id}/weighing", json=body, headers=key)
@@ -73,7 +73,7 @@ def test_a_weighing_from_a_frame_keeps_its_count_and_snapshot(
     typed = {"t": 1.0, "total_weight_kg": 30.0, "count": 3, "note": "gate open"}
     manual = client.post(f"/api/video_file/{video_id}/weighing", json=typed).json()
     assert (manual["count"], manual["count_source"]) == (3, "manual")
-    assert manual["note"] == "pen 2.mp4 at 1.00 s; gate open"
+    assert manual["note"] == "pen 2.mp4 · 0:00:01.00; gate open"
     past_end = client.post(f"/api/video_file/{video_id}/weighing", json={**typed, "t": 99})
     assert past_end.status_code == 422
 

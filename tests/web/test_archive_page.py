@@ -174,7 +174,12 @@ def test_a_refused_upload_shows_the_servers_reason(browser: Browser, archive_url
     too_big = {"name": "big.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 5_000_000}
     page.set_input_files("#archive-file", files=[too_big])
     expect(page.locator("#archive-error")).to_be_visible(timeout=10_000)
-    expect(page.locator("#archive-error-title")).to_have_text("Сервер не принял файл (код 413)")
+    expect(page.locator("#archive-error-title")).to_have_text(
+        "Файл больше допустимого размера загрузки: подключите запись с диска регистратора "
+        "вместо загрузки."
+    )
+    expect(page.locator("#archive-error-detail")).to_be_empty()  # the English stays off
+    page.get_by_role("button", name="EN", exact=True).click()
     expect(page.locator("#archive-error-detail")).to_contain_text("GB limit (MAX_VIDEO_UPLOAD_GB)")
     page.close()
 
@@ -273,7 +278,9 @@ def test_a_weighing_is_recorded_from_the_frame_on_screen(
     assert record["camera"] == "cam1.mp4"
     assert (record["count"], record["count_source"]) == (shown["count"], "auto")
     assert record["total_weight_kg"] == total
-    assert f"{shown['frame_t']:.2f} s" in record["note"]
+    # Where it comes from, with no English words: the recording and the moment in it.
+    t = shown["frame_t"]
+    assert record["note"] == f"cam1.mp4 · 0:{int(t // 60):02d}:{t % 60:05.2f}"
     snapshot = httpx.get(f"{archive_url}/api/weight/records/{record['id']}/snapshot.jpg")
     assert snapshot.status_code == 200
     assert snapshot.headers["content-type"] == "image/jpeg"
