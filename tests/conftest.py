@@ -105,3 +105,19 @@ def planted_password_never_leaks(tmp_path_factory: pytest.TempPathFactory) -> It
         raise AssertionError(
             f"the planted password leaked in {len(leaks)} place(s):\n" + "\n".join(leaks[:50])
         )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes() -> Iterator[None]:
+    """argon2id at its lowest cost inside the test process: the suite hashes and checks a
+    few hundred passwords, 0.13 s each at the library's defaults. The service itself (and
+    every `pigweight serve` a test starts) keeps the defaults."""
+    from argon2 import PasswordHasher
+
+    from pigweight.auth import users
+
+    saved = users._hasher, users._DUMMY_HASH
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    users._DUMMY_HASH = users._hasher.hash("not a password of anyone")
+    yield
+    users._hasher, users._DUMMY_HASH = saved
