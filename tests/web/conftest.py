@@ -48,3 +48,16 @@ def screenshot() -> Screenshot:
         return path
 
     return take
+
+
+@pytest.fixture
+def live_page(browser: Browser, live_url: str) -> Iterator[Page]:
+    """The live view of `live_url` in Russian at 1366×900; fails on any script error."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_url}/")
+    yield page
+    context.close()
+    assert errors == []

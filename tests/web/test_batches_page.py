@@ -4,12 +4,11 @@ than the batch has, closes it; History shows the batch and exports it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Screenshot
 
@@ -17,15 +16,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser: Browser, live_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_url}/")
-    yield page
-    context.close()
-    assert errors == []
+def page(live_page: Page) -> Page:
+    return live_page  # tests/web/conftest.py: the live view in Russian
 
 
 def weigh_on_page(page: Page, total: str, count: str) -> None:

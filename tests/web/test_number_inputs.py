@@ -4,12 +4,11 @@ or refused with the reason, for each way an operator types a weight."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +26,8 @@ TYPED: dict[str, float | None] = {
 
 
 @pytest.fixture
-def page(browser: Browser, live_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    page.goto(f"{live_url}/")
-    yield page
-    context.close()
+def page(live_page: Page) -> Page:
+    return live_page  # tests/web/conftest.py: the live view in Russian
 
 
 def records(url: str) -> list[dict[str, Any]]:

@@ -6,11 +6,10 @@ run of three Latin words is a sentence that slipped through."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +25,8 @@ def english_on(page: Page) -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    page.goto(f"{live_url}/")
-    yield page
-    context.close()
+def page(live_page: Page) -> Page:
+    return live_page  # tests/web/conftest.py: the live view in Russian
 
 
 def refusal(page: Page, total: str, count: str) -> str:
