@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from pigweight.domain import Batch
-from pigweight.store.db import batches, weight_record_deletions, weight_records
-
-_replacement = weight_records.alias("replacement")
+from pigweight.store.db import batches
+from pigweight.store.records import batch_weighings
 
 
 def insert_batch(conn: Connection, values: dict[str, Any]) -> int:
@@ -26,7 +26,15 @@ def update_batch(conn: Connection, batch_id: int, values: dict[str, Any]) -> Non
 def get_batch(conn: Connection, batch_id: int) -> Batch | None:
     """One batch with the figures of its active records, or None."""
     row = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
-    return None if row is None else _with_figures(conn, row)
+    return None if row is None else _with_figures(conn, [row])[0]
+
+
+def batches_by_id(conn: Connection, batch_ids: Sequence[int]) -> list[Batch]:
+    """These batches with their figures, in id order (those that exist)."""
+    if not batch_ids:
+        return []
+    query = select(batches).where(batches.c.id.in_(list(batch_ids))).order_by(batches.c.id)
+    return _with_figures(conn, list(conn.execute(query).mappings()))
 
 
 def open_batch_of(conn: Connection, camera: str) -> int | None:
@@ -57,27 +65,13 @@ def list_batches(
         .offset(offset)
     )
     rows = list(conn.execute(query).mappings())
-    return [_with_figures(conn, row) for row in rows], int(total)
+    return _with_figures(conn, rows), int(total)
 
 
-def _with_figures(conn: Connection, row: Any) -> Batch:
-    """The batch of a row, with weighings, animals, average, range and spread."""
-    r = weight_records.c
-    query = (
-        select(r.count, r.total_weight_kg, r.avg_weight_kg)
-        .select_from(
-            weight_records.outerjoin(_replacement, _replacement.c.corrects_id == r.id).outerjoin(
-                weight_record_deletions, weight_record_deletions.c.record_id == r.id
-            )
-        )
-        .where(
-            r.batch_id == row["id"],
-            _replacement.c.id.is_(None),
-            weight_record_deletions.c.record_id.is_(None),
-        )
-    )
-    groups = [(int(n), float(total), float(avg)) for n, total, avg in conn.execute(query)]
-    return Batch(**dict(row), **figures(groups))
+def _with_figures(conn: Connection, rows: Sequence[Any]) -> list[Batch]:
+    """The batches of these rows, with weighings, animals, average, range and spread."""
+    weighings = batch_weighings(conn, [row["id"] for row in rows])
+    return [Batch(**dict(row), **figures(weighings.get(row["id"], []))) for row in rows]
 
 
 def figures(groups: list[tuple[int, float, float]]) -> dict[str, Any]:

@@ -146,6 +146,26 @@ def summarize(conn: Connection, where: RecordFilter) -> list[DaySummary]:
     ]
 
 
+def batch_weighings(
+    conn: Connection, batch_ids: Sequence[int]
+) -> dict[int, list[tuple[int, float, float]]]:
+    """(count, total kg, average kg) of each active record of these batches, by batch: one
+    query for a whole page of batches."""
+    if not batch_ids:
+        return {}
+    r = weight_records.c
+    query = (
+        select(r.batch_id, r.count, r.total_weight_kg, r.avg_weight_kg)
+        .select_from(_joined())
+        .where(_active(), r.batch_id.in_(list(batch_ids)))
+        .order_by(r.batch_id, r.ts, r.id)
+    )
+    found: dict[int, list[tuple[int, float, float]]] = {}
+    for batch_id, n, total, avg in conn.execute(query):
+        found.setdefault(int(batch_id), []).append((int(n), float(total), float(avg)))
+    return found
+
+
 def _joined() -> Any:
     return weight_records.outerjoin(
         _replacement, _replacement.c.corrects_id == weight_records.c.id

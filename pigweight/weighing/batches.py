@@ -26,6 +26,7 @@ from pigweight.store import batches as repo
 logger = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 64
+MAX_NOTE_CHARS = 500
 MAX_HEAD = 100_000
 MAX_TARGET_KG = 2000.0
 BATCH_STATES = ("open", "closed", "all")
@@ -63,6 +64,16 @@ def clean_name(name: Any) -> str:
     if len(text) > MAX_NAME_CHARS:
         raise BatchRejected(
             f"the batch name is {len(text)} characters; keep it to {MAX_NAME_CHARS}"
+        )
+    return text
+
+
+def clean_note(note: Any) -> str:
+    """One line of text, up to MAX_NOTE_CHARS; longer is refused, not cut."""
+    text = " ".join(str(note or "").split())
+    if len(text) > MAX_NOTE_CHARS:
+        raise BatchRejected(
+            f"the batch note is {len(text)} characters; keep it to {MAX_NOTE_CHARS}"
         )
     return text
 
@@ -125,7 +136,7 @@ class Batches:
             "camera": camera,
             "expected_head": check_head(expected_head),
             "target_avg_kg": check_target(target_avg_kg),
-            "note": " ".join((note or "").split())[:500],
+            "note": clean_note(note),
         }
         with self._lock, self.engine.begin() as conn:
             now = self._clock()
@@ -146,7 +157,7 @@ class Batches:
         if "target_avg_kg" in values:
             checked["target_avg_kg"] = check_target(values["target_avg_kg"])
         if "note" in values:
-            checked["note"] = " ".join((values["note"] or "").split())[:500]
+            checked["note"] = clean_note(values["note"])
         if not checked:
             raise BatchRejected("send name, expected_head, target_avg_kg or note: what changes")
         with self._lock, self.engine.begin() as conn:
@@ -199,6 +210,11 @@ class Batches:
                 {"batch_id": batch.id, "name": batch.name},
             )
         return batch.id
+
+    def of_ids(self, batch_ids: list[int]) -> list[Batch]:
+        """These batches with their figures (an export's batches sheet), in one read."""
+        with self.engine.connect() as conn:
+            return repo.batches_by_id(conn, batch_ids)
 
     def exists(self, batch_id: int) -> int:
         self.get(batch_id)

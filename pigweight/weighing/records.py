@@ -455,8 +455,7 @@ class RecordBook:
         with self.engine.connect() as conn:
             records = repo.records_in_order(conn, where)
         ids = sorted({r.batch_id for r in records if r.batch_id is not None})
-        batches = [self.batches.get(i) for i in ids]
-        return workbook_bytes(records, language, batches, self.settings.zone())
+        return workbook_bytes(records, language, self.batches.of_ids(ids), self.settings.zone())
 
     def snapshot_path(self, record_id: int) -> Path | None:
         """The evidence JPEG of a record, if it has one that still exists."""

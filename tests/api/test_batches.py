@@ -123,6 +123,7 @@ def test_a_weighing_naming_a_closed_batch_is_refused_and_nothing_is_written(
         ({"name": "Загон", "expected_head": 2.5}, "expected_head"),
         ({"name": "Загон", "target_avg_kg": -1}, "target_avg_kg"),
         ({"name": "Загон", "camera_id": "nope"}, "nope"),
+        ({"name": "Загон", "note": "x" * 501}, "keep it to 500"),  # refused, not cut
     ],
 )
 def test_bad_batches_are_refused_with_what_to_fix(
