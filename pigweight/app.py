@@ -23,6 +23,7 @@ from pigweight.api import (
     metrics,
     pages,
     scales,
+    teaching,
     video_files,
     webrtc,
     weight,
@@ -41,6 +42,7 @@ from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
 from pigweight.streaming.webrtc import WebRTCService
+from pigweight.teaching.service import Teaching
 from pigweight.vision.segmenter import create_segmenter
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,12 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         source_factory or camera_source_factory(settings),
     )
     archive = Archive(settings, holder.get)
+    # The labelling queue, the farm's models (which one counts on each camera: asked on every
+    # frame, so a switch needs no restart) and the trainer.
+    teacher = Teaching(settings, live_services.hub)
+    live_services.manager.model_of = teacher.models.active_path
+    teacher.models.prepare = live_services.manager.prepare_model
+    live_services.teaching = teacher
     webrtc_service = WebRTCService(settings, live_services.hub)
     access = AuthState(settings.data_dir)
     settings_ms = (time.perf_counter() - started) * 1000.0
@@ -79,6 +87,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         # The archive shares the database the live services opened; its indexer resumes
         # the jobs a restart interrupted.
         await anyio.to_thread.run_sync(archive.start, live_services.store.engine)
+        # Which model counts where, and a training a restart interrupted (it resumes).
+        await anyio.to_thread.run_sync(teacher.start, live_services.store.engine)
         webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
         # sight, a full collection no longer walks it (pauses of several ms under load).
@@ -88,6 +98,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             yield
         finally:
             await webrtc_service.stop()  # peers first: their tracks read the cameras
+            await anyio.to_thread.run_sync(teacher.stop)
             await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
 
@@ -107,6 +118,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.segmenter_holder = holder
     app.state.live = live_services
     app.state.archive = archive
+    app.state.teaching = teacher
     app.state.webrtc = webrtc_service
     app.state.auth = access
     app.state.login_html = auth.render_login(settings.ui_language)
@@ -131,6 +143,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         debug.router,
         weight.router,
         batches.router,
+        teaching.router,
         video_files.router,
         video_files.ws_router,
         webrtc.router,

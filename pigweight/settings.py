@@ -273,6 +273,37 @@ class Settings(BaseSettings):
         description="Seconds between the per-camera statistics lines written to logs/perf.log.",
     )
 
+    # --- teaching the counter (labelling, fine-tuning) ------------------------------------
+    label_queue_mb: float = Field(
+        500.0,
+        ge=0,
+        le=1_000_000,
+        description="Disk space for frames waiting to be labelled (MB). Over it, the oldest "
+        "unlabelled frames kept at random go first, then the oldest other unlabelled ones; "
+        "labelled frames are never dropped. 0: no frame is collected by itself.",
+    )
+    label_sample_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of confident weighings whose frame is kept for labelling anyway "
+        "(a random sample, so the model is also checked where it is sure).",
+    )
+    label_low_confidence: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="A weighing counted with a confidence below this keeps its frame for "
+        "labelling.",
+    )
+    train_threads: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="CPU threads a fine-tune started from the page may use (it also runs at a "
+        "lower priority, so the live counting keeps its frame rate).",
+    )
+
     @field_validator(
         "media_roots", "webrtc_ice_servers", "webrtc_hosts", "camera_allow_hosts", mode="before"
     )

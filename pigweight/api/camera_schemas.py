@@ -49,6 +49,11 @@ class CameraStatusPublic(BaseModel):
     )
     count: int | None
     stable_count: int | None
+    segmenter: str | None = Field(
+        None,
+        description="What counted the last frame: 'classic', or 'pig:<model file>' (the "
+        "farm's own model after a switch: its id is the file's name).",
+    )
 
     @classmethod
     def of(cls, camera: str, status: CameraStatus, queue_depth: int = 0) -> CameraStatusPublic:
@@ -71,6 +76,7 @@ class CameraStatusPublic(BaseModel):
             queue_depth=queue_depth,
             count=status.count,
             stable_count=status.stable_count,
+            segmenter=status.segmenter,
         )
 
 

@@ -19,6 +19,9 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 PHOTO_PATH = "/api/count_image"
 VIDEO_UPLOAD_PATH = "/api/video_file/upload"  # POST, streamed to disk
 _UPLOAD_BYTES_PATH = re.compile(r"/api/video_file/uploads/[^/]+")  # PATCH, streamed to disk
+# A zipped labelled folder or an ONNX model (issue 19), POST
+TEACHING_IMPORT_PATH = re.compile(r"/api/(labelling|models)/[^/]+/import")
+TEACHING_IMPORT_MB = 1024.0
 
 
 def limit_bytes(limit_mb: float) -> int:
@@ -110,11 +113,19 @@ def body_limits(settings: Settings) -> LimitFor:
         "body_too_large",
     )
 
+    teaching = BodyLimit(
+        limit_bytes(TEACHING_IMPORT_MB) + MULTIPART_OVERHEAD_BYTES,
+        f"the upload is larger than {TEACHING_IMPORT_MB:g} MB; import a smaller zip or model",
+        "upload_too_large",
+    )
+
     def limit_for(method: str, path: str) -> BodyLimit | None:
         if (method, path) == ("POST", VIDEO_UPLOAD_PATH) or (
             method == "PATCH" and _UPLOAD_BYTES_PATH.fullmatch(path)
         ):
             return None
+        if method == "POST" and TEACHING_IMPORT_PATH.fullmatch(path):
+            return teaching
         return photo if path == PHOTO_PATH else json_body
 
     return limit_for

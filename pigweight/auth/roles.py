@@ -39,6 +39,17 @@ EXCEPTIONS: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/cameras/{camera_id}/stop"): "admin",
     ("PUT", "/api/cameras/{camera_id}/zone"): "admin",
     ("POST", "/api/video_file/register"): "admin",
+    # Teaching the counter (issue 19): labelling is an operator's work; what adds or drops
+    # frames wholesale, trains, or changes the model a camera counts with is an admin's.
+    ("POST", "/api/labelling/{camera_id}/frames"): "admin",
+    ("DELETE", "/api/labelling/frames/{frame_id}"): "admin",
+    ("POST", "/api/labelling/{camera_id}/import"): "admin",
+    ("POST", "/api/models/{camera_id}/activate"): "admin",
+    ("POST", "/api/models/{camera_id}/rollback"): "admin",
+    ("POST", "/api/models/{camera_id}/compare"): "admin",
+    ("POST", "/api/models/{camera_id}/import"): "admin",
+    ("POST", "/api/training/{camera_id}"): "admin",
+    ("POST", "/api/training/{job_id}/cancel"): "admin",
 }
 # Everything under these, whatever the method: users, tokens and the diagnostics.
 ADMIN_AREAS = ("/api/users", "/api/tokens", "/debug/")

@@ -79,6 +79,7 @@ class CameraStatus:
     dropped: int  # decoded but never counted (TARGET_FPS/FRAME_SKIP skip most on purpose)
     count: int | None  # last raw count
     stable_count: int | None
+    segmenter: str | None = None  # what counted the last frame: 'pig:<model file>'
 
 
 class CameraWorker:
@@ -183,6 +184,7 @@ class CameraWorker:
             dropped=max(0, frames_in - self._frames_out),
             count=self._count,
             stable_count=self._stable_count,
+            segmenter=self._segmenter_name,
         )
 
     def _reset_stats(self) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from pigweight.cameras import CameraConfig
+from pigweight.errors import ModelLoadError
 from pigweight.pipeline.camera_worker import (
     CameraStatus,
     CameraWorker,
@@ -33,6 +36,8 @@ class SegmenterHolder(Protocol):
     def name(self) -> str: ...
 
     def get(self) -> Segmenter: ...
+
+    def warm_up(self) -> None: ...
 
 
 HolderFactory = Callable[[Settings], SegmenterHolder]
@@ -61,6 +66,13 @@ class CameraManager:
         self._holders: dict[tuple[str, float | None, str | None], SegmenterHolder] = {
             _holder_key(settings): default_holder
         }
+        self._holder_factory = holder_factory
+        # The farm's own model of a camera (teaching/models.py), None: its configured one.
+        # Asked on every frame, so activating a model switches the next frame, no restart.
+        self.model_of: Callable[[str], Path | None] = lambda _camera: None
+        self._model_holders: dict[str, SegmenterHolder] = {}
+        self._model_lock = threading.Lock()
+        self._broken_models: set[str] = set()
         self._workers = {
             c.id: CameraWorker(
                 c,
@@ -81,7 +93,48 @@ class CameraManager:
         key = _holder_key(camera_settings)
         if key not in self._holders:
             self._holders[key] = holder_factory(camera_settings)
-        return self._holders[key].get
+        configured = self._holders[key]
+
+        def get() -> Segmenter:
+            path = self.model_of(config.id)
+            if path is None or str(path) in self._broken_models:
+                return configured.get()
+            try:
+                return self.model_holder(path).get()
+            except ModelLoadError as exc:  # the file went bad on disk: keep counting
+                self._broken_models.add(str(path))
+                logger.error(
+                    "camera %s: its model %s cannot be loaded (%s); counting with the "
+                    "configured model",
+                    config.id,
+                    path.name,
+                    exc,
+                )
+                return configured.get()
+
+        return get
+
+    def model_holder(self, path: Path) -> SegmenterHolder:
+        """The (shared) holder of a farm model file: the pig detector on it."""
+        with self._model_lock:
+            holder = self._model_holders.get(str(path))
+            if holder is None:
+                settings = self.settings.model_copy(update={"segmenter": "pig", "model_path": path})
+                holder = self._holder_factory(settings)
+                self._model_holders[str(path)] = holder
+            return holder
+
+    def prepare_model(self, path: Path) -> None:
+        """Load and warm a model before a camera switches to it (blocking); raises
+        ModelLoadError for a file that cannot be run."""
+        self._broken_models.discard(str(path))
+        holder = self.model_holder(path)
+        try:
+            holder.warm_up()
+        except ModelLoadError:
+            with self._model_lock:
+                self._model_holders.pop(str(path), None)
+            raise
 
     def _zone_getter(self, camera_id: str) -> Callable[[], Zone | None]:
         return lambda: self.zones.zone(camera_id)

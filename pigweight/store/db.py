@@ -192,6 +192,83 @@ video_samples = Table(
 )
 
 
+# Issue 19, the farm teaches its counter. Frames kept for labelling (their JPEG lives in
+# DATA_DIR/labelling/<camera>/), and every saved set of boxes as a new version: a label is
+# never edited in place, so no edit is lost and two people cannot overwrite each other.
+label_frames = Table(
+    "label_frames",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera", String(32), nullable=False),
+    Column("ts", Float, nullable=False),  # when the frame was seen (orders the time split)
+    Column("added_ts", Float, nullable=False),
+    # "typed_count_differs" | "confirm_asked" | "low_confidence" | "sample" | "added" | "imported"
+    Column("reason", String(32), nullable=False),
+    Column("file", String(255), nullable=False),  # relative to DATA_DIR
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("model_count", Integer, nullable=True),  # what the camera counted on it
+    Column("typed_count", Integer, nullable=True),  # what the operator typed, if anything
+    Column("confidence", Float, nullable=True),
+    Column("source_name", String(255), nullable=True),  # an imported file's own name
+    Index("ix_label_frames_camera_ts", "camera", "ts"),
+)
+
+label_versions = Table(
+    "label_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("frame_id", Integer, ForeignKey("label_frames.id"), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per frame; unique with frame_id
+    Column("boxes", Text, nullable=False),  # JSON [[x1, y1, x2, y2], ...] in 0-1
+    Column("user", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("added", Integer, nullable=False),  # against the version before (or the model's)
+    Column("removed", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
+    Index("ux_label_versions_frame_version", "frame_id", "version", unique=True),
+)
+
+# Which model counts on each camera: append-only, the newest row is the active one
+# ("shipped": the model in the package). A rollback is a row too.
+camera_models = Table(
+    "camera_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera", String(32), nullable=False),
+    Column("model_id", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # "activate" | "rollback"
+    Index("ix_camera_models_camera", "camera", "id"),
+)
+
+# Fine-tunes started from the page. The state survives a restart: a job found "running"
+# with no process behind it is resumed from its checkpoint.
+training_jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera", String(32), nullable=False),
+    # "running" | "comparing" | "finished" | "failed" | "cancelled" | "interrupted"
+    Column("state", String(16), nullable=False),
+    Column("steps", Integer, nullable=False),
+    Column("imgsz", Integer, nullable=False),
+    Column("base_model", String(64), nullable=False),
+    Column("folder", String(255), nullable=False),  # relative to DATA_DIR
+    Column("train_frames", Integer, nullable=False),
+    Column("held_out_frames", Integer, nullable=False),
+    Column("started_ts", Float, nullable=False),
+    Column("finished_ts", Float, nullable=True),
+    Column("user", String(64), nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("message", Text, nullable=True),
+    Column("model_id", String(64), nullable=True),
+    Column("resumes", Integer, nullable=False, default=0),
+)
+
+
 def open_database(data_dir: Path) -> Engine:
     """The engine of DATA_DIR's database, its tables created if missing."""
     data_dir = Path(data_dir)

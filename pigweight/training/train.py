@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ class TrainConfig:
     progress: bool = True
     threads: int = 0
     extra_metadata: dict[str, str] = field(default_factory=dict)
+    # called after every step with (step, mean loss of the last 20 steps): the page's
+    # progress bar reads what it writes
+    on_step: Callable[[int, float], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ def run_training(config: TrainConfig) -> TrainResult:
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", boxes=parts.assigned)
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save(checkpoint, net, ema, optimiser, step)
+        if config.on_step is not None:
+            config.on_step(step, float(np.mean(losses[-20:])))
     bar.close()
     seconds = time.perf_counter() - started
     probe_after = _probe_loss(ema.shadow, probe)

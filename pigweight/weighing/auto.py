@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -57,6 +58,11 @@ class AutoWeigher:
         self.scale = scale
         self.book = book
         self.events = PlatformEvents(settings)
+        # Keeps the frame of a weighing worth labelling (teaching/service.py), in a thread:
+        # (camera, typed count, camera count, confidence, confirm asked).
+        self.keep_frame: Callable[[str, int | None, int | None, float | None, bool], Any] | None = (
+            None
+        )
         self.pending: Action | None = None  # a confirm the operator has not answered
         self.warning: Action | None = None  # a re-zero request
         self.last_record: dict[str, Any] | None = None
@@ -139,6 +145,7 @@ class AutoWeigher:
         elif action.kind == "confirm":
             self.pending = action
             logger.info("platform %s: asking the operator: %s", self.camera, action.reason)
+            await self._keep_frame(action.count, True)
         else:
             self.warning = None
             await self._record(action)
@@ -187,6 +194,7 @@ class AutoWeigher:
             "ts": record.ts,
         }
         self._holds_recorded_load = self.events.state == "settled"
+        await self._keep_frame(record.count, False)
         logger.info(
             "platform %s: recorded weighing %d by itself: %d head, %.1f kg",
             self.camera,
@@ -194,6 +202,22 @@ class AutoWeigher:
             record.count,
             record.total_weight_kg,
         )
+
+    async def _keep_frame(self, count: int | None, confirm_asked: bool) -> None:
+        if self.keep_frame is None:
+            return
+        confidence = self._message.get("frame_confidence", self._message.get("confidence"))
+        try:
+            await anyio.to_thread.run_sync(
+                self.keep_frame,
+                self.camera,
+                None,
+                count,
+                None if confidence is None else float(confidence),
+                confirm_asked,
+            )
+        except Exception:  # the labelling queue never costs a weighing
+            logger.exception("platform %s: the frame was not kept for labelling", self.camera)
 
     def _evidence(self, action: Action) -> dict[str, Any]:
         """What the platform saw while the weighing settled: counts, and the scale's frames."""

@@ -1,0 +1,421 @@
+"""Fine-tunes started from the page: one at a time, in their own process, owned here.
+
+The process (teaching/job_main.py) runs at a lower priority (nice 10) with TRAIN_THREADS
+threads, so the live cameras keep their frame rate. A watcher thread follows it: its
+progress file, its end (result.json: finished; killed by a cancel: cancelled; anything else:
+failed, with the last lines of its log). The job's state is a database row: when the service
+stops, the process is stopped and the job marked interrupted; at the next start it goes on
+from its last checkpoint (or, with no checkpoint, from the start; the message says which).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from pigweight.errors import PigWeightError
+from pigweight.media.redact import redact_text
+from pigweight.store.db import training_jobs
+from pigweight.teaching.folder import time_split, write_folder
+from pigweight.teaching.frames import LabelQueue
+from pigweight.teaching.models import ModelBook
+
+logger = logging.getLogger(__name__)
+
+JOB_DIR = "training"
+MIN_LABELLED = 5  # four to learn from, one to measure on
+MAX_STEPS = 20_000
+IMAGE_SIZES = (64, 96, 128, 160, 224, 320, 416, 512, 640)
+ACTIVE = ("running", "comparing")
+_POLL_S = 0.5
+_STOP_WAIT_S = 10.0
+
+
+class TrainingBusy(PigWeightError):
+    code = "training_running"
+    http_status = 409
+
+    def __init__(self, message: str, params: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.params = params
+
+
+class TrainingRejected(PigWeightError):
+    http_status = 422
+
+    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
+
+
+class JobNotFound(PigWeightError):
+    code = "job_not_found"
+    http_status = 404
+
+
+@dataclass
+class _Running:
+    job_id: int
+    process: subprocess.Popen[bytes]
+    cancelled: bool = False
+
+
+class Trainer:
+    """Starts, follows, cancels and resumes fine-tunes; one app owns one."""
+
+    def __init__(
+        self, data_dir: Path, queue: LabelQueue, models: ModelBook, threads: int = 1
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.queue = queue
+        self.models = models
+        self.threads = threads
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._running: _Running | None = None
+        self._watcher: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Trainer used before start()")
+        return self._engine
+
+    # --- life --------------------------------------------------------------------------------
+
+    def start(self, engine: Engine) -> None:
+        """Resume the jobs a stop or a crash interrupted (blocking: call from a thread)."""
+        self._engine = engine
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(training_jobs).where(training_jobs.c.state.in_((*ACTIVE, "interrupted")))
+            ).all()
+        for row in rows:
+            self._kill_leftover(row)
+            if self._running is None:
+                self._resume(row)
+            else:
+                self._set(row.id, state="failed", message="another training was resumed first")
+
+    def stop(self) -> None:
+        """Stop the training process and mark its job interrupted (it resumes at start)."""
+        self._stopping.set()
+        with self._lock:
+            running = self._running
+        if running is not None:
+            _terminate(running.process)
+            self._set(
+                running.job_id,
+                state="interrupted",
+                pid=None,
+                message="the service stopped during the training; it goes on at the next start",
+            )
+        if self._watcher is not None:
+            self._watcher.join(timeout=_STOP_WAIT_S)
+        self._running = None
+
+    # --- operations -------------------------------------------------------------------------
+
+    def begin(self, camera: str, steps: int, imgsz: int, user: str) -> dict[str, Any]:
+        if not 1 <= steps <= MAX_STEPS:
+            raise TrainingRejected(f"steps: 1 to {MAX_STEPS}", "invalid_training")
+        if imgsz not in IMAGE_SIZES:
+            raise TrainingRejected(
+                f"imgsz: one of {', '.join(map(str, IMAGE_SIZES))}", "invalid_training"
+            )
+        with self._lock:
+            if self._running is not None:
+                job = self.job(self._running.job_id)
+                raise TrainingBusy(
+                    f"a training is running (job {job['id']}, camera {job['camera']}, step "
+                    f"{job['step']} of {job['steps']}): wait for it or cancel it",
+                    {"camera": job["camera"], "job": job["id"]},
+                )
+            labelled = self.queue.labelled(camera)
+            train, held = time_split(labelled)
+            if len(labelled) < MIN_LABELLED:
+                raise TrainingRejected(
+                    f"the camera has {len(labelled)} labelled frames; label at least "
+                    f"{MIN_LABELLED} (the newest fifth is kept to measure the new model)",
+                    "too_few_labels",
+                    {"labelled": len(labelled), "needed": MIN_LABELLED},
+                )
+            now = time.time()
+            with self.engine.begin() as conn:
+                key = conn.execute(
+                    insert(training_jobs).values(
+                        camera=camera,
+                        state="running",
+                        steps=steps,
+                        imgsz=imgsz,
+                        base_model=self.models.active(camera),
+                        folder="",
+                        train_frames=len(train),
+                        held_out_frames=len(held),
+                        started_ts=now,
+                        user=user,
+                        resumes=0,
+                    )
+                ).inserted_primary_key
+                assert key is not None
+                job_id = int(key[0])
+            job_dir = self.data_dir / JOB_DIR / f"job-{job_id}"
+            try:
+                self._prepare(job_dir, job_id, camera, steps, imgsz, user, labelled)
+            except Exception as exc:
+                self._set(job_id, state="failed", message=f"could not prepare the data: {exc}")
+                raise
+            self._set(job_id, folder=job_dir.relative_to(self.data_dir).as_posix())
+            self._spawn(job_id, job_dir, resume=False)
+        logger.info("training: job %d started on camera %s by %s", job_id, camera, user)
+        return self.job(job_id)
+
+    def cancel(self, job_id: int) -> dict[str, Any]:
+        job = self.job(job_id)
+        with self._lock:
+            running = self._running
+            if running is None or running.job_id != job_id:
+                return job  # already over: nothing to stop
+            running.cancelled = True
+        _terminate(running.process)
+        if self._watcher is not None:
+            self._watcher.join(timeout=_STOP_WAIT_S)
+        logger.info("training: job %d cancelled", job_id)
+        return self.job(job_id)
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(training_jobs).where(training_jobs.c.id == job_id)).first()
+        if row is None:
+            raise JobNotFound(f"no training job {job_id}")
+        return self._public(row)
+
+    def latest(self, camera: str | None) -> dict[str, Any] | None:
+        query = select(training_jobs).order_by(training_jobs.c.id.desc()).limit(1)
+        with self._lock:
+            running = self._running
+        if running is not None:
+            query = select(training_jobs).where(training_jobs.c.id == running.job_id)
+        elif camera is not None:
+            query = query.where(training_jobs.c.camera == camera)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else self._public(row)
+
+    # --- inside -----------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        job_dir: Path,
+        job_id: int,
+        camera: str,
+        steps: int,
+        imgsz: int,
+        user: str,
+        labelled: list[Any],
+    ) -> None:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        split_at = write_folder(
+            job_dir / "data",
+            [
+                (f.id, f.ts, f.source_name, self.queue.image_path(f), f.boxes or ())
+                for f in labelled
+            ],
+        )
+        held = labelled[split_at:]
+        current_path = self.models.active_path(camera)
+        job = {
+            "id": job_id,
+            "camera": camera,
+            "user": user,
+            "steps": steps,
+            "imgsz": imgsz,
+            "split_at": split_at,
+            "train_frames": split_at,
+            "base_path": None if current_path is None else str(current_path),
+            "current_path": None if current_path is None else str(current_path),
+            "current_id": self.models.active(camera),
+            "model_id": self.models.new_id(camera),
+            "models_dir": str(self.models.root),
+            "held": [
+                {
+                    "frame_id": f.id,
+                    "image": str(job_dir / "data" / "images" / f"{split_at + i:08d}.jpg"),
+                    "truth": len(f.boxes or ()),
+                }
+                for i, f in enumerate(held)
+            ],
+        }
+        (job_dir / "job.json").write_text(json.dumps(job, indent=1), encoding="utf-8")
+
+    def _spawn(self, job_id: int, job_dir: Path, resume: bool) -> None:
+        for name in ("result.json", "progress.json"):
+            if not resume:
+                (job_dir / name).unlink(missing_ok=True)
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), PYTHONUNBUFFERED="1")
+        log = open(job_dir / "log.txt", "ab")  # noqa: SIM115 - the process writes it, we close ours
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pigweight.teaching.job_main", str(job_dir)]
+                + (["--resume"] if resume else []),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # its own group: a cancel stops it and its children
+                preexec_fn=_lower_priority,
+            )
+        finally:
+            log.close()
+        self._running = _Running(job_id, process)
+        self._set(job_id, pid=process.pid, state="running")
+        self._stopping.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(job_id, job_dir), name=f"training-{job_id}", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self, job_id: int, job_dir: Path) -> None:
+        running = self._running
+        assert running is not None
+        while running.process.poll() is None:
+            if self._stopping.wait(_POLL_S):
+                return  # stop() takes it from here
+        rc = running.process.returncode
+        if self._stopping.is_set():
+            return
+        result = job_dir / "result.json"
+        if running.cancelled:
+            self._set(
+                job_id, state="cancelled", pid=None, finished_ts=time.time(), message="cancelled"
+            )
+        elif rc == 0 and result.is_file():
+            model_id = json.loads(result.read_text(encoding="utf-8"))["model_id"]
+            self._set(
+                job_id,
+                state="finished",
+                pid=None,
+                finished_ts=time.time(),
+                model_id=model_id,
+                message=None,
+            )
+            logger.info("training: job %d finished: model %s", job_id, model_id)
+        else:
+            why = _last_lines(job_dir / "log.txt")
+            self._set(
+                job_id,
+                state="failed",
+                pid=None,
+                finished_ts=time.time(),
+                message=f"the training process ended with code {rc}: {why}",
+            )
+            logger.error("training: job %d failed (code %s): %s", job_id, rc, why)
+        with self._lock:
+            if self._running is running:
+                self._running = None
+
+    def _resume(self, row: Any) -> None:
+        job_dir = self.data_dir / row.folder if row.folder else None
+        if job_dir is None or not (job_dir / "job.json").is_file():
+            self._set(
+                row.id,
+                state="failed",
+                pid=None,
+                finished_ts=time.time(),
+                message="interrupted, and its data folder is gone: start it again",
+            )
+            return
+        checkpoint = job_dir / "model.onnx.checkpoint.pt"
+        resumes = int(row.resumes or 0) + 1
+        if checkpoint.is_file():
+            message = f"resumed from its last checkpoint after a restart ({resumes})"
+        else:
+            message = f"restarted from the beginning after a restart (no checkpoint yet; {resumes})"
+        self._set(row.id, resumes=resumes, message=message)
+        with self._lock:
+            self._spawn(row.id, job_dir, resume=checkpoint.is_file())
+        logger.info("training: job %d %s", row.id, message)
+
+    def _kill_leftover(self, row: Any) -> None:
+        """A process left running by a service that was killed: stopped before resuming."""
+        if not row.pid:
+            return
+        try:
+            cmdline = Path(f"/proc/{row.pid}/cmdline").read_bytes()
+        except OSError:
+            return
+        if b"pigweight.teaching.job_main" in cmdline and f"job-{row.id}".encode() in cmdline:
+            with contextlib.suppress(OSError):
+                os.killpg(row.pid, signal.SIGKILL)
+
+    def _set(self, job_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(training_jobs).where(training_jobs.c.id == job_id).values(**values))
+
+    def _public(self, row: Any) -> dict[str, Any]:
+        progress: dict[str, Any] = {}
+        if row.folder:
+            try:
+                progress = json.loads((self.data_dir / row.folder / "progress.json").read_text())
+            except (OSError, ValueError):
+                progress = {}
+        state = row.state
+        if state == "running" and progress.get("state") == "comparing":
+            state = "comparing"
+        end = row.finished_ts or time.time()
+        return {
+            "id": row.id,
+            "camera": row.camera,
+            "state": state,
+            "step": int(progress.get("step", 0)),
+            "steps": row.steps,
+            "imgsz": row.imgsz,
+            "elapsed_s": round(end - row.started_ts, 1),
+            "eta_s": progress.get("eta_s") if state == "running" else None,
+            "loss": progress.get("loss"),
+            "message": row.message,
+            "model_id": row.model_id,
+            "base_model": row.base_model,
+            "train_frames": row.train_frames,
+            "held_out_frames": row.held_out_frames,
+            "started_ts": row.started_ts,
+            "user": row.user,
+        }
+
+
+def _lower_priority() -> None:
+    os.nice(10)
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=_STOP_WAIT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _last_lines(path: Path, n: int = 3) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return redact_text(" | ".join(lines[-n:]))[-600:]

@@ -1,0 +1,110 @@
+"""The labelling queue's disk budget, and the model book's switches as the CLI shows them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pigweight.cli import main
+from pigweight.store.db import open_database
+from pigweight.teaching.folder import time_split
+from pigweight.teaching.frames import LabelQueue, changes
+from pigweight.teaching.models import SHIPPED, ModelBook
+from pigweight.vision.pig_model import DEFAULT_MODEL
+
+
+def noise(seed: int) -> np.ndarray:
+    """A frame that JPEG cannot shrink much: each one about the same size."""
+    return np.random.default_rng(seed).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+
+
+def test_over_its_budget_the_queue_drops_random_samples_first_and_never_a_label(
+    tmp_path: Path,
+) -> None:
+    engine = open_database(tmp_path)
+    queue = LabelQueue(tmp_path, limit_mb=1000)
+    queue.start(engine)
+    first = queue.add("pen1", noise(0), "typed_count_differs", ts=1.0)
+    size = first.bytes
+    queue.save(first.id, 0, [[0.1, 0.1, 0.2, 0.2]], "anna")  # labelled: kept whatever comes
+    samples = [queue.add("pen1", noise(i), "sample", ts=1.0 + i) for i in (1, 2)]
+    unsure = queue.add("pen1", noise(3), "low_confidence", ts=2.5)
+    assert len(queue.frames("pen1", "all")[0]) == 4
+    queue.limit_bytes = int(size * 3.5)  # room for three frames and a half
+    queue.add("pen1", noise(4), "confirm_asked", ts=5.0)
+    kept = {f.id for f in queue.frames("pen1", "all")[0]}
+    # Five frames in the room of three: the two random samples went, oldest first; the
+    # labelled frame, the unsure one and the new one stay, with their files.
+    assert first.id in kept and unsure.id in kept and not {s.id for s in samples} & kept
+    assert not (tmp_path / samples[0].file).exists() and (tmp_path / first.file).exists()
+    queue.limit_bytes = size  # room for one: unlabelled frames go, the label never
+    queue.enforce_budget()
+    assert [f.id for f in queue.frames("pen1", "all")[0]] == [first.id]
+
+
+def test_what_changed_between_two_versions_is_counted_per_animal() -> None:
+    before = [(0.1, 0.1, 0.3, 0.3), (0.5, 0.5, 0.7, 0.7), (0.8, 0.1, 0.9, 0.2)]
+    after = [(0.1, 0.1, 0.3, 0.3), (0.52, 0.5, 0.72, 0.7), (0.0, 0.8, 0.1, 0.9)]
+    assert changes(before, after) == (1, 1, 1)  # one added, one removed, one moved
+
+
+def test_the_newest_fifth_is_held_out_never_a_random_pick() -> None:
+    assert time_split(list(range(10))) == (list(range(8)), [8, 9])
+    assert time_split(list(range(7))) == (list(range(5)), [5, 6])  # ceil(1.4)
+    assert time_split([1]) == ([1], [])
+
+
+def _model(book: ModelBook, camera: str, mae: float, against: str) -> str:
+    model_id = book.new_id(camera)
+    book.path(model_id).parent.mkdir(parents=True)
+    book.path(model_id).write_bytes(DEFAULT_MODEL.read_bytes())
+    evaluation = {
+        "frames": 20,
+        "mae": mae,
+        "exact": 0.5,
+        "ms_per_frame": 30.0,
+        "against": against,
+        "against_mae": 2.0,
+        "against_exact": 0.2,
+        "against_ms_per_frame": 30.0,
+    }
+    book.write_card(
+        model_id,
+        {
+            "id": model_id,
+            "name": model_id,
+            "origin": "trained",
+            "created_ts": 1.0,
+            "camera": camera,
+            "evaluation": evaluation,
+        },
+    )
+    return model_id
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="the shipped model is not built")
+def test_the_cli_lists_activates_and_rolls_back_as_the_page_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    book = ModelBook(tmp_path, clock=iter(range(1_000_000, 2_000_000, 60)).__next__)
+    book.start(open_database(tmp_path))
+    better = _model(book, "pen1", 1.0, SHIPPED)
+    worse = _model(book, "pen1", 3.0, SHIPPED)
+    assert main(["models", "activate", "pen1", worse]) == 2
+    assert "counts worse" in capsys.readouterr().err
+    assert main(["models", "activate", "pen1", better]) == 0
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"camera pen1: counts with {better}" in listing
+    assert f" * {better}" in listing and "MAE 1.00 (vs shipped 2.00)" in listing
+    assert main(["models", "rollback", "pen1"]) == 0
+    assert "counts with shipped" in capsys.readouterr().out
+    # A running server's book sees the CLI's switch within RELOAD_S, on its next frame.
+    book._loaded_at = 0.0
+    assert book.active_path("pen1") is None and book.active("pen1") == SHIPPED
+    history = json.dumps([s.action for s in book.history("pen1")])
+    assert history == '["rollback", "activate"]'
