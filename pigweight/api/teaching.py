@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,7 +66,13 @@ class LabelsIn(BaseModel):
 class AddFrameIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: Literal["live"] = Field("live", description="'live': the camera's last frame.")
+    source: Literal["live", "archive"] = Field(
+        "live",
+        description="'live': the camera's last counted frame; 'archive': the frame of a "
+        "recording at t (video_id and t).",
+    )
+    video_id: int | None = Field(None, ge=1, le=2**62, description="The recording (archive).")
+    t: float | None = Field(None, ge=0, le=10**7, description="Seconds into it (archive).")
 
 
 @router.get("/api/labelling/{camera_id}/frames")
@@ -163,13 +169,29 @@ async def delete_frame(request: Request, frame_id: int) -> Response:
 
 @router.post("/api/labelling/{camera_id}/frames", status_code=201)
 async def add_frame(
-    request: Request, camera_id: str, live: LiveDep, body: AddFrameIn | None = None
+    request: Request,
+    camera_id: str,
+    live: LiveDep,
+    limiter: CpuLimiterDep,
+    body: AddFrameIn | None = None,
 ) -> dict[str, Any]:
-    """Keep the camera's last counted frame (raw) for labelling."""
+    """Keep the camera's last counted frame (raw), or a recording's frame, for labelling."""
     camera = _camera(live, camera_id)
-    frame: LabelFrame | None = await anyio.to_thread.run_sync(
-        _teaching(request).keep_live, camera, "added"
-    )
+    body = body or AddFrameIn.model_validate({})
+    teaching = _teaching(request)
+    if body.source == "archive":
+        if body.video_id is None or body.t is None:
+            raise HTTPException(422, "source 'archive' needs video_id and t (seconds)")
+        archive = request.app.state.archive
+        frame_t, image = await anyio.to_thread.run_sync(
+            archive.raw_frame, body.video_id, body.t, limiter=limiter
+        )
+        name = f"{archive.video(body.video_id).name} @ {frame_t:.2f} s"
+        added = await anyio.to_thread.run_sync(
+            lambda: teaching.queue.add(camera, image, "added", source_name=name[:255])
+        )
+        return added.public()
+    frame: LabelFrame | None = await anyio.to_thread.run_sync(teaching.keep_live, camera, "added")
     if frame is None:
         raise NoFrame(f"camera {camera} has shown no frame yet: start it and wait for its picture")
     return frame.public()

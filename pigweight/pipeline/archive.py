@@ -303,6 +303,12 @@ class Archive:
         picture = draw_outlines(image, inside, answer["count"], outside, zone)
         return answer, encode_jpeg(picture, quality=85)
 
+    def raw_frame(self, video_id: int, t: float) -> tuple[float, Image]:
+        """The exact frame shown at t, as the recorder saw it (for the labelling queue)."""
+        row = self.video(video_id)
+        _check_time(t, row)
+        return hls.frame_at(Path(row.path), row.info, t, self.files)
+
     def frame_jpeg(self, video_id: int, t: float, overlay: bool) -> tuple[float, bytes]:
         """The exact frame shown at t, as JPEG; with the animals drawn when overlay."""
         row = self.video(video_id)

@@ -102,6 +102,7 @@ class LabelFrame:
             "version": self.version,
             "count": self.count,
             "labelled_by": self.labelled_by,
+            "source_name": self.source_name,
             "width": self.width,
             "height": self.height,
         }

@@ -343,3 +343,53 @@ def test_a_corrupted_model_file_is_refused_and_never_stops_the_count(
             time.sleep(0.2)
             status = client.get("/api/cameras/pen1/status").json()
         assert status["frames_out"] >= 3 and status["segmenter"] == "pig:pig_yolox_nano.onnx"
+
+
+def test_an_admin_adds_a_recordings_frame_and_a_bad_request_says_what_is_missing(
+    make_client: MakeClient, tmp_path: Path, clip: Path
+) -> None:
+    client = camera_client(make_client, tmp_path, clip, media_roots=[clip.parent])
+    [video] = client.post("/api/video_file/register", json={"path": str(clip)}).json()
+    r = client.post(
+        "/api/labelling/pen1/frames", json={"source": "archive", "video_id": video["id"], "t": 1.5}
+    )
+    assert r.status_code == 201, r.text
+    frame = r.json()
+    assert frame["reason"] == "added" and frame["source_name"].startswith("pen.mp4 @ 1.")
+    assert (frame["width"], frame["height"]) == (320, 180)
+    missing = client.post("/api/labelling/pen1/frames", json={"source": "archive"})
+    assert missing.status_code == 422 and "video_id and t" in missing.json()["detail"]
+    unknown = client.post("/api/labelling/nope/frames", json={"source": "live"})
+    assert unknown.status_code == 404 and "pen1" in unknown.json()["detail"]
+
+
+def test_the_exported_folder_trains_elsewhere_and_the_model_comes_back_measured(
+    make_client: MakeClient, tmp_path: Path, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pigweight.cli import main
+
+    client = camera_client(make_client, tmp_path, clip)
+    label_all(client, add_frames(client, 5))
+    folder = tmp_path / "exported"
+    zipfile.ZipFile(io.BytesIO(client.get("/api/labelling/pen1/export.zip").content)).extractall(
+        folder
+    )
+    split_at = next(
+        line.split(": ")[1]
+        for line in (folder / "data.yaml").read_text().splitlines()
+        if line.startswith("held_out_from")
+    )
+    # What the guide says to run on the GPU machine, with a tiny number of steps.
+    out = tmp_path / "gpu.onnx"
+    argv = ["train", "--base", "default", "--data", str(folder), "--split-at", split_at]
+    argv += ["--augment", "camera", "--steps", "1", "--batch", "2", "--imgsz", "64"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0, capsys.readouterr().err
+    r = client.post(
+        "/api/models/pen1/import",
+        files={"file": ("gpu.onnx", out.read_bytes(), "application/octet-stream")},
+    )
+    assert r.status_code == 201, r.text
+    card = r.json()
+    assert card["evaluation"]["frames"] == 1 and card["classes"] == {"0": "pig"}
+    comparison = client.get(f"/api/models/{card['id']}/comparison").json()
+    assert comparison["current"] == "shipped" and len(comparison["frames"]) == 1
