@@ -10,7 +10,7 @@ from tests.web.conftest import Screenshot
 
 pytestmark = pytest.mark.browser
 
-VIEWS = ("live", "history", "archive", "photo")
+VIEWS = ("live", "history", "archive", "photo", "labelling")
 MB = 1 << 20
 
 

@@ -1,16 +1,17 @@
-// The page: a tab bar of views (live scale, history, archive, photo) switched by the URL's
-// hash, and the language switch. Each view module exports init() (once, at start) and may
-// export show() / hide() (when it comes on screen / leaves it).
+// The page: a tab bar of views (live scale, history, archive, photo, labelling) switched
+// by the URL's hash, and the language switch. Each view module exports init() (once, at
+// start) and may export show() / hide() (when it comes on screen / leaves it).
 
 import { initialLanguage, setLanguage } from "./i18n.js";
 import * as user from "./user.js";
 import * as archive from "./views/archive.js";
 import * as history from "./views/history.js";
+import * as labelling from "./views/labelling.js";
 import * as live from "./views/live.js";
 import * as photo from "./views/photo.js";
 
 const root = document.documentElement;
-const VIEWS = { live, history, archive, photo };
+const VIEWS = { live, history, archive, photo, labelling };
 const DEFAULT_VIEW = "live";
 const limits = {
   mb: Number(root.dataset.maxUploadMb) || 50,

@@ -8,13 +8,14 @@ import auth from "./texts/auth.js";
 import batch from "./texts/batch.js";
 import common from "./texts/common.js";
 import history from "./texts/history.js";
+import labelling from "./texts/labelling.js";
 import live from "./texts/live.js";
 import photo from "./texts/photo.js";
 import weighing from "./texts/weighing.js";
 
 const STORAGE_KEY = "pigweight.lang";
 export const LANGUAGES = ["ru", "en"];
-const PARTS = { common, auth, photo, live, weighing, batch, history, archive };
+const PARTS = { common, auth, photo, live, weighing, batch, history, archive, labelling };
 
 const TEXTS = { ru: {}, en: {} };
 for (const part of Object.values(PARTS)) {
