@@ -77,6 +77,13 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="frames numbered below this train, the rest are held out",
     )
+    train.add_argument(
+        "--validate-from",
+        type=int,
+        default=None,
+        help="frames numbered from this up to --split-at pick the score threshold and are "
+        "not trained on (default: it is picked on up to 50 training frames)",
+    )
     train.add_argument("--limit", type=int, default=None, help="use this many training images")
     train.add_argument(
         "--augment",
@@ -117,6 +124,14 @@ def run(args: argparse.Namespace) -> int:
         if not Path(folder).is_dir():
             print(f"pigweight train: {folder}: no such folder", file=sys.stderr)
             return 2
+    if args.validate_from is not None and (
+        args.split_at is None or args.validate_from >= args.split_at
+    ):
+        print(
+            "pigweight train: --validate-from needs --split-at, and must be below it",
+            file=sys.stderr,
+        )
+        return 2
     if args.imgsz % 32:
         print("pigweight train: --imgsz must be a multiple of 32", file=sys.stderr)
         return 2
@@ -136,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr or (3e-4 if fine_tune else 1e-3),
         resume=args.resume,
         split_at=args.split_at,
+        validate_from=args.validate_from,
         limit=args.limit,
         seed=args.seed,
         augment=args.augment or recipe.get("augment", "full"),

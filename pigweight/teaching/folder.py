@@ -25,6 +25,8 @@ from typing import TypeVar
 from pigweight.errors import PigWeightError
 
 HELD_OUT_SHARE = 0.2
+VALIDATION_SHARE = 0.1  # of all frames, taken from the newest of the training part
+MIN_FOR_VALIDATION = 20  # fewer training frames: the threshold is picked on them instead
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 T = TypeVar("T")
 
@@ -43,6 +45,14 @@ def time_split(frames: Sequence[T]) -> tuple[list[T], list[T]]:
     return list(frames[: n - held]), list(frames[n - held :])
 
 
+def validation_start(n_frames: int, split_at: int) -> int | None:
+    """The first frame number of the validation stretch (the training part's newest tenth
+    of all frames, never trained on, picks the score threshold); None when too few."""
+    if split_at < MIN_FOR_VALIDATION:
+        return None
+    return split_at - max(1, math.ceil(n_frames * VALIDATION_SHARE))
+
+
 def yolo_lines(boxes: Sequence[Sequence[float]]) -> str:
     lines = []
     for x1, y1, x2, y2 in boxes:
@@ -55,10 +65,12 @@ def write_folder(
     frames: Sequence[tuple[int, float, str | None, Path, Sequence[Sequence[float]]]],
 ) -> int:
     """Write (frame id, ts, source name, image path, boxes) oldest first as a YOLO folder;
-    returns the first held-out frame number."""
+    returns the first held-out frame number (data.yaml also names the first validation
+    frame, `validate_from`, when there are enough frames for one)."""
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     train, _held = time_split(frames)
+    validate_from = validation_start(len(frames), len(train))
     with open(root / "frames.csv", "w", newline="", encoding="utf-8") as table:
         writer = csv.writer(table)
         writer.writerow(["file", "frame_id", "ts", "source_name", "split"])
@@ -68,13 +80,18 @@ def write_folder(
             target.write_bytes(image.read_bytes())
             (root / "labels" / f"{name}.txt").write_text(yolo_lines(boxes), encoding="utf-8")
             split = "train" if rank < len(train) else "held_out"
+            if split == "train" and validate_from is not None and rank >= validate_from:
+                split = "validation"
             writer.writerow([f"{name}.jpg", frame_id, f"{ts:.3f}", source or "", split])
     (root / "data.yaml").write_text(
         "# PigWeight labelled frames, oldest first. Frames numbered held_out_from and later\n"
-        "# are held out for measuring (the newest 20 %):\n"
-        "#   pigweight train --base MODEL --data THIS_FOLDER --split-at HELD_OUT_FROM\n"
+        "# are held out for measuring (the newest 20 %); validate_from .. held_out_from - 1\n"
+        "# pick the score threshold and are not trained on (frames.csv says each one's part):\n"
+        "#   pigweight train --base MODEL --data THIS_FOLDER --split-at HELD_OUT_FROM \\\n"
+        "#       --validate-from VALIDATE_FROM --augment camera --out farm.onnx\n"
         "path: .\ntrain: images\nval: images\nnc: 1\nnames:\n  0: pig\n"
-        f"held_out_from: {len(train)}\n",
+        f"held_out_from: {len(train)}\n"
+        + (f"validate_from: {validate_from}\n" if validate_from is not None else ""),
         encoding="utf-8",
     )
     return len(train)

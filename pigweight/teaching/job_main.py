@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
         lr=3e-4,
         resume=resume,
         split_at=job["split_at"],
+        validate_from=job.get("validate_from"),
         augment="camera",
         checkpoint_every=max(1, min(50, job["steps"] // 10)),
         licence="the farm's own frames: for this farm only",
@@ -81,7 +82,11 @@ def main(argv: list[str]) -> int:
         extra_metadata={"pigweight_camera": job["camera"]},
     )
     result = run_training(config)
-    write_json(progress, {"state": "comparing", "step": result.steps, "steps": job["steps"]})
+    last_loss = None if result.last_loss != result.last_loss else round(result.last_loss, 4)
+    write_json(
+        progress,
+        {"state": "comparing", "step": result.steps, "steps": job["steps"], "loss": last_loss},
+    )
 
     held = [
         HeldOutFrame(int(f["frame_id"]), Path(f["image"]), int(f["truth"])) for f in job["held"]
@@ -106,7 +111,11 @@ def main(argv: list[str]) -> int:
         "created_ts": time.time(),
         "camera": job["camera"],
         "base": job["current_id"],
-        "frames": {"train": job["train_frames"], "held_out": len(held)},
+        "frames": {
+            "train": job["validate_from"] or job["train_frames"],
+            "validation": job["train_frames"] - (job["validate_from"] or job["train_frames"]),
+            "held_out": len(held),
+        },
         "training": {
             "steps": result.steps,
             "imgsz": job["imgsz"],
