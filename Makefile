@@ -8,6 +8,8 @@ STAMP_DEV := $(VENV)/.installed-dev
 # keeps the ranges. `make lock` writes them, `make upgrade-check` tries the newest.
 LOCK_RUN := requirements/run.txt
 LOCK_DEV := requirements/dev.txt
+LOCK_TRAIN := requirements/train.txt
+STAMP_TRAIN := $(VENV)/.installed-train
 UPGRADE_VENV := .venv-upgrade
 COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
@@ -28,9 +30,17 @@ $(STAMP_RUN): $(BIN)/python $(LOCK_RUN) pyproject.toml
 $(STAMP_DEV): $(BIN)/python $(LOCK_DEV) pyproject.toml
 	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK_DEV)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
-	@touch $@ $(STAMP_RUN)
+	@touch $@ $(STAMP_RUN) $(STAMP_TRAIN)
 
-run: $(STAMP_RUN)
+# «Обучить» on the page (a fine-tune in the background) needs torch. Its CPU build lies on this
+# kind of machine's disk (PIP_FIND_LINKS); where it cannot be installed the server runs without
+# it and the page says why it cannot train (`pip install -e '.[train]'` adds it later).
+$(STAMP_TRAIN): $(STAMP_RUN) $(LOCK_TRAIN)
+	@$(BIN)/python -m pip install -q --require-hashes -r $(LOCK_TRAIN) || \
+		echo "torch could not be installed: PigWeight runs, but cannot train from the page"
+	@touch $@
+
+run: $(STAMP_RUN) $(STAMP_TRAIN)
 	$(BIN)/pigweight serve
 
 test: $(STAMP_DEV)
@@ -60,6 +70,7 @@ apidoc: $(STAMP_RUN)
 lock: $(STAMP_DEV)
 	$(COMPILE) --extra dev --extra train -o $(LOCK_DEV) pyproject.toml requirements/tools.in
 	$(COMPILE) -c $(LOCK_DEV) -o $(LOCK_RUN) pyproject.toml requirements/tools.in
+	$(COMPILE) --extra train -c $(LOCK_DEV) -o $(LOCK_TRAIN) pyproject.toml requirements/tools.in
 
 # A throwaway venv with the newest versions the ranges allow; prints what moved against
 # the lock, then runs the suite there. Nothing in .venv or the locks changes.

@@ -22,7 +22,7 @@ from pigweight.api.uploads import TEACHING_IMPORT_MB, read_upload
 from pigweight.errors import PigWeightError
 from pigweight.teaching.folder import temporary_dir, write_folder, zip_folder
 from pigweight.teaching.frames import MAX_BOXES, LabelFrame
-from pigweight.teaching.jobs import IMAGE_SIZES, MAX_STEPS
+from pigweight.teaching.jobs import IMAGE_SIZES, MAX_STEPS, can_train
 from pigweight.teaching.models import MAX_MODEL_BYTES
 from pigweight.teaching.service import Teaching
 
@@ -339,9 +339,10 @@ async def start_training(
 
 @router.get("/api/training")
 async def training_status(request: Request, camera: str | None = None) -> dict[str, Any]:
-    """The running training, else the camera's last one (null: none yet)."""
+    """The running training, else the camera's last one (null: none yet); `available`:
+    whether this server can train at all (torch installed)."""
     job = await anyio.to_thread.run_sync(_teaching(request).trainer.latest, camera)
-    return {"job": job}
+    return {"job": job, "available": can_train()}
 
 
 @router.post("/api/training/{job_id}/cancel")

@@ -11,6 +11,7 @@ from its last checkpoint (or, with no checkpoint, from the start; the message sa
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from sqlalchemy import Engine, insert, select, update
 from pigweight.errors import PigWeightError
 from pigweight.media.redact import redact_text
 from pigweight.store.db import training_jobs
-from pigweight.teaching.folder import time_split, write_folder
+from pigweight.teaching.folder import time_split, validation_start, write_folder
 from pigweight.teaching.frames import LabelQueue
 from pigweight.teaching.models import ModelBook
 
@@ -59,6 +60,18 @@ class TrainingRejected(PigWeightError):
         super().__init__(message)
         self.code = code
         self.params = params or {}
+
+
+class TrainingUnavailable(PigWeightError):
+    """torch is not installed here (503): the server runs, it cannot train."""
+
+    code = "training_unavailable"
+    http_status = 503
+
+
+def can_train() -> bool:
+    """True when the training extra (torch) is installed in this environment."""
+    return importlib.util.find_spec("torch") is not None
 
 
 class JobNotFound(PigWeightError):
@@ -131,6 +144,13 @@ class Trainer:
     # --- operations -------------------------------------------------------------------------
 
     def begin(self, camera: str, steps: int, imgsz: int, user: str) -> dict[str, Any]:
+        if not can_train():
+            raise TrainingUnavailable(
+                "this server cannot train: torch is not installed in its environment "
+                "(`make run` installs it where its CPU build is available; otherwise "
+                "`.venv/bin/pip install -e '.[train]'`, or train on another machine and "
+                "import the model)"
+            )
         if not 1 <= steps <= MAX_STEPS:
             raise TrainingRejected(f"steps: 1 to {MAX_STEPS}", "invalid_training")
         if imgsz not in IMAGE_SIZES:
@@ -164,7 +184,8 @@ class Trainer:
                         imgsz=imgsz,
                         base_model=self.models.active(camera),
                         folder="",
-                        train_frames=len(train),
+                        # the frames learnt from (the validation stretch picks the threshold)
+                        train_frames=validation_start(len(labelled), len(train)) or len(train),
                         held_out_frames=len(held),
                         started_ts=now,
                         user=user,
@@ -245,6 +266,7 @@ class Trainer:
             "steps": steps,
             "imgsz": imgsz,
             "split_at": split_at,
+            "validate_from": validation_start(len(labelled), split_at),
             "train_frames": split_at,
             "base_path": None if current_path is None else str(current_path),
             "current_path": None if current_path is None else str(current_path),
@@ -394,6 +416,7 @@ class Trainer:
             "held_out_frames": row.held_out_frames,
             "started_ts": row.started_ts,
             "user": row.user,
+            "resumes": int(row.resumes or 0),  # times a restart interrupted and resumed it
         }
 
 

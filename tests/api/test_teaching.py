@@ -307,6 +307,7 @@ def test_a_restart_during_training_resumes_it_from_its_checkpoint(
         resumed = client.get("/api/training?camera=pen1").json()["job"]
         assert resumed["id"] == job["id"] and resumed["state"] == "running"
         assert "resumed from its last checkpoint" in resumed["message"]
+        assert resumed["resumes"] == 1
         assert resumed["step"] >= step_before > 0
         second = client.post("/api/training/pen1", json={"steps": 2})
         assert second.status_code == 409 and second.json()["params"]["job"] == job["id"]
@@ -393,3 +394,18 @@ def test_the_exported_folder_trains_elsewhere_and_the_model_comes_back_measured(
     assert card["evaluation"]["frames"] == 1 and card["classes"] == {"0": "pig"}
     comparison = client.get(f"/api/models/{card['id']}/comparison").json()
     assert comparison["current"] == "shipped" and len(comparison["frames"]) == 1
+
+
+def test_a_server_without_torch_says_it_cannot_train(
+    make_client: MakeClient, tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pigweight.api.teaching
+    import pigweight.teaching.jobs
+
+    monkeypatch.setattr(pigweight.teaching.jobs, "can_train", lambda: False)
+    monkeypatch.setattr(pigweight.api.teaching, "can_train", lambda: False)
+    client = camera_client(make_client, tmp_path, clip)
+    assert client.get("/api/training?camera=pen1").json() == {"job": None, "available": False}
+    r = client.post("/api/training/pen1", json={"steps": 2})
+    assert r.status_code == 503 and r.json()["code"] == "training_unavailable"
+    assert "torch is not installed" in r.json()["detail"]

@@ -108,3 +108,64 @@ def test_the_cli_lists_activates_and_rolls_back_as_the_page_does(
     assert book.active_path("pen1") is None and book.active("pen1") == SHIPPED
     history = json.dumps([s.action for s in book.history("pen1")])
     assert history == '["rollback", "activate"]'
+
+
+def test_a_count_the_platform_asks_the_operator_about_keeps_its_frame() -> None:
+    import anyio
+
+    from pigweight.weighing.auto import AutoWeigher
+    from pigweight.weighing.events import Action, EventSettings
+
+    kept: list[tuple[object, ...]] = []
+    weigher = AutoWeigher("pen1", None, None, None, EventSettings())  # type: ignore[arg-type]
+    weigher.keep_frame = lambda *args: kept.append(args)
+    weigher._message = {"frame_confidence": 0.41}
+    anyio.run(weigher._act, Action("confirm", 0.0, 27, 310.0, "unsure", code="unsure_count"))
+    assert weigher.pending is not None
+    assert kept == [("pen1", None, 27, 0.41, True)]  # kept with the reason "confirm_asked"
+
+
+class _Hub:
+    """What Teaching asks the hub: the last counted frame, raw, and its message."""
+
+    def latest_raw(self, camera: str) -> np.ndarray:
+        return noise(9)
+
+    def latest_frame(self, camera: str) -> object:
+        from pigweight.pipeline.hub import LiveUpdate
+
+        return LiveUpdate(camera, {"ts": 123.0, "count": 25}, b"")
+
+
+@pytest.mark.parametrize(
+    ("typed", "counted", "confidence", "confirm", "share", "reason"),
+    [
+        (27, 25, 0.95, False, 0.0, "typed_count_differs"),
+        (None, 25, 0.95, True, 0.0, "confirm_asked"),
+        (25, 25, 0.5, False, 0.0, "low_confidence"),
+        (25, 25, 0.95, False, 1.0, "sample"),
+        (25, 25, 0.95, False, 0.0, None),  # sure, and not drawn for the sample
+    ],
+)
+def test_which_weighings_keep_their_frame(
+    tmp_path: Path,
+    typed: int | None,
+    counted: int,
+    confidence: float,
+    confirm: bool,
+    share: float,
+    reason: str | None,
+) -> None:
+    from pigweight.teaching.service import Teaching
+    from tests.api.conftest import make_settings
+
+    settings = make_settings(tmp_path, label_sample_share=share)
+    teaching = Teaching(settings, _Hub())  # type: ignore[arg-type]
+    teaching.queue.start(open_database(settings.data_dir))
+    frame = teaching.after_weighing("pen1", typed, counted, confidence, confirm)
+    if reason is None:
+        assert frame is None and teaching.queue.frames("pen1")[0] == []
+        return
+    assert frame is not None and frame.reason == reason and frame.ts == 123.0
+    assert (frame.typed_count, frame.model_count) == (typed, counted)
+    assert (tmp_path / "data" / frame.file).read_bytes()[:2] == b"\xff\xd8"

@@ -52,6 +52,8 @@ async function loadJob() {
   if (seq !== train.seq) return;
   if (answer.ok) {
     train.job = answer.payload.job;
+    train.available = answer.payload.available !== false;
+    if (!train.available) say("labelling-train-note", { key: "labelling.train.unavailable", tone: "warn" });
   } else {
     say("labelling-train-note", refused(answer));
   }
@@ -128,12 +130,13 @@ function renderJob() {
   const job = train.job;
   const box = $("labelling-job");
   box.hidden = !job;
-  $("labelling-train").disabled = running();
+  $("labelling-train").disabled = running() || train.available === false;
   $("labelling-cancel").hidden = !running();
   if (!job) return;
   box.dataset.state = job.state;
   box.dataset.jobId = String(job.id);
-  $("labelling-job-state").textContent = t(`labelling.job.${job.state}`);
+  const resumed = job.resumes > 0 ? ` (${t("labelling.job.resumed", { n: job.resumes })})` : "";
+  $("labelling-job-state").textContent = t(`labelling.job.${job.state}`) + resumed;
   const progress = $("labelling-progress");
   progress.max = Math.max(1, job.steps);
   progress.value = Math.min(job.step, job.steps);
