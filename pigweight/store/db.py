@@ -212,6 +212,7 @@ label_frames = Table(
     Column("typed_count", Integer, nullable=True),  # what the operator typed, if anything
     Column("confidence", Float, nullable=True),
     Column("source_name", String(255), nullable=True),  # an imported file's own name
+    Column("infrared", Boolean, nullable=True),  # a grey (night, infrared) picture
     Index("ix_label_frames_camera_ts", "camera", "ts"),
 )
 
@@ -266,6 +267,9 @@ training_jobs = Table(
     Column("message", Text, nullable=True),
     Column("model_id", String(64), nullable=True),
     Column("resumes", Integer, nullable=False, default=0),
+    # night (infrared) frames among those learnt from and those held out
+    Column("train_infrared", Integer, nullable=True),
+    Column("held_out_infrared", Integer, nullable=True),
 )
 
 

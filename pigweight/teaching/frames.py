@@ -43,6 +43,7 @@ REASONS = (
     "imported",
 )
 MAX_BOXES = 500
+INFRARED_SPREAD = 3.0  # mean channel spread (0-255) under which a picture is grey
 JPEG_QUALITY = 92
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0-1 of the frame
 
@@ -82,6 +83,7 @@ class LabelFrame:
     typed_count: int | None
     confidence: float | None
     source_name: str | None
+    infrared: bool | None  # a grey picture: a camera's night (infrared) mode
     version: int  # 0: never labelled
     boxes: tuple[Box, ...] | None  # the newest version's, None: never labelled
     labelled_by: str | None
@@ -103,6 +105,7 @@ class LabelFrame:
             "count": self.count,
             "labelled_by": self.labelled_by,
             "source_name": self.source_name,
+            "infrared": self.infrared,
             "width": self.width,
             "height": self.height,
         }
@@ -117,6 +120,13 @@ class LabelVersion:
     added: int
     removed: int
     moved: int
+
+
+def is_infrared(image: Image) -> bool:
+    """A grey picture (a camera's night, infrared mode): its channels barely differ."""
+    small = image[:: max(1, image.shape[0] // 90), :: max(1, image.shape[1] // 160)]
+    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2).astype(np.int16)
+    return float(spread.mean()) < INFRARED_SPREAD
 
 
 def clean_boxes(boxes: Any) -> tuple[Box, ...]:
@@ -250,6 +260,7 @@ class LabelQueue:
                             typed_count=typed_count,
                             confidence=confidence,
                             source_name=source_name,
+                            infrared=is_infrared(image),
                         )
                     ).inserted_primary_key
                     assert key is not None
@@ -386,6 +397,7 @@ class LabelQueue:
                 typed_count=r.typed_count,
                 confidence=r.confidence,
                 source_name=r.source_name,
+                infrared=r.infrared,
                 version=int(r.version or 0),
                 boxes=None if r.boxes is None else _boxes(json.loads(r.boxes)),
                 labelled_by=r.user,

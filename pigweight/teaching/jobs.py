@@ -15,6 +15,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -186,6 +187,8 @@ class Trainer:
                         folder="",
                         # the frames learnt from (the validation stretch picks the threshold)
                         train_frames=validation_start(len(labelled), len(train)) or len(train),
+                        train_infrared=sum(bool(f.infrared) for f in train),
+                        held_out_infrared=sum(bool(f.infrared) for f in held),
                         held_out_frames=len(held),
                         started_ts=now,
                         user=user,
@@ -321,32 +324,24 @@ class Trainer:
         if self._stopping.is_set():
             return
         result = job_dir / "result.json"
+        values: dict[str, Any] = {"pid": None, "finished_ts": time.time()}
         if running.cancelled:
-            self._set(
-                job_id, state="cancelled", pid=None, finished_ts=time.time(), message="cancelled"
-            )
+            values.update(state="cancelled", message="cancelled")
         elif rc == 0 and result.is_file():
             model_id = json.loads(result.read_text(encoding="utf-8"))["model_id"]
-            self._set(
-                job_id,
-                state="finished",
-                pid=None,
-                finished_ts=time.time(),
-                model_id=model_id,
-                message=None,
-            )
+            values.update(state="finished", model_id=model_id, message=None)
             logger.info("training: job %d finished: model %s", job_id, model_id)
         else:
             why = _last_lines(job_dir / "log.txt")
-            self._set(
-                job_id,
-                state="failed",
-                pid=None,
-                finished_ts=time.time(),
-                message=f"the training process ended with code {rc}: {why}",
+            values.update(
+                state="failed", message=f"the training process ended with code {rc}: {why}"
             )
             logger.error("training: job %d failed (code %s): %s", job_id, rc, why)
+        _tidy(job_dir)
+        # The job's end and the trainer's freedom are seen together: a training started right
+        # after this one ended is not refused as "running".
         with self._lock:
+            self._set(job_id, **values)
             if self._running is running:
                 self._running = None
 
@@ -414,10 +409,21 @@ class Trainer:
             "base_model": row.base_model,
             "train_frames": row.train_frames,
             "held_out_frames": row.held_out_frames,
+            # Night (infrared) frames: a model that learnt from none counts nights badly.
+            "train_infrared": row.train_infrared,
+            "held_out_infrared": row.held_out_infrared,
             "started_ts": row.started_ts,
             "user": row.user,
             "resumes": int(row.resumes or 0),  # times a restart interrupted and resumed it
         }
+
+
+def _tidy(job_dir: Path) -> None:
+    """An ended job keeps its job.json, log and progress; its copy of the frames and its
+    checkpoint (14 MB) go: the model itself is in DATA_DIR/models."""
+    shutil.rmtree(job_dir / "data", ignore_errors=True)
+    for name in ("model.onnx", "model.onnx.checkpoint.pt"):
+        (job_dir / name).unlink(missing_ok=True)
 
 
 def _lower_priority() -> None:

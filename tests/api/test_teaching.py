@@ -225,6 +225,10 @@ def test_training_is_compared_then_switched_without_a_restart_and_rolled_back(
     assert second.status_code == 409 and second.json()["code"] == "training_running"
     done = wait_job(client, ("finished", "failed"))
     assert done["state"] == "finished", done
+    # The job's copy of the frames and its checkpoint are gone; its log stays.
+    job_dir = tmp_path / "data" / "training" / f"job-{job['id']}"
+    assert (job_dir / "log.txt").is_file() and not (job_dir / "data").exists()
+    assert not (job_dir / "model.onnx.checkpoint.pt").exists()
     models = client.get("/api/models?camera=pen1").json()
     new = next(m for m in models["models"] if m["id"] == done["model_id"])
     evaluation = new["evaluation"]

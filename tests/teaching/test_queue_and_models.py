@@ -169,3 +169,15 @@ def test_which_weighings_keep_their_frame(
     assert frame is not None and frame.reason == reason and frame.ts == 123.0
     assert (frame.typed_count, frame.model_count) == (typed, counted)
     assert (tmp_path / "data" / frame.file).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_grey_night_picture_is_told_from_a_colour_one(tmp_path: Path) -> None:
+    engine = open_database(tmp_path)
+    queue = LabelQueue(tmp_path, limit_mb=100)
+    queue.start(engine)
+    colour = noise(1)
+    grey = np.repeat(noise(2)[..., :1], 3, axis=2)  # an infrared camera's picture: R = G = B
+    day = queue.add("pen1", colour, "sample")
+    night = queue.add("pen1", grey, "sample")
+    assert (day.infrared, night.infrared) == (False, True)
+    assert queue.frame(night.id).public()["infrared"] is True

@@ -149,8 +149,18 @@ function renderJob() {
     eta,
   ].filter(Boolean).join(" · ");
   const frames = t("labelling.job.frames", { train: job.train_frames, held: job.held_out_frames });
+  // Held-out frames at night (infrared) and none learnt from, or the reverse: the new model
+  // is measured on a picture it never saw, and will count it badly in the pen too.
+  const nightOnlyHeld = job.held_out_infrared > 0 && job.train_infrared === 0;
+  const dayOnlyHeld = job.held_out_infrared < job.held_out_frames && job.train_infrared >= job.train_frames;
+  const lights = job.train_infrared === null || job.train_infrared === undefined
+    ? ""
+    : t("labelling.job.night", { train: job.train_infrared, held: job.held_out_infrared });
+  const mismatch = $("labelling-job-mismatch");
+  mismatch.hidden = !(nightOnlyHeld || dayOnlyHeld);
+  mismatch.textContent = nightOnlyHeld ? t("labelling.job.noNight") : dayOnlyHeld ? t("labelling.job.noDay") : "";
   const loss = job.loss === null || job.loss === undefined ? "" : t("labelling.job.loss", { loss: number(job.loss, 3) });
-  $("labelling-job-frames").textContent = [frames, loss].filter(Boolean).join(" · ");
+  $("labelling-job-frames").textContent = [frames, lights, loss].filter(Boolean).join(" · ");
   $("labelling-job-detail").textContent = technicalDetail(job.message);
 }
 
