@@ -204,16 +204,9 @@ async def export_labels(request: Request, camera_id: str, live: LiveDep) -> Resp
     teaching = _teaching(request)
 
     def build() -> bytes:
-        frames = teaching.queue.labelled(camera)
         with temporary_dir(teaching.settings.data_dir / "tmp") as tmp:
             root = Path(tmp) / f"{camera}-labels"
-            write_folder(
-                root,
-                [
-                    (f.id, f.ts, f.source_name, teaching.queue.image_path(f), f.boxes or ())
-                    for f in frames
-                ],
-            )
+            write_folder(root, teaching.queue.rows(teaching.queue.split(camera)))
             return zip_folder(root)
 
     data = await anyio.to_thread.run_sync(build)

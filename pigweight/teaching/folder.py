@@ -1,10 +1,11 @@
 """Labelled frames in and out as a YOLO-format folder, and the split by time.
 
-Out: `images/00000000.jpg …` in the order the frames were seen, `labels/00000000.txt` (one
-`0 cx cy w h` line per animal, normalised), `data.yaml` (one class, `pig`, and
-`held_out_from`: the first frame number held out) and `frames.csv` (each file's frame id,
-time and origin). `pigweight train --base MODEL --data FOLDER --split-at <held_out_from>`
-fine-tunes on it anywhere (a GPU machine), with the same split as the page.
+Out: `images/00000000.jpg …` (training frames, then validation, then held out, each in the
+order they were seen), `labels/00000000.txt` (one `0 cx cy w h` line per animal,
+normalised), `data.yaml` (one class, `pig`; `held_out_from` and `validate_from`, the first
+numbers of those parts) and `frames.csv` (each file's frame id, time, origin and part).
+`pigweight train --base MODEL --data FOLDER --split-at <held_out_from> --validate-from
+<validate_from>` fine-tunes on it anywhere (a GPU machine), with the same split as the page.
 
 In: a zip of such a folder, or of any set `pigweight eval` reads (YOLO boxes or polygons,
 `labels.txt`, rotated-box XML, points): labels made in CVAT or Label Studio come in. An
@@ -18,9 +19,10 @@ import io
 import math
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from pigweight.errors import PigWeightError
 
@@ -36,21 +38,57 @@ class ImportRejected(PigWeightError):
     http_status = 422
 
 
-def time_split(frames: Sequence[T]) -> tuple[list[T], list[T]]:
-    """(training, held out) of frames given oldest first: the newest 20 % are held out
-    (at least one once there are two), never a random pick: neighbouring frames look alike,
-    and a model is meant to count the frames that come after the ones it learnt from."""
-    n = len(frames)
-    held = 0 if n < 2 else max(1, math.ceil(n * HELD_OUT_SHARE))
-    return list(frames[: n - held]), list(frames[n - held :])
+@dataclass(frozen=True)
+class FrameSplit(Generic[T]):
+    """A camera's labelled frames in three parts, each oldest first."""
+
+    train: list[T]  # learnt from
+    validation: list[T]  # pick the score threshold, never learnt from
+    held_out: list[T]  # measure the new model against the current one, never seen
+
+    @property
+    def ordered(self) -> list[T]:
+        """Training, validation, held out: the order of an exported folder's numbers."""
+        return [*self.train, *self.validation, *self.held_out]
 
 
-def validation_start(n_frames: int, split_at: int) -> int | None:
-    """The first frame number of the validation stretch (the training part's newest tenth
-    of all frames, never trained on, picks the score threshold); None when too few."""
-    if split_at < MIN_FOR_VALIDATION:
-        return None
-    return split_at - max(1, math.ceil(n_frames * VALIDATION_SHARE))
+def split_frames(frames: Sequence[T], light: Callable[[T], bool]) -> FrameSplit[T]:
+    """Split frames given oldest first by time, never at random: of each light (daylight
+    colour, night infrared: `light`) the newest 20 % are held out, and, from 20 training
+    frames on, the tenth before them picks the threshold. By light, because a fixed camera
+    shows two pictures a day: a split by time alone can hold out every night of a short
+    stretch and teach none (the grower pen's frames 620-899 are all infrared)."""
+    groups: dict[bool, list[T]] = {}
+    for frame in frames:
+        groups.setdefault(bool(light(frame)), []).append(frame)
+    order = {id(f): i for i, f in enumerate(frames)}
+    train: list[T] = []
+    held: list[T] = []
+    cut: dict[bool, int] = {}
+    for key, group in groups.items():
+        n_held = math.ceil(len(group) * HELD_OUT_SHARE) if len(group) >= 2 else 0
+        cut[key] = len(group) - n_held
+        train += group[: cut[key]]
+        held += group[cut[key] :]
+    if not held and len(frames) >= 2:  # one frame of each light: hold out the newest
+        newest = max(train, key=lambda f: order[id(f)])
+        train.remove(newest)
+        held.append(newest)
+    validation: list[T] = []
+    if len(train) >= MIN_FOR_VALIDATION:
+        training = {id(f) for f in train}
+        for key, group in groups.items():
+            ours = [f for f in group[: cut[key]] if id(f) in training]
+            n_val = min(math.ceil(len(group) * VALIDATION_SHARE), len(ours) - 1)
+            if n_val > 0:
+                validation += ours[len(ours) - n_val :]
+        checking = {id(f) for f in validation}
+        train = [f for f in train if id(f) not in checking]
+
+    def by_time(items: list[T]) -> list[T]:
+        return sorted(items, key=lambda f: order[id(f)])
+
+    return FrameSplit(by_time(train), by_time(validation), by_time(held))
 
 
 def yolo_lines(boxes: Sequence[Sequence[float]]) -> str:
@@ -60,41 +98,42 @@ def yolo_lines(boxes: Sequence[Sequence[float]]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_folder(
-    root: Path,
-    frames: Sequence[tuple[int, float, str | None, Path, Sequence[Sequence[float]]]],
-) -> int:
-    """Write (frame id, ts, source name, image path, boxes) oldest first as a YOLO folder;
-    returns the first held-out frame number (data.yaml also names the first validation
-    frame, `validate_from`, when there are enough frames for one)."""
+Row = tuple[int, float, str | None, Path, Sequence[Sequence[float]]]
+
+
+def write_folder(root: Path, split: FrameSplit[Row]) -> tuple[int, int | None]:
+    """Write the (frame id, ts, source name, image path, boxes) rows of a split as a YOLO
+    folder, numbered training, validation, held out; returns (the first held-out number,
+    the first validation number or None), which data.yaml names too."""
     (root / "images").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
-    train, _held = time_split(frames)
-    validate_from = validation_start(len(frames), len(train))
+    validate_from = len(split.train) if split.validation else None
+    split_at = len(split.train) + len(split.validation)
+    parts = ["train"] * len(split.train) + ["validation"] * len(split.validation)
+    parts += ["held_out"] * len(split.held_out)
     with open(root / "frames.csv", "w", newline="", encoding="utf-8") as table:
         writer = csv.writer(table)
         writer.writerow(["file", "frame_id", "ts", "source_name", "split"])
-        for rank, (frame_id, ts, source, image, boxes) in enumerate(frames):
+        for rank, ((frame_id, ts, source, image, boxes), part) in enumerate(
+            zip(split.ordered, parts, strict=True)
+        ):
             name = f"{rank:08d}"
-            target = root / "images" / f"{name}.jpg"
-            target.write_bytes(image.read_bytes())
+            (root / "images" / f"{name}.jpg").write_bytes(image.read_bytes())
             (root / "labels" / f"{name}.txt").write_text(yolo_lines(boxes), encoding="utf-8")
-            split = "train" if rank < len(train) else "held_out"
-            if split == "train" and validate_from is not None and rank >= validate_from:
-                split = "validation"
-            writer.writerow([f"{name}.jpg", frame_id, f"{ts:.3f}", source or "", split])
+            writer.writerow([f"{name}.jpg", frame_id, f"{ts:.3f}", source or "", part])
     (root / "data.yaml").write_text(
-        "# PigWeight labelled frames, oldest first. Frames numbered held_out_from and later\n"
-        "# are held out for measuring (the newest 20 %); validate_from .. held_out_from - 1\n"
-        "# pick the score threshold and are not trained on (frames.csv says each one's part):\n"
+        "# PigWeight labelled frames: training, then validation, then held out, each oldest\n"
+        "# first (frames.csv says each one's part and time). Frames numbered held_out_from and\n"
+        "# later are held out for measuring (the newest 20 % of each light, day and night);\n"
+        "# validate_from .. held_out_from - 1 pick the score threshold, never learnt from:\n"
         "#   pigweight train --base MODEL --data THIS_FOLDER --split-at HELD_OUT_FROM \\\n"
         "#       --validate-from VALIDATE_FROM --augment camera --out farm.onnx\n"
         "path: .\ntrain: images\nval: images\nnc: 1\nnames:\n  0: pig\n"
-        f"held_out_from: {len(train)}\n"
+        f"held_out_from: {split_at}\n"
         + (f"validate_from: {validate_from}\n" if validate_from is not None else ""),
         encoding="utf-8",
     )
-    return len(train)
+    return split_at, validate_from
 
 
 def zip_folder(root: Path) -> bytes:

@@ -30,6 +30,7 @@ from pigweight.domain import Image
 from pigweight.errors import PigWeightError
 from pigweight.media.images import encode_jpeg
 from pigweight.store.db import label_frames, label_versions
+from pigweight.teaching.folder import FrameSplit, Row, split_frames
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +336,22 @@ class LabelQueue:
         return sorted(
             (f for f in self._frames(camera) if f.version > 0), key=lambda f: (f.ts, f.id)
         )
+
+    def rows(self, split: FrameSplit[LabelFrame]) -> FrameSplit[Row]:
+        """A split of frames as the rows an exported folder is written from."""
+
+        def row(f: LabelFrame) -> Row:
+            return (f.id, f.ts, f.source_name, self.image_path(f), f.boxes or ())
+
+        return FrameSplit(
+            [row(f) for f in split.train],
+            [row(f) for f in split.validation],
+            [row(f) for f in split.held_out],
+        )
+
+    def split(self, camera: str) -> FrameSplit[LabelFrame]:
+        """The camera's labelled frames split by time and light (teaching/folder.py)."""
+        return split_frames(self.labelled(camera), lambda f: bool(f.infrared))
 
     def frame(self, frame_id: int) -> LabelFrame:
         frames = self._frames(None, frame_id)

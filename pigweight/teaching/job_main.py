@@ -112,8 +112,8 @@ def main(argv: list[str]) -> int:
         "camera": job["camera"],
         "base": job["current_id"],
         "frames": {
-            "train": job["validate_from"] or job["train_frames"],
-            "validation": job["train_frames"] - (job["validate_from"] or job["train_frames"]),
+            "train": job["train_frames"],
+            "validation": job.get("validation_frames", 0),
             "held_out": len(held),
         },
         "training": {

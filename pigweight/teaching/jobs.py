@@ -30,7 +30,7 @@ from sqlalchemy import Engine, insert, select, update
 from pigweight.errors import PigWeightError
 from pigweight.media.redact import redact_text
 from pigweight.store.db import training_jobs
-from pigweight.teaching.folder import time_split, validation_start, write_folder
+from pigweight.teaching.folder import FrameSplit, split_frames, write_folder
 from pigweight.teaching.frames import LabelQueue
 from pigweight.teaching.models import ModelBook
 
@@ -167,7 +167,7 @@ class Trainer:
                     {"camera": job["camera"], "job": job["id"]},
                 )
             labelled = self.queue.labelled(camera)
-            train, held = time_split(labelled)
+            split = split_frames(labelled, lambda f: bool(f.infrared))
             if len(labelled) < MIN_LABELLED:
                 raise TrainingRejected(
                     f"the camera has {len(labelled)} labelled frames; label at least "
@@ -185,11 +185,11 @@ class Trainer:
                         imgsz=imgsz,
                         base_model=self.models.active(camera),
                         folder="",
-                        # the frames learnt from (the validation stretch picks the threshold)
-                        train_frames=validation_start(len(labelled), len(train)) or len(train),
-                        train_infrared=sum(bool(f.infrared) for f in train),
-                        held_out_infrared=sum(bool(f.infrared) for f in held),
-                        held_out_frames=len(held),
+                        # the frames learnt from (the validation frames pick the threshold)
+                        train_frames=len(split.train),
+                        train_infrared=sum(bool(f.infrared) for f in split.train),
+                        held_out_infrared=sum(bool(f.infrared) for f in split.held_out),
+                        held_out_frames=len(split.held_out),
                         started_ts=now,
                         user=user,
                         resumes=0,
@@ -199,7 +199,7 @@ class Trainer:
                 job_id = int(key[0])
             job_dir = self.data_dir / JOB_DIR / f"job-{job_id}"
             try:
-                self._prepare(job_dir, job_id, camera, steps, imgsz, user, labelled)
+                self._prepare(job_dir, job_id, camera, steps, imgsz, user, split)
             except Exception as exc:
                 self._set(job_id, state="failed", message=f"could not prepare the data: {exc}")
                 raise
@@ -250,17 +250,10 @@ class Trainer:
         steps: int,
         imgsz: int,
         user: str,
-        labelled: list[Any],
+        split: FrameSplit[Any],
     ) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
-        split_at = write_folder(
-            job_dir / "data",
-            [
-                (f.id, f.ts, f.source_name, self.queue.image_path(f), f.boxes or ())
-                for f in labelled
-            ],
-        )
-        held = labelled[split_at:]
+        split_at, validate_from = write_folder(job_dir / "data", self.queue.rows(split))
         current_path = self.models.active_path(camera)
         job = {
             "id": job_id,
@@ -269,8 +262,9 @@ class Trainer:
             "steps": steps,
             "imgsz": imgsz,
             "split_at": split_at,
-            "validate_from": validation_start(len(labelled), split_at),
-            "train_frames": split_at,
+            "validate_from": validate_from,
+            "train_frames": len(split.train),
+            "validation_frames": len(split.validation),
             "base_path": None if current_path is None else str(current_path),
             "current_path": None if current_path is None else str(current_path),
             "current_id": self.models.active(camera),
@@ -282,7 +276,7 @@ class Trainer:
                     "image": str(job_dir / "data" / "images" / f"{split_at + i:08d}.jpg"),
                     "truth": len(f.boxes or ()),
                 }
-                for i, f in enumerate(held)
+                for i, f in enumerate(split.held_out)
             ],
         }
         (job_dir / "job.json").write_text(json.dumps(job, indent=1), encoding="utf-8")

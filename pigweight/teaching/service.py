@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from pigweight.pipeline.hub import Hub
 from pigweight.settings import Settings
 from pigweight.teaching.compare import HeldOutFrame, compare, pig_segmenter
-from pigweight.teaching.folder import ImportRejected, temporary_dir, time_split, unzip_set
+from pigweight.teaching.folder import ImportRejected, temporary_dir, unzip_set
 from pigweight.teaching.frames import LabelFrame, LabelQueue
 from pigweight.teaching.jobs import Trainer
 from pigweight.teaching.models import SHIPPED, ModelBook
@@ -97,8 +97,9 @@ class Teaching:
     # --- measuring a model --------------------------------------------------------------------
 
     def held_out(self, camera: str) -> list[HeldOutFrame]:
-        """The camera's held-out frames: the newest fifth of its labelled frames."""
-        _train, held = time_split(self.queue.labelled(camera))
+        """The camera's held-out frames: the newest fifth of its labelled frames of each
+        light (teaching/folder.py)."""
+        held = self.queue.split(camera).held_out
         return [HeldOutFrame(f.id, self.queue.image_path(f), len(f.boxes or ())) for f in held]
 
     def evaluate(self, camera: str, model_id: str) -> dict[str, Any]:

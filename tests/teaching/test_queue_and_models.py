@@ -10,7 +10,7 @@ import pytest
 
 from pigweight.cli import main
 from pigweight.store.db import open_database
-from pigweight.teaching.folder import time_split
+from pigweight.teaching.folder import split_frames
 from pigweight.teaching.frames import LabelQueue, changes
 from pigweight.teaching.models import SHIPPED, ModelBook
 from pigweight.vision.pig_model import DEFAULT_MODEL
@@ -51,10 +51,22 @@ def test_what_changed_between_two_versions_is_counted_per_animal() -> None:
     assert changes(before, after) == (1, 1, 1)  # one added, one removed, one moved
 
 
-def test_the_newest_fifth_is_held_out_never_a_random_pick() -> None:
-    assert time_split(list(range(10))) == (list(range(8)), [8, 9])
-    assert time_split(list(range(7))) == (list(range(5)), [5, 6])  # ceil(1.4)
-    assert time_split([1]) == ([1], [])
+def test_the_newest_fifth_of_each_light_is_held_out_never_a_random_pick() -> None:
+    def day(frames: list[int]) -> object:
+        return split_frames(frames, lambda n: False)
+
+    assert day(list(range(10))) == type(day([]))(list(range(8)), [], [8, 9])
+    assert day(list(range(7))).held_out == [5, 6]  # ceil(1.4)
+    assert day([1]).held_out == [] and day([1, 2]).held_out == [2]
+    # 30 days then 10 nights (frames 30-39, infrared): each light keeps its newest fifth
+    # for measuring and its tenth before that to pick the threshold.
+    split = split_frames(list(range(40)), lambda n: n >= 30)
+    assert split.held_out == [24, 25, 26, 27, 28, 29, 38, 39]
+    assert split.validation == [21, 22, 23, 37]
+    assert split.train == [*range(21), *range(30, 37)]
+    assert split.ordered[-8:] == split.held_out  # an exported folder's numbers, in order
+    # one frame of each: the newest is held out
+    assert split_frames([1, 2], lambda n: n == 2).held_out == [2]
 
 
 def _model(book: ModelBook, camera: str, mae: float, against: str) -> str:
