@@ -110,3 +110,13 @@ def encode_png(image: Image) -> bytes:
     buf = io.BytesIO()
     PILImage.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
+
+
+INFRARED_SPREAD = 3.0  # mean channel spread (0-255) under which a picture is grey
+
+
+def is_infrared(image: Image) -> bool:
+    """A grey picture (a camera's night, infrared mode): its channels barely differ."""
+    small = image[:: max(1, image.shape[0] // 90), :: max(1, image.shape[1] // 160)]
+    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2).astype(np.int16)
+    return float(spread.mean()) < INFRARED_SPREAD

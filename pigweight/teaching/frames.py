@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pigweight.domain import Image
 from pigweight.errors import PigWeightError
-from pigweight.media.images import encode_jpeg
+from pigweight.media.images import encode_jpeg, is_infrared
 from pigweight.store.db import label_frames, label_versions
 from pigweight.teaching.folder import FrameSplit, Row, split_frames
 
@@ -44,7 +44,6 @@ REASONS = (
     "imported",
 )
 MAX_BOXES = 500
-INFRARED_SPREAD = 3.0  # mean channel spread (0-255) under which a picture is grey
 JPEG_QUALITY = 92
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0-1 of the frame
 
@@ -121,13 +120,6 @@ class LabelVersion:
     added: int
     removed: int
     moved: int
-
-
-def is_infrared(image: Image) -> bool:
-    """A grey picture (a camera's night, infrared mode): its channels barely differ."""
-    small = image[:: max(1, image.shape[0] // 90), :: max(1, image.shape[1] // 160)]
-    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2).astype(np.int16)
-    return float(spread.mean()) < INFRARED_SPREAD
 
 
 def clean_boxes(boxes: Any) -> tuple[Box, ...]:
