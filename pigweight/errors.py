@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PigWeightError(Exception):
     """Base of every error a user can fix; the message says what to fix."""
+
+
+class Refusal(PigWeightError):
+    """A refusal with its own code and the numbers a page needs to say it in its language;
+    a subclass names its HTTP status (and its code, when it has only one)."""
+
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.params = params
 
 
 class InvalidImage(PigWeightError):

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from pigweight.domain import Image
-from pigweight.errors import PigWeightError
+from pigweight.errors import PigWeightError, Refusal
 from pigweight.media.images import encode_jpeg, is_infrared
 from pigweight.store.db import label_frames, label_versions
 from pigweight.teaching.folder import FrameSplit, Row, split_frames
@@ -58,15 +58,11 @@ class LabelRejected(PigWeightError):
     http_status = 422
 
 
-class LabelConflict(PigWeightError):
+class LabelConflict(Refusal):
     """Someone saved a newer version of the frame's labels than the one edited (409)."""
 
     code = "label_conflict"
     http_status = 409
-
-    def __init__(self, message: str, params: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,11 +458,9 @@ class LabelQueue:
         return LabelConflict(
             f"frame {frame.id} was saved by {frame.labelled_by} (version {frame.version}) "
             "since you opened it: reload it and make your change again",
-            {
-                "version": frame.version,
-                "user": frame.labelled_by or "",
-                "ts": self.history(frame.id)[0].ts if frame.version else None,
-            },
+            version=frame.version,
+            user=frame.labelled_by or "",
+            ts=self.history(frame.id)[0].ts if frame.version else None,
         )
 
     def remove(self, frame_id: int) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from pigweight.errors import PigWeightError
+from pigweight.errors import PigWeightError, Refusal
 from pigweight.media.redact import redact_text
 from pigweight.store.db import training_jobs
 from pigweight.teaching.folder import FrameSplit, split_frames, write_folder
@@ -45,22 +45,13 @@ _POLL_S = 0.5
 _STOP_WAIT_S = 10.0
 
 
-class TrainingBusy(PigWeightError):
+class TrainingBusy(Refusal):
     code = "training_running"
     http_status = 409
 
-    def __init__(self, message: str, params: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.params = params
 
-
-class TrainingRejected(PigWeightError):
+class TrainingRejected(Refusal):
     http_status = 422
-
-    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params or {}
 
 
 class TrainingUnavailable(PigWeightError):
@@ -164,7 +155,8 @@ class Trainer:
                 raise TrainingBusy(
                     f"a training is running (job {job['id']}, camera {job['camera']}, step "
                     f"{job['step']} of {job['steps']}): wait for it or cancel it",
-                    {"camera": job["camera"], "job": job["id"]},
+                    camera=job["camera"],
+                    job=job["id"],
                 )
             labelled = self.queue.labelled(camera)
             split = split_frames(labelled, lambda f: bool(f.infrared))
@@ -173,7 +165,8 @@ class Trainer:
                     f"the camera has {len(labelled)} labelled frames; label at least "
                     f"{MIN_LABELLED} (the newest fifth is kept to measure the new model)",
                     "too_few_labels",
-                    {"labelled": len(labelled), "needed": MIN_LABELLED},
+                    labelled=len(labelled),
+                    needed=MIN_LABELLED,
                 )
             now = time.time()
             with self.engine.begin() as conn:

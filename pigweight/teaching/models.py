@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from pigweight.errors import ModelLoadError, PigWeightError
+from pigweight.errors import ModelLoadError, PigWeightError, Refusal
 from pigweight.store.db import camera_models
 
 logger = logging.getLogger(__name__)
@@ -40,24 +40,14 @@ class ModelNotFound(PigWeightError):
     http_status = 404
 
 
-class ModelRejected(PigWeightError):
+class ModelRejected(Refusal):
     """An imported file is not a pig model PigWeight can run (422)."""
 
     http_status = 422
 
-    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params or {}
 
-
-class ActivationRefused(PigWeightError):
+class ActivationRefused(Refusal):
     http_status = 409
-
-    def __init__(self, message: str, code: str, params: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.params = params or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +67,7 @@ def check_model_file(path: Path) -> dict[int, str]:
         info = read_model_info(session, path)
     except ModelLoadError as exc:
         raise ModelRejected(
-            f"not a model PigWeight can run: {exc}", "model_unreadable", {"why": str(exc)}
+            f"not a model PigWeight can run: {exc}", "model_unreadable", why=str(exc)
         ) from None
     names = {int(k): str(v) for k, v in info.names.items()}
     if len(names) != 1 and "pig" not in (n.lower() for n in names.values()):
@@ -86,7 +76,7 @@ def check_model_file(path: Path) -> dict[int, str]:
             f"the model has {len(names)} classes ({listing}{'…' if len(names) > 8 else ''}) "
             "and none is named 'pig': export a one-class pig detector",
             "model_classes",
-            {"classes": len(names)},
+            classes=len(names),
         )
     if info.task != "detect" and info.task != "segment":
         raise ModelRejected(f"task {info.task}: a detector is needed", "model_unreadable")
@@ -318,12 +308,12 @@ class ModelBook:
             raise ActivationRefused(
                 f"model {model_id} was made for camera {card.get('camera')}, not {camera}",
                 "other_camera",
-                {"camera": card.get("camera")},
+                camera=card.get("camera"),
             )
         refusal = self.why_not(camera, card)
         if refusal is not None:
             code, params = refusal
-            raise ActivationRefused(_REFUSALS[code].format(**params, id=model_id), code, params)
+            raise ActivationRefused(_REFUSALS[code].format(**params, id=model_id), code, **params)
         self._switch(camera, model_id, user, "activate")
 
     def rollback(self, camera: str, user: str) -> str:
@@ -359,7 +349,7 @@ class ModelBook:
                 raise ActivationRefused(
                     f"model {model_id} cannot be loaded ({exc}); the camera keeps its model",
                     "model_unreadable",
-                    {"why": str(exc)},
+                    why=str(exc),
                 ) from None
         with self._lock:
             with self.engine.begin() as conn:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,14 +51,21 @@ def screenshot() -> Screenshot:
     return take
 
 
-@pytest.fixture
-def live_page(browser: Browser, live_url: str) -> Iterator[Page]:
-    """The live view of `live_url` in Russian at 1366×900; fails on any script error."""
+@contextmanager
+def russian_page(browser: Browser) -> Iterator[Page]:
+    """A page in Russian at 1366×900 in a context of its own; fails on any script error."""
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_url}/")
     yield page
     context.close()
     assert errors == []
+
+
+@pytest.fixture
+def live_page(browser: Browser, live_url: str) -> Iterator[Page]:
+    """The live view of `live_url` in Russian at 1366×900; fails on any script error."""
+    with russian_page(browser) as page:
+        page.goto(f"{live_url}/")
+        yield page

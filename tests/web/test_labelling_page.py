@@ -23,7 +23,7 @@ from pigweight.media.synth import write_demo_video
 from pigweight.media.synth_scene import render_scene
 from pigweight.training.data import mask_boxes
 from tests.api.conftest import make_settings
-from tests.web.conftest import Screenshot
+from tests.web.conftest import Screenshot, russian_page
 from tests.web.server import serving
 
 pytestmark = pytest.mark.browser
@@ -45,13 +45,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser, url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="ru-RU")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, errors
+    with russian_page(browser) as page:
+        yield page
 
 
 def add_frame(url: str) -> dict[str, Any]:
