@@ -108,6 +108,7 @@ def test_an_admin_labels_trains_compares_and_switches_the_camera(
     expect(page.locator("#labelling-verdict")).to_have_attribute("data-allowed", "true")
     model_id = compare.get_attribute("data-model-id")
     assert model_id and model_id.startswith("pen1-")
+    compare.scroll_into_view_if_needed()
     screenshot(page, "labelling-compare")
     page.locator("#labelling-activate").click()
     expect(page.locator("#labelling-active")).to_contain_text(model_id, timeout=20_000)
