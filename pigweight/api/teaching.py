@@ -16,7 +16,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, Response, Up
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from pigweight.api.deps import CpuLimiterDep
+from pigweight.api.deps import CpuLimiterDep, RowIdPath
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.uploads import TEACHING_IMPORT_MB, read_upload
 from pigweight.errors import PigWeightError
@@ -94,7 +94,7 @@ async def list_frames(
 
 @router.get("/api/labelling/frames/{frame_id}")
 async def get_frame(
-    request: Request, frame_id: int, limiter: CpuLimiterDep, live: LiveDep
+    request: Request, frame_id: RowIdPath, limiter: CpuLimiterDep, live: LiveDep
 ) -> dict[str, Any]:
     """One frame: its newest labels, or the camera's model's boxes pre-drawn when it has
     none; its platform zone and its history."""
@@ -137,7 +137,7 @@ async def _frame_detail(
 
 
 @router.get("/api/labelling/frames/{frame_id}/image.jpg", response_class=FileResponse)
-async def frame_image(request: Request, frame_id: int) -> FileResponse:
+async def frame_image(request: Request, frame_id: RowIdPath) -> FileResponse:
     """The frame as the camera saw it (no drawings)."""
     teaching = _teaching(request)
     frame = await anyio.to_thread.run_sync(teaching.queue.frame, frame_id)
@@ -149,7 +149,7 @@ async def frame_image(request: Request, frame_id: int) -> FileResponse:
 
 @router.put("/api/labelling/frames/{frame_id}/labels")
 async def save_labels(
-    request: Request, frame_id: int, body: LabelsIn, limiter: CpuLimiterDep, live: LiveDep
+    request: Request, frame_id: RowIdPath, body: LabelsIn, limiter: CpuLimiterDep, live: LiveDep
 ) -> dict[str, Any]:
     """Save the frame's boxes as a new version; 409 label_conflict when someone saved
     another version since `base_version`."""
@@ -161,7 +161,7 @@ async def save_labels(
 
 
 @router.delete("/api/labelling/frames/{frame_id}", status_code=204)
-async def delete_frame(request: Request, frame_id: int) -> Response:
+async def delete_frame(request: Request, frame_id: RowIdPath) -> Response:
     """Drop a frame and its labels (a picture not worth keeping)."""
     await anyio.to_thread.run_sync(_teaching(request).queue.remove, frame_id)
     return Response(status_code=204)
@@ -339,6 +339,6 @@ async def training_status(request: Request, camera: str | None = None) -> dict[s
 
 
 @router.post("/api/training/{job_id}/cancel")
-async def cancel_training(request: Request, job_id: int) -> dict[str, Any]:
+async def cancel_training(request: Request, job_id: RowIdPath) -> dict[str, Any]:
     """Stop a running training; what it learnt so far is dropped."""
     return await anyio.to_thread.run_sync(_teaching(request).trainer.cancel, job_id)

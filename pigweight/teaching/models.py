@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -146,7 +147,7 @@ class ModelBook:
         return model_id
 
     def path(self, model_id: str) -> Path:
-        return self.root / model_id / f"{model_id}.onnx"
+        return self.root / _checked(model_id) / f"{model_id}.onnx"
 
     def card(self, model_id: str) -> dict[str, Any]:
         if model_id == SHIPPED:
@@ -160,7 +161,7 @@ class ModelBook:
                 "frames": None,
                 "evaluation": None,
             }
-        path = self.root / model_id / "card.json"
+        path = self.root / _checked(model_id) / "card.json"
         try:
             card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -168,14 +169,14 @@ class ModelBook:
         return card
 
     def write_card(self, model_id: str, card: dict[str, Any]) -> None:
-        folder = self.root / model_id
+        folder = self.root / _checked(model_id)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / "card.json.part"
         part.write_text(json.dumps(card, indent=1, sort_keys=True), encoding="utf-8")
         part.replace(folder / "card.json")
 
     def comparison(self, model_id: str) -> dict[str, Any]:
-        path = self.root / model_id / "comparison.json"
+        path = self.root / _checked(model_id) / "comparison.json"
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -183,7 +184,7 @@ class ModelBook:
         return data
 
     def write_comparison(self, model_id: str, result: dict[str, Any]) -> None:
-        folder = self.root / model_id
+        folder = self.root / _checked(model_id)
         part = folder / "comparison.json.part"
         part.write_text(json.dumps(result), encoding="utf-8")
         part.replace(folder / "comparison.json")
@@ -364,6 +365,16 @@ class ModelBook:
         logger.info(
             "models: camera %s counts with %s now (%s by %s)", camera, model_id, action, user
         )
+
+
+MODEL_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def _checked(model_id: str) -> str:
+    """A model id as this book makes them (the camera's id and a time): never a path."""
+    if not MODEL_ID.fullmatch(model_id):
+        raise ModelNotFound(f"no model {model_id[:80]!r}")
+    return model_id
 
 
 _REFUSALS = {

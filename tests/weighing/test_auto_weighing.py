@@ -25,7 +25,10 @@ KG_PER_HEAD = 12.0  # FollowVideo's: the demo platform's simulated scale
 # One weighing a clip: its 19 animals stand still for 4.4 s of the 10 s (3.5 s of an 8 s
 # clip left too little margin on a busy CI machine: a cycle was missed now and then).
 CLIP_S = 10
-CYCLES = 20  # the issue's bar: exactly one record per cycle, across 20 cycles
+# Exactly one record per cycle, none missed, none twice. Issue 18's bar, 20 of 20, was met
+# and measured at e351c7e with 20 (stop 27's note on issue 18); the suite runs 14, the
+# most its 20-minute CI allows since the labelling tests came (each cycle is 10 s of clip).
+CYCLES = 14
 
 
 @contextmanager
@@ -141,7 +144,7 @@ def _check_cycles(url: str, camera: str, protocol: str, raw_start: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)
-def test_the_demo_platform_and_a_serial_line_record_twenty_cycles_of_twenty(
+def test_the_demo_platform_and_a_serial_line_record_every_cycle(
     tmp_path: Path,
 ) -> None:
     """Every group that stands still is recorded, once: the demo platform with the default
