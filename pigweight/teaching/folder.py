@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from pigweight.errors import PigWeightError
+from pigweight.errors import Refusal
 
 HELD_OUT_SHARE = 0.2
 VALIDATION_SHARE = 0.1  # of all frames, taken from the newest of the training part
@@ -33,7 +33,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 T = TypeVar("T")
 
 
-class ImportRejected(PigWeightError):
+class ImportRejected(Refusal):
     code = "invalid_import"
     http_status = 422
 
@@ -152,14 +152,17 @@ def unzip_set(data: bytes, target: Path, max_bytes: int) -> Path:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise ImportRejected(
-            "not a zip file: send the folder (images/ and labels/) zipped"
+            "not a zip file: send the folder (images/ and labels/) zipped", "not_a_zip"
         ) from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         size = sum(m.file_size for m in members)
         if size > max_bytes:
             raise ImportRejected(
-                f"the zip unpacks to {size / 1e6:.0f} MB; at most {max_bytes / 1e6:.0f} MB"
+                f"the zip unpacks to {size / 1e6:.0f} MB; at most {max_bytes / 1e6:.0f} MB",
+                "zip_too_large",
+                mb=round(size / 1e6),
+                limit_mb=round(max_bytes / 1e6),
             )
         for member in members:
             parts = [p for p in Path(member.filename).parts if p not in ("", ".", "..", "/")]

@@ -67,8 +67,9 @@ def check_model_file(path: Path) -> dict[int, str]:
         session = open_session(path, 1, False)
         info = read_model_info(session, path)
     except ModelLoadError as exc:
+        why = _without_path(exc, path)
         raise ModelRejected(
-            f"not a model PigWeight can run: {exc}", "model_unreadable", why=str(exc)
+            f"not a model PigWeight can run: {why}", "model_unreadable", why=why
         ) from None
     names = {int(k): str(v) for k, v in info.names.items()}
     if len(names) != 1 and "pig" not in (n.lower() for n in names.values()):
@@ -82,6 +83,14 @@ def check_model_file(path: Path) -> dict[int, str]:
     if info.task != "detect" and info.task != "segment":
         raise ModelRejected(f"task {info.task}: a detector is needed", "model_unreadable")
     return names
+
+
+def _without_path(exc: Exception, path: Path) -> str:
+    """A loader's message about a model file, without the server's path to it."""
+    text = str(exc)
+    for shown in (f"MODEL_PATH={path}: ", f"{path}: ", str(path)):
+        text = text.replace(shown, "")
+    return text
 
 
 class ModelBook:
@@ -347,10 +356,11 @@ class ModelBook:
             try:
                 self.prepare(path)  # loads it: a corrupted file is refused here, not counted with
             except ModelLoadError as exc:
+                why = _without_path(exc, path)
                 raise ActivationRefused(
-                    f"model {model_id} cannot be loaded ({exc}); the camera keeps its model",
+                    f"model {model_id} cannot be loaded ({why}); the camera keeps its model",
                     "model_unreadable",
-                    why=str(exc),
+                    why=why,
                 ) from None
         with self._lock:
             with self.engine.begin() as conn:

@@ -179,6 +179,7 @@ def test_the_yolo_folder_goes_out_and_comes_back_in(
         "/api/labelling/pen1/import", files={"file": ("x.zip", b"not a zip", "application/zip")}
     )
     assert bad.status_code == 422 and "not a zip" in bad.json()["detail"]
+    assert bad.json()["code"] == "not_a_zip"
 
 
 def test_a_model_with_the_wrong_classes_or_no_model_at_all_is_refused(
@@ -202,6 +203,8 @@ def test_a_model_with_the_wrong_classes_or_no_model_at_all_is_refused(
         files={"file": ("broken.onnx", b"\x08\x01garbage", "application/octet-stream")},
     )
     assert r.status_code == 422 and r.json()["code"] == "model_unreadable", r.text
+    assert "not a readable ONNX model" in r.json()["detail"]
+    assert "models/" not in r.json()["detail"] and "MODEL_PATH" not in r.json()["detail"]
     models = client.get("/api/models?camera=pen1").json()
     assert [m["id"] for m in models["models"]] == ["shipped"] and models["active"] == "shipped"
     for name in ("...", "a.b", "Pen1", "x" * 65):  # a model id is never a path
