@@ -98,13 +98,14 @@ async def weight_average(
     )
     if not saved.created:
         response.status_code = 200
-    else:
+    elif live.keep_frame is not None:
         await anyio.to_thread.run_sync(
             live.keep_frame,
             camera_id,
             body.count,
             None if current is None else current.stable_count,
             None if current is None else current.confidence,
+            False,
         )
     return await saved_answer(book, saved)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 
@@ -55,8 +55,10 @@ class LiveServices:
     scales: dict[str, ScaleReader] = field(default_factory=dict)  # camera id -> its scale
     weighers: dict[str, AutoWeigher] = field(default_factory=dict)  # camera id -> its events
     demo_scale: ScaleSimulator | None = None  # the demo platform's simulated indicator
-    # The labelling queue and the farm's models (teaching/service.py), set by create_app.
-    teaching: Any = None
+    # Keeps a weighing's frame for labelling when it is worth it (Teaching.after_weighing,
+    # set by create_app; blocking, never raises): (camera, typed count, camera's count,
+    # confidence, confirm asked).
+    keep_frame: Callable[[str, int | None, int | None, float | None, bool], object] | None = None
     _stats_task: asyncio.Task[None] | None = None
     _housekeeping_task: asyncio.Task[None] | None = None
 
@@ -113,24 +115,6 @@ class LiveServices:
         self._stats_task = asyncio.get_running_loop().create_task(self._log_stats())
         self._housekeeping_task = asyncio.get_running_loop().create_task(self._housekeeping())
         self.ready = True
-
-    def keep_frame(
-        self,
-        camera: str,
-        typed_count: int | None,
-        model_count: int | None,
-        confidence: float | None,
-        confirm_asked: bool = False,
-    ) -> None:
-        """Keep a weighing's frame for labelling when it is worth it (blocking)."""
-        if self.teaching is None:
-            return
-        try:
-            self.teaching.after_weighing(
-                camera, typed_count, model_count, confidence, confirm_asked
-            )
-        except Exception:  # the labelling queue never costs a weighing
-            logger.exception("camera %s: the frame was not kept for labelling", camera)
 
     def _start_demo_scale(self) -> None:
         """The demo platform's scale: a simulator weighing the demo clip's animals, in step

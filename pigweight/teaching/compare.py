@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pigweight.domain import Detections
 from pigweight.media.images import load_image
 from pigweight.vision.segmenter import Segmenter
 
@@ -35,6 +36,14 @@ def pig_segmenter(model: Path | None) -> Segmenter:
     return PigSegmenter.from_settings(settings)
 
 
+def normalised_boxes(found: Detections, frame_hw: tuple[int, int]) -> list[list[float]]:
+    """The detections' boxes as [x1, y1, x2, y2] in 0-1 of the frame, as labels are kept."""
+    h, w = frame_hw
+    scale = np.array([w, h, w, h], np.float32)
+    inside = np.clip(found.boxes / scale, 0.0, 1.0)  # a box the decoder let hang over an edge
+    return [[round(float(v), 5) for v in box] for box in inside]
+
+
 def count_frames(
     segmenter: Segmenter, frames: Sequence[HeldOutFrame]
 ) -> tuple[list[int], list[list[list[float]]], float]:
@@ -46,10 +55,8 @@ def count_frames(
         started = time.perf_counter()
         found = segmenter.segment(image)
         spent += time.perf_counter() - started
-        h, w = image.shape[:2]
-        scale = np.array([w, h, w, h], np.float32)
         counts.append(len(found.boxes))
-        boxes.append([[round(float(v), 4) for v in b / scale] for b in found.boxes])
+        boxes.append(normalised_boxes(found, image.shape[:2]))
     return counts, boxes, 1000.0 * spent / max(1, len(frames))
 
 

@@ -29,7 +29,6 @@ from pigweight.errors import Refusal
 HELD_OUT_SHARE = 0.2
 VALIDATION_SHARE = 0.1  # of all frames, taken from the newest of the training part
 MIN_FOR_VALIDATION = 20  # fewer training frames: the threshold is picked on them instead
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 T = TypeVar("T")
 
 

@@ -13,6 +13,7 @@ and nothing is overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -56,6 +57,13 @@ class FrameNotFound(PigWeightError):
 class LabelRejected(PigWeightError):
     code = "invalid_labels"
     http_status = 422
+
+
+class FrameNotKept(Refusal):
+    """The frame's picture could not be written (507): the disk is full or not writable."""
+
+    code = "insufficient_storage"
+    http_status = 507
 
 
 class LabelConflict(Refusal):
@@ -222,7 +230,6 @@ class LabelQueue:
         height, width = int(image.shape[0]), int(image.shape[1])
         with self._lock:
             folder = self.data_dir / FRAME_DIR / camera
-            folder.mkdir(parents=True, exist_ok=True)
             stem = f"{int(now * 1000):013d}-{reason}"
             path = folder / f"{stem}.jpg"
             n = 1
@@ -230,8 +237,17 @@ class LabelQueue:
                 n += 1
                 path = folder / f"{stem}-{n}.jpg"
             part = path.with_suffix(".part")
-            part.write_bytes(data)
-            part.replace(path)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                part.write_bytes(data)
+                part.replace(path)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    part.unlink(missing_ok=True)
+                raise FrameNotKept(
+                    f"the frame could not be written ({exc.strerror or exc}): free some disk "
+                    "space on the server"
+                ) from None
             relative = path.relative_to(self.data_dir).as_posix()
             try:
                 with self.engine.begin() as conn:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from pigweight.pipeline.hub import Hub
 from pigweight.settings import Settings
-from pigweight.teaching.compare import HeldOutFrame, compare, pig_segmenter
+from pigweight.teaching.compare import HeldOutFrame, compare, normalised_boxes, pig_segmenter
 from pigweight.teaching.folder import ImportRejected, temporary_dir, unzip_set
 from pigweight.teaching.frames import LabelFrame, LabelQueue
 from pigweight.teaching.jobs import Trainer
@@ -57,7 +57,8 @@ class Teaching:
         confidence: float | None,
         confirm_asked: bool = False,
     ) -> LabelFrame | None:
-        """Keep the camera's last counted frame when it is worth labelling (blocking)."""
+        """Keep the camera's last counted frame when it is worth labelling (blocking). Never
+        raises: the labelling queue never costs a weighing."""
         if self.settings.label_queue_mb <= 0:
             return None
         if confirm_asked:
@@ -70,7 +71,11 @@ class Teaching:
             reason = "sample"
         else:
             return None
-        return self.keep_live(camera, reason, typed_count, model_count, confidence)
+        try:
+            return self.keep_live(camera, reason, typed_count, model_count, confidence)
+        except Exception:
+            logger.exception("labelling: the frame of %s's weighing was not kept", camera)
+            return None
 
     def keep_live(
         self,
@@ -88,11 +93,7 @@ class Teaching:
         ts = float(latest.message.get("ts", time.time())) if latest else time.time()
         if model_count is None and latest is not None and latest.message.get("count") is not None:
             model_count = int(latest.message["count"])
-        try:
-            return self.queue.add(camera, raw, reason, ts, model_count, typed_count, confidence)
-        except OSError as exc:  # a full disk costs the queue a frame, never the weighing
-            logger.error("labelling: frame of %s not kept: %s", camera, exc)
-            return None
+        return self.queue.add(camera, raw, reason, ts, model_count, typed_count, confidence)
 
     # --- measuring a model --------------------------------------------------------------------
 
@@ -157,17 +158,7 @@ class Teaching:
         path = self.models.active_path(frame.camera)
         segmenter = self._segmenter(path)
         image = load_image(self.queue.image_path(frame))
-        found = segmenter.segment(image)
-        h, w = image.shape[:2]
-        return [
-            [
-                round(float(b[0]) / w, 5),
-                round(float(b[1]) / h, 5),
-                round(float(b[2]) / w, 5),
-                round(float(b[3]) / h, 5),
-            ]
-            for b in found.boxes
-        ]
+        return normalised_boxes(segmenter.segment(image), image.shape[:2])
 
     def _segmenter(self, path: Path | None) -> Any:
         key = str(path) if path else SHIPPED

@@ -58,8 +58,8 @@ class AutoWeigher:
         self.scale = scale
         self.book = book
         self.events = PlatformEvents(settings)
-        # Keeps the frame of a weighing worth labelling (teaching/service.py), in a thread:
-        # (camera, typed count, camera count, confidence, confirm asked).
+        # Keeps the frame of a weighing worth labelling (Teaching.after_weighing, which never
+        # raises), in a thread: (camera, typed count, camera count, confidence, confirm asked).
         self.keep_frame: Callable[[str, int | None, int | None, float | None, bool], Any] | None = (
             None
         )
@@ -207,17 +207,14 @@ class AutoWeigher:
         if self.keep_frame is None:
             return
         confidence = self._message.get("frame_confidence", self._message.get("confidence"))
-        try:
-            await anyio.to_thread.run_sync(
-                self.keep_frame,
-                self.camera,
-                None,
-                count,
-                None if confidence is None else float(confidence),
-                confirm_asked,
-            )
-        except Exception:  # the labelling queue never costs a weighing
-            logger.exception("platform %s: the frame was not kept for labelling", self.camera)
+        await anyio.to_thread.run_sync(
+            self.keep_frame,
+            self.camera,
+            None,
+            count,
+            None if confidence is None else float(confidence),
+            confirm_asked,
+        )
 
     def _evidence(self, action: Action) -> dict[str, Any]:
         """What the platform saw while the weighing settled: counts, and the scale's frames."""

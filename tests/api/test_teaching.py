@@ -7,6 +7,7 @@ classes, a second training."""
 from __future__ import annotations
 
 import io
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -427,3 +428,21 @@ def test_a_server_without_torch_says_it_cannot_train(
     r = client.post("/api/training/pen1", json={"steps": 2})
     assert r.status_code == 503 and r.json()["code"] == "training_unavailable"
     assert "torch is not installed" in r.json()["detail"]
+
+
+def test_a_frame_that_cannot_be_written_is_refused_and_the_weighing_still_saves(
+    make_client: MakeClient, tmp_path: Path, clip: Path
+) -> None:
+    client = camera_client(make_client, tmp_path, clip, min_avg_weight_kg=0.1)
+    add_frames(client, 1)  # the camera shows frames now
+    # The camera's labelling folder cannot be made: as good as a full or broken disk.
+    shutil.rmtree(tmp_path / "data" / "labelling" / "pen1")
+    (tmp_path / "data" / "labelling" / "pen1").write_text("in the way")
+    r = client.post("/api/labelling/pen1/frames", json={"source": "live"})
+    assert r.status_code == 507 and r.json()["code"] == "insufficient_storage", r.text
+    assert "free some disk space" in r.json()["detail"]
+    weighed = client.post(
+        "/api/weight/average", json={"camera_id": "pen1", "total_weight_kg": 300, "count": 99}
+    )
+    assert weighed.status_code == 201, weighed.text  # its frame was not kept; it is saved
+    assert client.get("/api/labelling/pen1/frames?status=all").json()["total"] == 1
