@@ -175,6 +175,15 @@ def changes(before: Sequence[Box], after: Sequence[Box]) -> tuple[int, int, int]
     return added, len(unmatched), moved
 
 
+def _newest_versions() -> Any:
+    """(frame_id, version) of each labelled frame's newest version."""
+    return (
+        select(label_versions.c.frame_id, func.max(label_versions.c.version).label("version"))
+        .group_by(label_versions.c.frame_id)
+        .subquery()
+    )
+
+
 def _boxes(rows: list[list[float]]) -> tuple[Box, ...]:
     return tuple((float(a), float(b), float(c), float(d)) for a, b, c, d in rows)
 
@@ -316,30 +325,33 @@ class LabelQueue:
     def frames(
         self, camera: str, status: str = "all", limit: int = 50, offset: int = 0
     ) -> tuple[list[LabelFrame], dict[str, Any]]:
-        """A page of a camera's frames, newest first, and the queue's figures."""
-        all_frames = self._frames(camera)
-        todo = [f for f in all_frames if f.version == 0]
-        done = [f for f in all_frames if f.version > 0]
-        chosen = {"todo": todo, "labelled": done}.get(status, all_frames)
-        chosen = sorted(chosen, key=lambda f: (-f.ts, -f.id))
+        """A page of a camera's frames, newest first, and the queue's figures (the page
+        and the counts are read by the database: a full queue holds thousands)."""
+        newest = _newest_versions()
+        counted = (
+            select(func.count(), func.count(newest.c.version))
+            .select_from(label_frames.outerjoin(newest, newest.c.frame_id == label_frames.c.id))
+            .where(label_frames.c.camera == camera)
+        )
         with self.engine.connect() as conn:
+            total, labelled = conn.execute(counted).one()
             total_bytes = conn.execute(
                 select(func.coalesce(func.sum(label_frames.c.bytes), 0))
             ).scalar()
+        page = self._frames(camera, status=status, limit=limit, offset=offset)
+        todo = int(total) - int(labelled)
         figures = {
-            "total": len(chosen),
-            "labelled": len(done),
-            "todo": len(todo),
+            "total": {"todo": todo, "labelled": int(labelled)}.get(status, int(total)),
+            "labelled": int(labelled),
+            "todo": todo,
             "queue_mb": round(int(total_bytes or 0) / 1024 / 1024, 2),
             "limit_mb": round(self.limit_bytes / 1024 / 1024, 2),
         }
-        return chosen[offset : offset + limit], figures
+        return page, figures
 
     def labelled(self, camera: str) -> list[LabelFrame]:
         """The camera's labelled frames, oldest first (the order the time split takes)."""
-        return sorted(
-            (f for f in self._frames(camera) if f.version > 0), key=lambda f: (f.ts, f.id)
-        )
+        return sorted(self._frames(camera, status="labelled"), key=lambda f: (f.ts, f.id))
 
     def rows(self, split: FrameSplit[LabelFrame]) -> FrameSplit[Row]:
         """A split of frames as the rows an exported folder is written from."""
@@ -380,15 +392,17 @@ class LabelQueue:
     def image_path(self, frame: LabelFrame) -> Path:
         return self.data_dir / frame.file
 
-    def _frames(self, camera: str | None, frame_id: int | None = None) -> list[LabelFrame]:
-        newest = (
-            select(
-                label_versions.c.frame_id,
-                func.max(label_versions.c.version).label("version"),
-            )
-            .group_by(label_versions.c.frame_id)
-            .subquery()
-        )
+    def _frames(
+        self,
+        camera: str | None,
+        frame_id: int | None = None,
+        status: str = "all",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[LabelFrame]:
+        """Frames with their newest labels: a camera's (a page of them, newest first, when
+        `limit` is given; "todo" or "labelled" only), or the one of `frame_id`."""
+        newest = _newest_versions()
         query = (
             select(label_frames, newest.c.version, label_versions.c.boxes, label_versions.c.user)
             .outerjoin(newest, newest.c.frame_id == label_frames.c.id)
@@ -398,6 +412,13 @@ class LabelQueue:
                 & (label_versions.c.version == newest.c.version),
             )
         )
+        if status == "todo":
+            query = query.where(newest.c.version.is_(None))
+        elif status == "labelled":
+            query = query.where(newest.c.version.is_not(None))
+        if limit is not None:
+            query = query.order_by(label_frames.c.ts.desc(), label_frames.c.id.desc())
+            query = query.limit(limit).offset(offset)
         if camera is not None:
             query = query.where(label_frames.c.camera == camera)
         if frame_id is not None:

@@ -33,6 +33,11 @@ def test_over_its_budget_the_queue_drops_random_samples_first_and_never_a_label(
     samples = [queue.add("pen1", noise(i), "sample", ts=1.0 + i) for i in (1, 2)]
     unsure = queue.add("pen1", noise(3), "low_confidence", ts=2.5)
     assert len(queue.frames("pen1", "all")[0]) == 4
+    # Pages newest first, filtered and counted by the database.
+    page, figures = queue.frames("pen1", "todo", limit=2, offset=1)
+    assert [f.id for f in page] == [unsure.id, samples[0].id]  # after samples[1] (ts 3)
+    assert (figures["total"], figures["todo"], figures["labelled"]) == (3, 3, 1)
+    assert [f.id for f in queue.frames("pen1", "labelled")[0]] == [first.id]
     queue.limit_bytes = int(size * 3.5)  # room for three frames and a half
     queue.add("pen1", noise(4), "confirm_asked", ts=5.0)
     kept = {f.id for f in queue.frames("pen1", "all")[0]}
