@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -35,12 +36,14 @@ def write_clip(
     bframes: int | None = None,
     faststart: bool = False,
     slices: int | None = None,
+    picture: Callable[[int, int, int], npt.NDArray[np.uint8]] = pattern,
 ) -> Path:
     """Write `path` (container from its suffix) with a keyframe exactly every `gop_s` seconds.
 
     MP4s from PyAV keep their `moov` at the end unless `faststart` moves it to the front.
     `bframes=None` keeps the encoder's default (libx264 uses B-frames: reordered timestamps).
     `slices` cuts every libx264 frame into that many slices (None: the encoder's choice).
+    `picture(index, width, height)` draws each frame (a moving pattern unless given).
     """
     gop = max(1, round(gop_s * fps))
     options = {"movflags": "faststart"} if faststart else {}
@@ -63,7 +66,7 @@ def write_clip(
                 params += f":bframes={bframes}"
             stream.options = {"preset": "ultrafast", "x265-params": params}
         for i in range(round(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(picture(i, width, height), format="rgb24")
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
