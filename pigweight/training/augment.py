@@ -41,32 +41,41 @@ AUGMENT = {
 }
 
 
-def to_input(image: Image, boxes: Boxes, size: int) -> tuple[np.ndarray, Boxes]:
-    """(3, size, size) float32 RGB 0-1 and the boxes in input pixels (the run-time letterbox)."""
-    box = plan_letterbox(image.shape[:2], (size, size), 32, minimal_pad=False)
-    tensor = np.empty((3, size, size), np.float32)
+def to_input(image: Image, boxes: Boxes, input_hw: tuple[int, int]) -> tuple[np.ndarray, Boxes]:
+    """(3, H, W) float32 RGB 0-1 and the boxes in input pixels (the run-time letterbox)."""
+    box = plan_letterbox(image.shape[:2], input_hw, 32, minimal_pad=False)
+    tensor = np.empty((3, *input_hw), np.float32)
     write_input(tensor, np.ascontiguousarray(image), box)
     sx, sy = box.scale_xy
     out = boxes * np.array([sx, sy, sx, sy], np.float32)
     out += np.array([box.pad_left, box.pad_top] * 2, np.float32)
-    return tensor, _clean(out, size, size)
+    return tensor, _clean(out, input_hw[1], input_hw[0])
+
+
+def camera_input_hw(frames_hw: set[tuple[int, int]], imgsz: int) -> tuple[int, int]:
+    """The network input one camera's frames get at run time: (imgsz, imgsz) with the
+    padding cut to the stride (`plan_batch`), 640x360 at 416 -> 256x416, 40 % of the work
+    of a square. Frames of several shapes get the square."""
+    if len(frames_hw) != 1:
+        return imgsz, imgsz
+    return plan_letterbox(next(iter(frames_hw)), (imgsz, imgsz), 32, minimal_pad=True).input_hw
 
 
 def augmented_input(
     load: Callable[[], tuple[Image, Boxes]],
     more: Callable[[], tuple[Image, Boxes]],
-    size: int,
+    input_hw: tuple[int, int],
     rng: np.random.Generator,
     plan: AugmentPlan = AUGMENT["full"],
 ) -> tuple[np.ndarray, Boxes]:
     """One augmented training input; `more` gives further samples for a mosaic."""
     if plan.mosaic_p and rng.random() < plan.mosaic_p:
-        image, boxes = _mosaic([load(), more(), more(), more()], size, rng)
+        image, boxes = _mosaic([load(), more(), more(), more()], min(input_hw), rng)
     else:
         image, boxes = _crop_zoom(*load(), rng)
     image, boxes = _turn(image, boxes, rng, plan.turns)
     image = _colour(image, rng)
-    return to_input(image, boxes, size)
+    return to_input(image, boxes, input_hw)
 
 
 def _mosaic(

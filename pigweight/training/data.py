@@ -183,3 +183,11 @@ def iterate_forever(samples: list[Sample], rng: np.random.Generator) -> Iterator
     while True:
         for index in rng.permutation(len(samples)):
             yield samples[int(index)]
+
+
+def iterate_balanced(groups: list[list[Sample]], rng: np.random.Generator) -> Iterator[Sample]:
+    """Each non-empty group as often as any other (a camera's days and nights), each in
+    shuffled epochs of its own."""
+    streams = [iterate_forever(group, rng) for group in groups if group]
+    while True:
+        yield next(streams[int(rng.integers(len(streams)))])

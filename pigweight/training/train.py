@@ -26,9 +26,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pigweight.training.augment import AUGMENT, augmented_input, to_input
+from pigweight.media.images import is_infrared
+from pigweight.training.augment import AUGMENT, augmented_input, camera_input_hw, to_input
 from pigweight.training.composite import CutoutBank, composite_samples
-from pigweight.training.data import Sample, folder_samples, iterate_forever, synthetic_samples
+from pigweight.training.data import (
+    Sample,
+    folder_samples,
+    iterate_balanced,
+    iterate_forever,
+    synthetic_samples,
+)
 from pigweight.training.loss import yolox_loss
 from pigweight.training.splits import NOT_FOR_SHIPPING, evenly, held_out_name, split
 from pigweight.training.yolox_net import YoloxNet, build_net, write_onnx
@@ -43,8 +50,10 @@ SYNTH_CACHE = Path(
 )
 VALIDATION_SOURCE = "pig_seg_roboflow"  # its held-out photos pick the threshold
 COMPOSITE_VALIDATION = 20  # composite frames of the validation photos' pigs
+SEEN_FOR_THRESHOLD = 100  # trained-on frames that help a farm's validation frames pick
 # 0.05 .. 0.75: a farm's fine-tune early in its training scores its pigs low, and counts best
-# low (bench/teach.py: 0.13 on the grower pen after 300 steps)
+# low (bench/teach.py: 0.225 on the grower pen after 300 steps, 0.10-0.15 before the
+# trained-on frames helped the validation stretch pick)
 THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(8)) + tuple(
     round(0.25 + 0.05 * i, 2) for i in range(11)
 )
@@ -182,10 +191,12 @@ def run_training(config: TrainConfig) -> TrainResult:
         optimiser.load_state_dict(state["optimiser"])
         step = int(state["step"])
         logger.info("resumed from %s at step %d", checkpoint, step)
-    probe = _probe_batch(train, config.imgsz, device)
+    input_hw, lights = _camera_frames(train, config)
+    logger.info("training input %dx%d (height x width)", *input_hw)
+    probe = _probe_batch(train, input_hw, device)
     probe_before = _probe_loss(net, probe)
     rng = np.random.default_rng([config.seed, step])
-    stream = iterate_forever(train, rng)
+    stream = iterate_balanced(lights, rng) if lights else iterate_forever(train, rng)
     started = time.perf_counter()
     losses: list[float] = []
     bar = tqdm(
@@ -198,7 +209,7 @@ def run_training(config: TrainConfig) -> TrainResult:
     )
     net.train()
     while step < config.steps:
-        inputs, targets = _batch(stream, config, rng, device)
+        inputs, targets = _batch(stream, config, input_hw, rng, device)
         for group in optimiser.param_groups:
             group["lr"] = _lr(config, step)
         parts = yolox_loss(net(inputs), targets)
@@ -218,16 +229,42 @@ def run_training(config: TrainConfig) -> TrainResult:
     bar.close()
     seconds = time.perf_counter() - started
     probe_after = _probe_loss(ema.shadow, probe)
-    result = _finish(config, ema.shadow, graph, train, validation, held, losses, step, seconds)
+    shape = {"input_hw": list(input_hw)}
+    if lights:
+        shape["day_night_frames"] = [len(lights[0]), len(lights[1])]
+    result = _finish(
+        config, ema.shadow, graph, (train, validation, held), losses, step, seconds, shape
+    )
     return dataclasses.replace(result, probe_before=probe_before, probe_after=probe_after)
 
 
+def _camera_frames(
+    train: list[Sample], config: TrainConfig
+) -> tuple[tuple[int, int], list[list[Sample]]]:
+    """(input shape, the frames by light) of a fixed camera's frames (`--augment camera`).
+
+    They train in the input shape they are counted in: never turned, one shape fits them
+    all. Its daylight and night (infrared) frames are drawn equally often, whatever their
+    numbers: the camera counts at night as often as by day, and a farm's labelled frames are
+    mostly days (the grower pen's 200 frames held 9 nights). Anything else: the square, and
+    no lights ([])."""
+    if config.augment != "camera":
+        return (config.imgsz, config.imgsz), []
+    shapes = set()
+    lights: list[list[Sample]] = [[], []]
+    for sample in train:
+        image, _ = sample.load()
+        shapes.add((int(image.shape[0]), int(image.shape[1])))
+        lights[is_infrared(image)].append(sample)
+    return camera_input_hw(shapes, config.imgsz), lights
+
+
 def _probe_batch(
-    train: list[Sample], imgsz: int, device: torch.device
+    train: list[Sample], input_hw: tuple[int, int], device: torch.device
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Up to 8 training images, un-augmented: the loss on them shows the fit moving."""
     picked = sorted(train, key=lambda s: s.name)[:8]
-    pairs = [quick_input(s, imgsz) for s in picked]
+    pairs = [quick_input(s, input_hw) for s in picked]
     return (
         torch.stack([torch.from_numpy(t) for t, _ in pairs]).to(device),
         [torch.from_numpy(b).to(device) for _, b in pairs],
@@ -244,14 +281,18 @@ def _probe_loss(net: YoloxNet, probe: tuple[torch.Tensor, list[torch.Tensor]]) -
 
 
 def _batch(
-    stream: Any, config: TrainConfig, rng: np.random.Generator, device: torch.device
+    stream: Any,
+    config: TrainConfig,
+    input_hw: tuple[int, int],
+    rng: np.random.Generator,
+    device: torch.device,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     inputs, targets = [], []
     plan = AUGMENT[config.augment]
     for _ in range(config.batch):
         sample = next(stream)
         tensor, boxes = augmented_input(
-            sample.load, lambda: next(stream).load(), config.imgsz, rng, plan
+            sample.load, lambda: next(stream).load(), input_hw, rng, plan
         )
         inputs.append(torch.from_numpy(tensor))
         targets.append(torch.from_numpy(boxes).to(device))
@@ -307,20 +348,22 @@ def _finish(
     config: TrainConfig,
     net: YoloxNet,
     graph: Any,
-    train: list[Sample],
-    validation: list[Sample],
-    held: list[Sample],
+    sets: tuple[list[Sample], list[Sample], list[Sample]],
     losses: list[float],
     step: int,
     seconds: float,
+    shape: dict[str, list[int]],
 ) -> TrainResult:
+    train, validation, held = sets
     from pigweight.training.measure import count_errors_by_source, pick_threshold
 
-    meta = _metadata(config, train, step, seconds)
+    meta = _metadata(config, train, step, seconds, shape)
     write_onnx(net, graph, config.out, meta)
-    conf = pick_threshold(config.out, validation, THRESHOLDS, config.imgsz)
+    # a farm's validation stretch (--validate-from) picks with the frames trained on
+    seen = evenly(train, SEEN_FOR_THRESHOLD) if config.validate_from is not None else []
+    conf = pick_threshold(config.out, validation, THRESHOLDS, config.imgsz, seen)
     held_errors = count_errors_by_source(config.out, held, conf, config.imgsz)
-    meta["conf_threshold"] = f"{conf:.2f}"
+    meta["conf_threshold"] = f"{conf:.3f}"
     meta["pigweight_held_out"] = json.dumps(held_errors, sort_keys=True)
     write_onnx(net, graph, config.out, meta)
     return TrainResult(
@@ -337,7 +380,11 @@ def _finish(
 
 
 def _metadata(
-    config: TrainConfig, train: list[Sample], step: int, seconds: float
+    config: TrainConfig,
+    train: list[Sample],
+    step: int,
+    seconds: float,
+    shape: dict[str, list[int]],
 ) -> dict[str, str]:
     by_source: dict[str, int] = {}
     for sample in train:
@@ -363,6 +410,7 @@ def _metadata(
                 "split_at": config.split_at,
                 "validate_from": config.validate_from,
                 "limit": config.limit,
+                **shape,
             },
             sort_keys=True,
         ),
@@ -370,7 +418,7 @@ def _metadata(
     }
 
 
-def quick_input(sample: Sample, imgsz: int) -> tuple[np.ndarray, np.ndarray]:
+def quick_input(sample: Sample, input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The un-augmented input of one sample (for checks and the measuring code)."""
     image, boxes = sample.load()
-    return to_input(image, boxes, imgsz)
+    return to_input(image, boxes, input_hw)

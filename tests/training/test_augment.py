@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pigweight.training.augment import AUGMENT, augmented_input
+from pigweight.training.augment import AUGMENT, augmented_input, camera_input_hw
+from pigweight.training.data import Sample, iterate_balanced
+from pigweight.vision.yolo_letterbox import plan_batch
 
 SIZE = 320
+HW = (SIZE, SIZE)
 
 
 def _wide_frame() -> tuple[np.ndarray, np.ndarray]:
@@ -20,7 +23,7 @@ def _draws(plan: str, n: int = 60) -> list[np.ndarray]:
     rng = np.random.default_rng(3)
     out = []
     for _ in range(n):
-        _, boxes = augmented_input(_wide_frame, _wide_frame, SIZE, rng, AUGMENT[plan])
+        _, boxes = augmented_input(_wide_frame, _wide_frame, HW, rng, AUGMENT[plan])
         out.append(boxes)
     return out
 
@@ -42,3 +45,32 @@ def test_the_full_plan_turns_and_mosaics() -> None:
     turned = [b for b in draws if len(b) == 1 and (b[0, 3] - b[0, 1]) > (b[0, 2] - b[0, 0])]
     flipped = [b for b in draws if len(b) == 1 and b[0, 1] > SIZE / 2]
     assert turned and flipped
+
+
+def test_a_cameras_frames_train_in_the_shape_they_are_counted_in() -> None:
+    # the run-time letterbox of one 640x360 camera at 416 cuts the padding to the stride:
+    # 416x256, not the 416x416 square with 160 grey rows
+    hw = camera_input_hw({(360, 640)}, 416)
+    assert hw == plan_batch([(360, 640)], (416, 416), 32, fixed_input=False)[0].input_hw
+    assert hw == (256, 416)
+    tensor, boxes = augmented_input(_wide_frame, _wide_frame, hw, np.random.default_rng(0))
+    assert tensor.shape == (3, 256, 416)
+    assert len(boxes) == 1 and boxes[0, 2] <= 416 and boxes[0, 3] <= 256
+    # frames of two shapes (two cameras) keep the square
+    assert camera_input_hw({(360, 640), (480, 640)}, 416) == (416, 416)
+
+
+def test_a_cameras_few_nights_are_drawn_as_often_as_its_days() -> None:
+    days = [_sample(f"day{i}") for i in range(18)]
+    nights = [_sample("night0"), _sample("night1")]
+    stream = iterate_balanced([days, nights], np.random.default_rng(5))
+    drawn = [next(stream).name for _ in range(2000)]
+    share = sum(name.startswith("night") for name in drawn) / len(drawn)
+    assert 0.45 < share < 0.55  # 2 frames of 20, half of what it learns from
+    assert set(drawn) == {s.name for s in days + nights}  # every frame still comes round
+    only_days = iterate_balanced([days, []], np.random.default_rng(5))
+    assert {next(only_days).name for _ in range(200)} == {s.name for s in days}
+
+
+def _sample(name: str) -> Sample:
+    return Sample(source="cam", name=name, group=name, load=_wide_frame)

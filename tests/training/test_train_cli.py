@@ -55,7 +55,11 @@ def test_fine_tuning_fits_the_farms_frames_and_the_model_counts(
     assert result["probe_loss_after"] < result["probe_loss_before"]
     assert out.is_file() and Path(f"{out}.checkpoint.pt").is_file()
     meta = onnxruntime.InferenceSession(str(out)).get_modelmeta().custom_metadata_map
-    assert json.loads(meta["pigweight_training"])["augment"] == "camera"  # how it was made
+    made = json.loads(meta["pigweight_training"])
+    assert made["augment"] == "camera"  # how it was made
+    # trained in the shape its 320x180 frames are counted in at 256 (256x160, not square)
+    assert made["input_hw"] == [160, 256]
+    assert float(meta["conf_threshold"]) == result["conf_threshold"]  # as picked, unrounded
     settings = load_settings(segmenter="pig", model_path=out)
     segmenter = create_segmenter(settings)
     assert segmenter.name == "pig"
