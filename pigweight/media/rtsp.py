@@ -26,6 +26,7 @@ import av.logging
 import numpy as np
 from av.container import InputContainer
 
+from pigweight.background import BackgroundThread
 from pigweight.domain import Frame
 from pigweight.media.av_interrupt import InterruptScope
 from pigweight.media.redact import redact_text, secret_forms, url_password
@@ -153,8 +154,10 @@ class RtspSource:
         self._slot = FrameSlot()
         self._status = SourceStatus()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread(
+            f"rtsp-{self.source_id}", self._run, self.open_timeout_s + self.read_timeout_s
+        )
+        self._stop = self._worker.stopping
         self._deadline = math.inf  # monotonic time by which the next frame must arrive
         self._index = 0
         # Frames faster than max_fps are decoded but not converted to RGB (0: all are).
@@ -170,37 +173,23 @@ class RtspSource:
             return self._status
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            if not self._stop.is_set():
-                return  # already running
-            # A previous stop() timed out: two threads must never share this state.
-            self._thread.join(self.open_timeout_s + self.read_timeout_s)
-            if self._thread.is_alive():
-                raise RuntimeError(f"camera {self.source_id} is still stopping; try again")
-        self._stop.clear()
-        with self._lock:
-            self._status = SourceStatus(state=SourceState.STARTING)
-        self._thread = threading.Thread(
-            target=self._run, name=f"rtsp-{self.source_id}", daemon=True
-        )
-        self._thread.start()
+        """Start decoding; a decode thread still ending after a stop that timed out is
+        waited for (its open and read timeouts), then `StillStopping`."""
+        self._worker.start(lambda: self._set_status(SourceStatus(state=SourceState.STARTING)))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the decode thread to end and join it; FFmpeg calls are interrupted at once."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                # Kept, so that start() waits for it instead of running a second thread.
-                logger.warning("camera %s did not stop within %.1f s", self.source_id, timeout_s)
-            else:
-                self._thread = None
+        self._worker.stop(timeout_s)
         self._set(state=SourceState.STOPPED, streaming_since=None)
 
     def latest(self, after_index: int = -1, timeout_s: float = 1.0) -> Frame | None:
         return self._slot.get(after_index, timeout_s)
 
     # -- decode thread -------------------------------------------------------------------
+
+    def _set_status(self, status: SourceStatus) -> None:
+        with self._lock:
+            self._status = status
 
     def _set(self, **changes: object) -> None:
         with self._lock:

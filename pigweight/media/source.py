@@ -17,10 +17,12 @@ from typing import Any, Protocol
 import av
 import numpy as np
 
+from pigweight.background import BackgroundThread
 from pigweight.domain import Frame
 from pigweight.errors import InvalidVideo
 
 logger = logging.getLogger(__name__)
+STOP_WAIT_S = 5.0  # a replay's thread ends within a frame; this is for a stuck decode
 
 
 class SourceState(StrEnum):
@@ -93,35 +95,31 @@ class FileSource:
         self._slot = FrameSlot()
         self._status = SourceStatus()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread(
+            f"source-{self.source_id or self.path.name}", self._run, STOP_WAIT_S
+        )
+        self._stop = self._worker.stopping
 
     @property
     def status(self) -> SourceStatus:
         with self._lock:
             return self._status
 
+    def _set_status(self, status: SourceStatus) -> None:
+        with self._lock:
+            self._status = status
+
     def _set(self, **changes: object) -> None:
         with self._lock:
             self._status = replace(self._status, **changes)  # type: ignore[arg-type]
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._status = SourceStatus(state=SourceState.STARTING)
-        self._thread = threading.Thread(
-            target=self._run, name=f"source-{self.source_id or self.path.name}", daemon=True
-        )
-        self._thread.start()
+        """Start playing; a thread still ending after a stop that timed out is waited for
+        (`STOP_WAIT_S`), then `StillStopping`."""
+        self._worker.start(lambda: self._set_status(SourceStatus(state=SourceState.STARTING)))
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.warning("source %s did not stop within %.1f s", self.source_id, timeout_s)
-            self._thread = None
+    def stop(self, timeout_s: float = STOP_WAIT_S) -> None:
+        self._worker.stop(timeout_s)
         self._set(state=SourceState.STOPPED, streaming_since=None)
 
     def latest(self, after_index: int = -1, timeout_s: float = 1.0) -> Frame | None:

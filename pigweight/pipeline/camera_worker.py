@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from pigweight.background import BackgroundThread
 from pigweight.cameras import CameraConfig
 from pigweight.counting.counter import WindowCounter
 from pigweight.domain import CountSample, Detections, Frame
@@ -40,6 +41,7 @@ from pigweight.vision.segmenter import Segmenter
 from pigweight.vision.zone import Zone, split
 
 logger = logging.getLogger(__name__)
+STOP_WAIT_S = 10.0  # the loop stops its source (5 s) and its publisher first
 perf_logger = logging.getLogger("pigweight.perf")
 
 SourceFactory = Callable[[CameraConfig], FrameSource]
@@ -109,8 +111,8 @@ class CameraWorker:
         self._source_factory = source_factory
         self._counter = WindowCounter(window=settings.count_window)
         self._results: queue.Queue[_Result] = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread(f"camera-{config.id}", self._run, STOP_WAIT_S)
+        self._stop = self._worker.stopping
         self._lock = threading.Lock()
         self._source: FrameSource | None = None
         self._reset_stats()
@@ -119,31 +121,22 @@ class CameraWorker:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.running
 
     def start(self) -> None:
-        """Start counting (returns at once; the source connects in the background)."""
-        if self.running:
-            return
-        self._stop.clear()
+        """Start counting (returns at once; the source connects in the background). A loop
+        still ending after a stop that timed out is waited for, then `StillStopping`."""
+        self._worker.start(self._fresh_start)
+
+    def _fresh_start(self) -> None:
         self._reset_stats()
         with contextlib.suppress(queue.Empty):
             self._results.get_nowait()  # a result of the previous run is not news any more
         self._state = SourceState.STARTING
-        self._thread = threading.Thread(
-            target=self._run, name=f"camera-{self.config.id}", daemon=True
-        )
-        self._thread.start()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = STOP_WAIT_S) -> None:
         """Stop counting and join the source's and this worker's threads."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                logger.warning("camera %s did not stop within %.1f s", self.config.id, timeout_s)
-            self._thread = None
+        self._worker.stop(timeout_s)
         self._state = SourceState.STOPPED
         self._hub.forget(self.config.id)
         self._publish_status()

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from pigweight.background import BackgroundThread
 from pigweight.media.rtsp import Backoff
 from pigweight.weighing.scale_protocols import (
     BadFrame,
@@ -93,8 +94,9 @@ class ScaleReader:
         self._latest: ScaleReading | None = None
         self._recent: deque[ScaleReading] = deque(maxlen=RECENT_READINGS)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # a line's open and read calls return within connect_timeout_s of a stop
+        self._worker = BackgroundThread(f"scale-{scale_id}", self._run, connect_timeout_s)
+        self._stop = self._worker.stopping
         self._last_reading_at: float | None = None  # monotonic
         self._bad_since_reading = 0
         self._last_bad = ""
@@ -102,29 +104,20 @@ class ScaleReader:
     # -- control -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start reading (returns at once; the line opens in the background)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
+        """Start reading (returns at once; the line opens in the background). A reader
+        still ending after a stop that timed out is waited for, then `StillStopping`."""
+        self._worker.start(self._fresh_start)
+
+    def _fresh_start(self) -> None:
         with self._lock:
             self._status = self._fresh_status(ScaleState.STARTING)
             self._latest = None
         self._last_reading_at = None
         self._bad_since_reading = 0
-        self._thread = threading.Thread(
-            target=self._run, name=f"scale-{self.scale_id}", daemon=True
-        )
-        self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the line and join the reader thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.warning("scale %s did not stop within %.1f s", self.scale_id, timeout_s)
-            else:
-                self._thread = None
+        self._worker.stop(timeout_s)
         self._set(state=ScaleState.STOPPED, connected=False, connected_since=None)
 
     def latest(self) -> ScaleReading | None:
