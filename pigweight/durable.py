@@ -54,9 +54,9 @@ def _write_aside(temp: Path, data: bytes, mode: int = 0o644) -> None:
         os.close(fd)
 
 
-def replace_file(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Replace path with data atomically: written aside, fsync'ed, renamed, folder fsync'ed."""
     temp = path.with_name(path.name + ".tmp")
-    _write_aside(temp, data)
+    _write_aside(temp, data, mode)
     os.replace(temp, path)
     fsync_dir(path.parent)

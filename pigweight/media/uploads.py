@@ -47,7 +47,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from pigweight.durable import fsync_dir
+from pigweight.durable import fsync_dir, replace_file
 from pigweight.errors import PigWeightError
 from pigweight.media.roots import safe_filename
 
@@ -383,16 +383,7 @@ class UploadStore:
 
     def _save(self, upload_id: str, meta: _Meta) -> None:
         """Write the state atomically (temp file, fsync, rename)."""
-        path = self._meta_path(upload_id)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, json.dumps(asdict(meta)).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        fsync_dir(self.dir)
+        replace_file(self._meta_path(upload_id), json.dumps(asdict(meta)).encode(), 0o600)
 
     def _remove(self, upload_id: str) -> bool:
         removed = False

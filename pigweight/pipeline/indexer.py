@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -34,6 +33,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from pigweight.domain import Detections, Image
+from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError
 from pigweight.media import hls
 from pigweight.media.images import encode_jpeg
@@ -325,7 +325,7 @@ class SpriteSheets:
                 "",
             ]
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.folder / "thumbs.vtt", "\n".join(lines).encode())
+        replace_file(self.folder / "thumbs.vtt", "\n".join(lines).encode())
 
     def add(self, t: float, image: Image) -> None:
         """Put the frame at t in its tile and rewrite that sheet."""
@@ -337,7 +337,7 @@ class SpriteSheets:
         sheet[y * self.tile_h : (y + 1) * self.tile_h, x * self.tile_w : (x + 1) * self.tile_w] = (
             small
         )
-        _write_atomic(self.sheet_path(n), encode_jpeg(sheet, quality=80))
+        replace_file(self.sheet_path(n), encode_jpeg(sheet, quality=80))
 
     def _load(self, n: int) -> Image:
         if self._sheet is not None and self._sheet_index == n:
@@ -363,12 +363,6 @@ def _vtt_time(t: float) -> str:
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
