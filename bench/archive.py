@@ -53,10 +53,12 @@ import numpy as np
 from load import Server  # a sibling script: bench/ is first on the import path
 
 from pigweight.domain import Detections, Image
+from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX
 from pigweight.media.hls import frame_at, plan_segments, playlist, remux_segment
 from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo, open_video, probe_video
-from pigweight.pipeline.indexer import INDEX_MAX_SIDE_PX, index_file_blocking, plan_samples
+from pigweight.pipeline.index_job import plan_samples
+from pigweight.pipeline.indexer import index_file_blocking
 from pigweight.settings import Settings
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database

@@ -6,363 +6,48 @@ kill loses at most one batch and a restart resumes where the file was left. One 
 thread owns the decoders; `count_at` runs in the caller's thread and only reads, or
 computes one sample on demand (seek + one inference) where the index has none yet.
 
-Sampling: when every keyframe gap fits in `interval_s`, the samples are keyframes and only
-keyframes are decoded; otherwise the sample for time T is the first frame at or after T,
-decoded in one forward pass that drops the packets no sample needs (the rest of a keyframe
-interval after its last sample).
+Sampling (`index_job.plan_samples`): when every keyframe gap fits in `interval_s`, the
+samples are keyframes and only keyframes are decoded; otherwise the sample for time T is the
+first frame at or after T, decoded in one forward pass that drops the packets no sample
+needs (`media/frame_reader.py`). A job's state is `index_job.IndexJob`; the timeline's
+previews are `sprites.SpriteSheets`.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import cv2
 import numpy as np
-from PIL import Image as PILImage
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from pigweight.domain import Detections, Image
-from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError
 from pigweight.media import hls
-from pigweight.media.images import encode_jpeg
+from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX, fit_size
 from pigweight.media.open_files import OpenFiles
-from pigweight.media.probe import VideoInfo, open_video
+from pigweight.media.probe import VideoInfo
 from pigweight.pipeline.archive_zone import zoned
+from pigweight.pipeline.index_job import EPS_S, IndexJob, plan_samples, sample_row
 from pigweight.pipeline.sample_cache import SampleCache
+from pigweight.pipeline.sprites import SpriteSheets
 from pigweight.store import videos as repo
-from pigweight.store.videos import SampleRow, VideoRow
-from pigweight.vision.overlay import mask_outlines
+from pigweight.store.videos import SampleRow
 from pigweight.vision.segmenter import Segmenter
 from pigweight.vision.zone import Zone
 
 logger = logging.getLogger(__name__)
 
-_EPS_S = 1e-3  # sample times are stored rounded to the millisecond
-_SEEK_AHEAD_S = 30.0  # a jump further ahead than this seeks instead of demuxing through
 _FOCUS_SPAN_S = 60.0  # after focus(t), [t, t + this) is indexed before anything else
-_OUTLINE_POINTS = 32
 _PENDING = ("queued", "indexing")
 
-# Timeline previews: one 160 px tile per 10 s, 10 x 10 tiles per JPEG sprite sheet.
-THUMB_EVERY_S = 10.0
-THUMB_WIDTH = 160
-SPRITE_SIDE = 10
-
 ProgressCallback = Callable[[int, int], None]
-
-
-def plan_samples(info: VideoInfo, interval_s: float) -> tuple[list[float], bool]:
-    """The sample times of a file and whether they are all keyframes.
-
-    Keyframes serve when no gap between them (or after the last) exceeds `interval_s` by
-    more than half a frame; among them, one is kept only where skipping it would leave a gap
-    longer than `interval_s`. Otherwise the times are 0, interval_s, 2 * interval_s, ...
-    """
-    half_frame = 0.5 / info.fps if info.fps > 0 else 0.02
-    keys = list(info.keyframes)
-    ends = [*keys[1:], info.duration_s]
-    if (
-        keys
-        and keys[0] <= half_frame
-        and all(b - a <= interval_s + half_frame for a, b in zip(keys, ends, strict=True))
-    ):
-        chosen = [keys[0]]
-        for k, nxt in zip(keys[1:], ends[1:], strict=True):
-            if nxt - chosen[-1] > interval_s + half_frame:
-                chosen.append(k)
-        return chosen, True
-    last_frame = info.duration_s - (1.0 / info.fps if info.fps > 0 else 0.0)
-    n = int(max(last_frame, 0.0) / interval_s + 1e-9) + 1
-    return [round(i * interval_s, 3) for i in range(n)], False
-
-
-@dataclass(slots=True)
-class Decoded:
-    """One decoded frame and the requested times it answers (it is the first at or after)."""
-
-    first: int  # index into the requested times
-    last: int  # inclusive
-    t: float
-    image: Image
-
-
-# Frames are counted at most this size on their longest side (the INDEX_MAX_SIDE_PX
-# setting; this is its default): the classic segmenter's working size (it would shrink a
-# 1080p frame to it anyway, then build every animal's mask back at 1080p). Outlines are
-# stored in 0-1 of the frame, so nothing else changes. On synthetic 1080p frames the counts
-# stayed the same (MAE 0.80 vs 0.87 at full size) and a sample took 189 instead of 224 ms.
-INDEX_MAX_SIDE_PX = 1280
-
-
-def _fit(width: int, height: int, max_side_px: int | None) -> tuple[int, int] | None:
-    """(w, h) scaled to fit max_side_px, even; None when the frame already fits."""
-    longest = max(width, height)
-    if max_side_px is None or longest <= max_side_px or longest <= 0:
-        return None
-    scale = max_side_px / longest
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
-
-
-class FrameReader:
-    """The first frame at or after each requested time, decoding forward in one pass."""
-
-    def __init__(
-        self, info: VideoInfo, keyframes_only: bool, max_side_px: int | None = INDEX_MAX_SIDE_PX
-    ) -> None:
-        self._info = info
-        self._size = _fit(info.width, info.height, max_side_px)
-        self._keys = list(info.keyframes)
-        self._keyframes_only = keyframes_only
-        self._period = 1.0 / info.fps if info.fps > 0 else 0.04
-        self._container = open_video(info.path)
-        self._stream = self._container.streams.video[0]
-        self._tb = float(self._stream.time_base or 1 / 90000)
-        self._packets: Iterator[av.Packet] | None = None
-        self._held: av.Packet | None = None  # read while seeking, not yet decoded
-        self._frames: deque[tuple[float, av.VideoFrame]] = deque()
-        self._last_t = -1.0  # t of the last frame handed out or passed over
-        self._gop_t = -1.0  # t of the keyframe packet most recently fed to the decoder
-        self._skip_to: float | None = None  # drop packets until the keyframe at this t
-        self._eof = False
-        self._setup()
-
-    def close(self) -> None:
-        self._container.close()
-
-    def read(self, times: Sequence[float]) -> tuple[list[Decoded], bool]:
-        """Frames for ascending `times`; True as well when the file ended before the last."""
-        if not times:
-            return [], False
-        start_key = self._key_before(times[0])
-        if self._packets is None or times[0] < self._last_t - _EPS_S:
-            self._seek(start_key)
-        elif start_key > self._gop_t + _EPS_S:
-            if start_key - max(self._last_t, 0.0) > _SEEK_AHEAD_S:
-                self._seek(start_key)
-            else:
-                self._skip_to = start_key
-        out: list[Decoded] = []
-        i = 0
-        for t, frame in self._decoded():
-            self._last_t = t
-            if t + _EPS_S < times[i]:
-                continue
-            first = i
-            while i < len(times) and t + _EPS_S >= times[i]:
-                i += 1
-            if self._size is None:
-                image = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
-            else:  # scaled while converting: one pass in swscale instead of two
-                width, height = self._size
-                image = np.asarray(
-                    frame.to_ndarray(
-                        format="rgb24", width=width, height=height, interpolation="AREA"
-                    ),
-                    dtype=np.uint8,
-                )
-            out.append(Decoded(first, i - 1, round(t, 3), image))
-            if i == len(times):
-                return out, False
-            key = self._key_before(times[i])
-            if key > self._gop_t + _EPS_S:
-                self._skip_to = key  # the rest of this keyframe interval is not needed
-        return out, True
-
-    def _setup(self) -> None:
-        if self._keyframes_only:
-            self._stream.codec_context.skip_frame = "NONKEY"
-        # Frame threads hold frames back (one per thread) and so decode packets past the
-        # last sample of a keyframe interval; slice threads measured 10-50 % faster here.
-        self._stream.thread_type = "SLICE"
-
-    def _key_before(self, t: float) -> float:
-        k = bisect.bisect_right(self._keys, t + _EPS_S) - 1
-        return self._keys[k] if k >= 0 else 0.0
-
-    def _seek(self, key_t: float) -> None:
-        """Position the demuxer on a keyframe at or before key_t.
-
-        Some demuxers (MPEG-TS, a cut file) land after the asked time: then try the keyframe
-        before, and at the first one, read the file from its first byte.
-        """
-        k = bisect.bisect_right(self._keys, key_t + _EPS_S) - 1
-        back = 1
-        while True:
-            if k <= 0:
-                self._container.close()
-                self._container = open_video(self._info.path)
-                self._stream = self._container.streams.video[0]
-                self._setup()
-                self._packets = self._container.demux(self._stream)
-                self._held = None
-                break
-            pts = round((self._keys[k] + self._info.start_s) / self._tb)
-            self._container.seek(pts, backward=True, any_frame=False, stream=self._stream)
-            self._packets = self._container.demux(self._stream)
-            self._held = self._first_keyframe_packet()
-            if self._held is None or self._packet_t(self._held) <= key_t + _EPS_S:
-                break
-            k, back = k - back, back * 2  # a few seeks at most, even for a 10 GB file
-        self._frames.clear()
-        self._last_t = self._gop_t = -1.0
-        self._skip_to = key_t  # the decoder starts at the keyframe, not on a P-frame
-        self._eof = False
-
-    def _first_keyframe_packet(self) -> av.Packet | None:
-        while (packet := self._next_packet()) is not None:
-            if packet.size and packet.is_keyframe:
-                return packet
-        return None
-
-    def _packet_t(self, packet: av.Packet) -> float:
-        ts = packet.pts if packet.pts is not None else packet.dts
-        return self._gop_t if ts is None else ts * self._tb - self._info.start_s
-
-    def _decoded(self) -> Iterator[tuple[float, av.VideoFrame]]:
-        """Decoded frames in presentation order; ends at the end of the readable file."""
-        while True:
-            while self._frames:
-                yield self._frames.popleft()
-            if self._eof or self._packets is None:
-                return
-            packet, self._held = self._held or self._next_packet(), None
-            if packet is None:
-                self._eof = True
-                self._decode(None)
-                continue
-            if packet.size and not self._wanted(packet):
-                continue
-            self._decode(packet)
-
-    def _next_packet(self) -> av.Packet | None:
-        assert self._packets is not None
-        try:
-            return next(self._packets, None)
-        except av.FFmpegError as exc:
-            # A truncated recording: index what is readable, as the probe did.
-            name, t = self._info.path.name, self._last_t
-            logger.warning("%s: stopped reading at t=%.3f s: %s", name, t, exc)
-            return None
-
-    def _wanted(self, packet: av.Packet) -> bool:
-        if not packet.is_keyframe:
-            return self._skip_to is None and not self._keyframes_only
-        t = self._packet_t(packet)
-        if self._skip_to is not None:
-            if t < self._skip_to - _EPS_S:
-                return False
-            self._skip_to = None
-        self._gop_t = t
-        return True
-
-    def _decode(self, packet: av.Packet | None) -> None:
-        try:
-            frames = self._stream.decode(packet)
-            if self._keyframes_only and packet is not None:
-                # A decoder that reorders (B-frames) holds each frame until the next
-                # packet; drain it so a keyframe comes out at once, then reopen it.
-                frames += self._stream.decode(None)
-                self._stream.codec_context.flush_buffers()
-        except av.FFmpegError as exc:
-            logger.debug("%s: undecodable packet: %s", self._info.path.name, exc)
-            return
-        for frame in frames:
-            if frame.pts is None:
-                t = self._last_t + self._period
-            else:
-                t = frame.pts * self._tb - self._info.start_s
-            self._frames.append((t, frame))
-
-
-class SpriteSheets:
-    """Timeline thumbnails of one video: sprite_N.jpg sheets and thumbs.vtt that maps them.
-
-    The sheet being filled stays in memory and is rewritten after each tile (~10 ms per
-    10 s of video), so a kill loses at most the batch in hand's tile, and tiles are not
-    re-encoded from a decoded JPEG again and again (only once, on resume).
-    """
-
-    def __init__(self, folder: Path, info: VideoInfo) -> None:
-        self.folder = folder
-        self.info = info
-        aspect = info.height / info.width if info.width else 9 / 16
-        self.tile_w = THUMB_WIDTH
-        self.tile_h = max(2, round(THUMB_WIDTH * aspect / 2) * 2)
-        self.tiles = max(1, int(info.duration_s // THUMB_EVERY_S) + 1)
-        self._sheet_index = -1
-        self._sheet: Image | None = None
-
-    def sheet_path(self, n: int) -> Path:
-        return self.folder / f"sprite_{n}.jpg"
-
-    def write_vtt(self) -> None:
-        """WebVTT cues for every tile, `sprite_N.jpg#xywh=x,y,w,h` (relative to the VTT)."""
-        lines = ["WEBVTT", ""]
-        per_sheet = SPRITE_SIDE * SPRITE_SIDE
-        for tile in range(self.tiles):
-            t0 = tile * THUMB_EVERY_S
-            t1 = min(t0 + THUMB_EVERY_S, self.info.duration_s)
-            if t1 <= t0:
-                break
-            n, cell = divmod(tile, per_sheet)
-            y, x = divmod(cell, SPRITE_SIDE)
-            lines += [
-                f"{_vtt_time(t0)} --> {_vtt_time(t1)}",
-                f"sprite_{n}.jpg#xywh={x * self.tile_w},{y * self.tile_h},"
-                f"{self.tile_w},{self.tile_h}",
-                "",
-            ]
-        self.folder.mkdir(parents=True, exist_ok=True)
-        replace_file(self.folder / "thumbs.vtt", "\n".join(lines).encode())
-
-    def add(self, t: float, image: Image) -> None:
-        """Put the frame at t in its tile and rewrite that sheet."""
-        tile = int(t // THUMB_EVERY_S + 1e-9)
-        n, cell = divmod(tile, SPRITE_SIDE * SPRITE_SIDE)
-        sheet = self._load(n)
-        y, x = divmod(cell, SPRITE_SIDE)
-        small = cv2.resize(image, (self.tile_w, self.tile_h), interpolation=cv2.INTER_AREA)
-        sheet[y * self.tile_h : (y + 1) * self.tile_h, x * self.tile_w : (x + 1) * self.tile_w] = (
-            small
-        )
-        replace_file(self.sheet_path(n), encode_jpeg(sheet, quality=80))
-
-    def _load(self, n: int) -> Image:
-        if self._sheet is not None and self._sheet_index == n:
-            return self._sheet
-        shape = (SPRITE_SIDE * self.tile_h, SPRITE_SIDE * self.tile_w, 3)
-        sheet = np.full(shape, 32, np.uint8)
-        path = self.sheet_path(n)
-        if path.is_file():
-            try:
-                with PILImage.open(path) as old:
-                    loaded = np.asarray(old.convert("RGB"), dtype=np.uint8)
-                if loaded.shape == shape:
-                    sheet = loaded.copy()
-            except OSError:
-                logger.warning("%s is unreadable; it is drawn again", path)
-        self._sheet_index, self._sheet = n, sheet
-        return sheet
-
-
-def _vtt_time(t: float) -> str:
-    ms = round(t * 1000)
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
 def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
@@ -374,93 +59,6 @@ def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
         "indexed": not sample.on_demand,
         "outside": sample.outside,
     }
-
-
-def sample_row(t: float, detections: Detections, on_demand: bool = False) -> SampleRow:
-    """What is stored of one counted frame: count, confidence and compact outlines."""
-    outlines = [
-        [[round(x, 3), round(y, 3)] for x, y in polygon]
-        for polygon in mask_outlines(detections, max_points=_OUTLINE_POINTS)
-    ]
-    return SampleRow(
-        t=round(t, 3),
-        count=len(detections),
-        confidence=round(detections.confidence, 4),
-        outlines=json.dumps(outlines, separators=(",", ":")),
-        on_demand=on_demand,
-    )
-
-
-class _Job:
-    """The worker's view of one file: its sample times, which are done, its decoder."""
-
-    def __init__(
-        self, row: VideoRow, interval_s: float, done_times: Sequence[float], max_side_px: int
-    ) -> None:
-        self.row = row
-        self.max_side_px = max_side_px
-        self.times, self.keyframes_only = plan_samples(row.info, interval_s)
-        self.done = bytearray(len(self.times))
-        until = bisect.bisect_left(self.times, row.indexed_until_s - _EPS_S)
-        self.done[:until] = b"\x01" * until
-        for t in done_times:  # samples beyond the prefix: indexed first for a focus
-            k = bisect.bisect_right(self.times, t + _EPS_S) - 1
-            if k >= 0:
-                self.done[k] = 1
-        self.samples_done = sum(self.done)
-        self.cursor = until
-        self._advance()
-        tiles = [int(t // THUMB_EVERY_S + 1e-9) for t in self.times]
-        self.tile_starts = {k for k in range(len(tiles)) if k == 0 or tiles[k] != tiles[k - 1]}
-        self.reader: FrameReader | None = None
-        self.thumbs: SpriteSheets | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.cursor >= len(self.times)
-
-    @property
-    def indexed_until_s(self) -> float:
-        """Every sample time below this is done."""
-        if self.complete:
-            return self.row.info.duration_s
-        return self.times[self.cursor]
-
-    def next_batch(self, n: int, window: tuple[float, float] | None) -> list[int]:
-        """Indices of up to n pending sample times: from the window if any, else the first."""
-        if window is None:
-            start, end = self.cursor, len(self.times)
-        else:
-            start = max(self.cursor, bisect.bisect_right(self.times, window[0] + _EPS_S) - 1)
-            end = bisect.bisect_left(self.times, window[1])
-        picked: list[int] = []
-        for k in range(start, end):
-            if not self.done[k]:
-                picked.append(k)
-                if len(picked) == n:
-                    break
-        return picked
-
-    def mark_done(self, indices: Sequence[int]) -> None:
-        for k in indices:
-            if not self.done[k]:
-                self.done[k] = 1
-                self.samples_done += 1
-        self._advance()
-
-    def open_reader(self) -> FrameReader:
-        if self.reader is None:
-            self.reader = FrameReader(self.row.info, self.keyframes_only, self.max_side_px)
-        return self.reader
-
-    def close_reader(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
-
-    def _advance(self) -> None:
-        while self.cursor < len(self.times) and self.done[self.cursor]:
-            self.cursor += 1
 
 
 @dataclass(slots=True)
@@ -497,7 +95,7 @@ class VideoIndexer:
         self._focus: tuple[int, float, float] | None = None  # video, [t0, t1)
         self._rates: dict[int, _Rate] = {}
         self._infos: dict[int, VideoInfo] = {}
-        self._jobs: dict[int, _Job] = {}  # touched by the worker (or step()) only
+        self._jobs: dict[int, IndexJob] = {}  # touched by the worker (or step()) only
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -628,7 +226,7 @@ class VideoIndexer:
         with self.engine.connect() as conn:  # another node's indexer may have stored it
             zone = self._zone(conn, video_id)
             sample = repo.nearest_sample_at_or_before(
-                conn, video_id, t + _EPS_S, with_outlines=zone is not None
+                conn, video_id, t + EPS_S, with_outlines=zone is not None
             )
         if sample is None or t - sample.t > self._reach(info, exact):
             sample = self._sample_on_demand(video_id, info, t)
@@ -649,7 +247,7 @@ class VideoIndexer:
             info = self._infos.get(video_id)
         if info is None:
             return None
-        loaded, sample = self.samples.at_or_before(video_id, t + _EPS_S)
+        loaded, sample = self.samples.at_or_before(video_id, t + EPS_S)
         if not loaded or sample is None or t - sample.t > self._reach(info, exact):
             return None
         return _answer(t, sample)
@@ -659,8 +257,8 @@ class VideoIndexer:
         (`exact`) less than a frame: the frame shown at t itself."""
         frame_s = 1.0 / info.fps if info.fps > 0 else 0.0
         if exact:
-            return max(frame_s - _EPS_S, _EPS_S)
-        return self.interval_s + frame_s + _EPS_S
+            return max(frame_s - EPS_S, EPS_S)
+        return self.interval_s + frame_s + EPS_S
 
     def _info(self, video_id: int) -> VideoInfo:
         with self._cond:
@@ -677,7 +275,7 @@ class VideoIndexer:
 
     def _sample_on_demand(self, video_id: int, info: VideoInfo, t: float) -> SampleRow:
         frame_t, image = hls.frame_at(info.path, info, t, self.files)
-        size = _fit(image.shape[1], image.shape[0], self.max_side_px)
+        size = fit_size(image.shape[1], image.shape[0], self.max_side_px)
         if size is not None:  # counted at the size the index pass counts at
             image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
         sample = sample_row(frame_t, self._segmenter().segment(image), on_demand=True)
@@ -743,7 +341,7 @@ class VideoIndexer:
             self._focus = None
         return (self._queue[0], None) if self._queue else None
 
-    def _job(self, video_id: int) -> _Job:
+    def _job(self, video_id: int) -> IndexJob:
         for other in [k for k in self._jobs if k != video_id]:
             self._jobs[other].close_reader()  # one open decoder at a time
             with self._cond:
@@ -755,9 +353,9 @@ class VideoIndexer:
                 row = repo.get_video(conn, video_id)
                 if row is None:
                     raise KeyError(f"video {video_id} is gone from the database")
-                after = row.indexed_until_s - _EPS_S
+                after = row.indexed_until_s - EPS_S
                 done_times = repo.index_sample_times(conn, video_id, after_s=after)
-            job = _Job(row, self.interval_s, done_times, self.max_side_px)
+            job = IndexJob(row, self.interval_s, done_times, self.max_side_px)
             if self.thumbs_dir is not None:
                 job.thumbs = SpriteSheets(self.thumbs_dir / str(video_id), row.info)
                 job.thumbs.write_vtt()
@@ -815,7 +413,7 @@ class VideoIndexer:
             rate.samples_per_s = 0.8 * rate.samples_per_s + 0.2 * per_s
             rate.video_s_per_s = rate.samples_per_s * spacing_s
 
-    def _finish(self, job: _Job) -> None:
+    def _finish(self, job: IndexJob) -> None:
         video_id = job.row.id
         with self.engine.begin() as conn:
             repo.set_index_state(

@@ -17,14 +17,11 @@ from sqlalchemy import Engine
 
 from pigweight.domain import Detections, Image
 from pigweight.errors import ModelLoadError
+from pigweight.media.frame_reader import FrameReader
 from pigweight.media.probe import VideoInfo, probe_video
 from pigweight.media.synth import load_truth, write_demo_video
-from pigweight.pipeline.indexer import (
-    FrameReader,
-    VideoIndexer,
-    index_file_blocking,
-    plan_samples,
-)
+from pigweight.pipeline.index_job import plan_samples
+from pigweight.pipeline.indexer import VideoIndexer, index_file_blocking
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database
 from pigweight.vision.classic import ClassicSegmenter
@@ -328,7 +325,7 @@ def test_a_truncated_recording_is_indexed_as_far_as_it_reads(tmp_path: Path) -> 
 
 
 def test_large_frames_are_counted_at_the_working_size(tmp_path: Path) -> None:
-    from pigweight.pipeline.indexer import INDEX_MAX_SIDE_PX
+    from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX
     from tests.media.videos import write_clip
 
     clip = write_clip(tmp_path / "hd.mp4", seconds=2, gop_s=1.0, width=1920, height=1080)
