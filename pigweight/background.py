@@ -46,6 +46,11 @@ class BackgroundThread:
         """The thread runs (perhaps still ending after a stop that timed out)."""
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def is_current(self) -> bool:
+        """The caller runs on this thread."""
+        return self._thread is threading.current_thread()
+
     def start(self, prepare: Callable[[], None] | None = None) -> bool:
         """Start the thread; False when it already runs. A thread still ending after a
         stop is waited for (`restart_wait_s`), then `StillStopping` if it has not ended.

@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from pigweight.background import BackgroundThread
 from pigweight.errors import PigWeightError
 from pigweight.media import hls
 from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX, fit_size
@@ -43,6 +44,8 @@ from pigweight.vision.segmenter import Segmenter
 from pigweight.vision.zone import Zone
 
 logger = logging.getLogger(__name__)
+
+STOP_WAIT_S = 10.0  # the batch in hand commits first
 
 _FOCUS_SPAN_S = 60.0  # after focus(t), [t, t + this) is indexed before anything else
 _PENDING = ("queued", "indexing")
@@ -97,14 +100,18 @@ class VideoIndexer:
         self._infos: dict[int, VideoInfo] = {}
         self._jobs: dict[int, IndexJob] = {}  # touched by the worker (or step()) only
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._worker = BackgroundThread("video-indexer", self._run, STOP_WAIT_S)
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue the jobs the database holds as queued or indexing, and start the worker."""
-        if self._thread is not None:
+        """Queue the jobs the database holds as queued or indexing, and start the worker
+        (a worker still ending after a stop that timed out is waited for first)."""
+        if self._worker.running:
             return
+        self._worker.start(self._queue_pending)
+
+    def _queue_pending(self) -> None:
         with self.engine.connect() as conn:
             pending = repo.list_videos(conn, states=_PENDING)
         with self._cond:
@@ -115,19 +122,14 @@ class VideoIndexer:
                     self._queue.append(row.id)
         if pending:
             logger.info("video indexer: %d jobs to resume or start", len(pending))
-        self._thread = threading.Thread(target=self._run, name="video-indexer", daemon=True)
-        self._thread.start()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = STOP_WAIT_S) -> None:
         """Finish the batch in hand (it commits), then stop and join the worker thread."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.warning("video indexer did not stop within %.1f s", timeout_s)
-            self._thread = None
+        if self._worker.alive:
+            self._worker.stop(timeout_s)
         else:
             self._close_jobs()
 
@@ -294,7 +296,7 @@ class VideoIndexer:
 
         For the CLI and tests; never while the worker thread runs.
         """
-        if self._thread is not None and threading.current_thread() is not self._thread:
+        if self._worker.alive and not self._worker.is_current:
             raise RuntimeError("VideoIndexer.step() while its worker thread runs")
         with self._cond:
             pick = self._pick()
