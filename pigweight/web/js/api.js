@@ -1,5 +1,72 @@
-// Talks to the PigWeight server. Errors come back as {code, detail}: the page translates
-// `code`, and shows the server's English `detail` as the technical detail.
+// Talks to the PigWeight server: every request of the page goes through here. Errors come
+// back as {code, detail, params} (api/errors.py): the page translates `code`, and shows the
+// server's English `detail` as the technical detail.
+
+let onUnauthorized = () => {};
+
+// What an answer 401 does (user.js: back to /login, while logins are required).
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+// The fetch() of `method url`; throws as fetch() does when the connection fails. `body`:
+// FormData as it is; a string as JSON text already written (a retry sends the same bytes);
+// anything else written as JSON. `options`: {headers, cache, signal}.
+export async function request(method, url, body, { headers = {}, cache, signal } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (cache) init.cache = cache;
+  if (signal) init.signal = signal;
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  if (response.status === 401) onUnauthorized();
+  return response;
+}
+
+// The answer's JSON, or null: a 204, a proxy's HTML error page, a cut connection.
+export async function readJson(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+// {ok, status, payload, headers}: never throws. A lost connection is status 0 with the
+// payload {code: "network", detail}; an answer that is not JSON has the payload null.
+export async function call(method, url, body, options = {}) {
+  let response;
+  try {
+    response = await request(method, url, body, options);
+  } catch (err) {
+    const payload = { code: "network", detail: String(err?.message || err) };
+    return { ok: false, status: 0, payload, headers: new Headers() };
+  }
+  const payload = await readJson(response);
+  return { ok: response.ok, status: response.status, payload, headers: response.headers };
+}
+
+// A call()'s refusal: its code, `http_STATUS` when the answer had none ("network" for a lost
+// connection).
+export function answerCode({ status, payload }) {
+  return payload?.code ?? `http_${status}`;
+}
+
+// A call()'s refusal in the server's (or the browser's) English words, `HTTP STATUS` when the
+// answer had none: the technical detail.
+export function answerDetail({ status, payload }) {
+  return payload?.detail ?? `HTTP ${status}`;
+}
+
+// GET `url`'s JSON, or null whatever went wrong: for what the page can show without.
+export async function getJson(url, options = {}) {
+  const answer = await call("GET", url, undefined, options);
+  return answer.ok ? answer.payload : null;
+}
 
 export class CountError extends Error {
   constructor(code, detail = "") {
@@ -19,21 +86,11 @@ export function photoForm(file, zone = null) {
 }
 
 export async function countImage(file, zone = null) {
-  let response;
-  try {
-    response = await fetch("/api/count_image", { method: "POST", body: photoForm(file, zone) });
-  } catch (err) {
-    throw new CountError("network", String(err.message || err));
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    // A proxy's HTML error page, or a cut connection: no JSON to read.
-  }
-  if (!response.ok) {
-    const code = payload?.code ?? (response.status === 413 ? "upload_too_large" : "unknown");
-    throw new CountError(code, payload?.detail ?? `HTTP ${response.status}`);
+  const answer = await call("POST", "/api/count_image", photoForm(file, zone));
+  const { ok, status, payload } = answer;
+  if (!ok) {
+    const code = payload?.code ?? (status === 413 ? "upload_too_large" : "unknown");
+    throw new CountError(code, answerDetail(answer));
   }
   if (!payload || typeof payload.count !== "number") {
     throw new CountError("unknown", "unexpected answer from the server");

@@ -1,6 +1,7 @@
 // The login page: POST /api/auth/login, then back to where the user was going (?next=).
 // The session cookie is HttpOnly: this script never sees it.
 
+import { call } from "./api.js";
 import { initialLanguage, onLanguage, serverError, setLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,32 +41,23 @@ async function submit(event) {
   }
   const button = $("login-submit");
   button.disabled = true;
-  let response;
-  try {
-    response = await fetch("/api/auth/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name, password }),
-    });
-  } catch (err) {
+  const { ok, status, payload: body, headers } = await call("POST", "/api/auth/login", { name, password });
+  button.disabled = false;
+  if (status === 0) {
     show("error.network");
-    button.disabled = false;
     return;
   }
-  button.disabled = false;
-  if (response.ok) {
+  if (ok) {
     location.replace(nextPath() + location.hash); // the browser kept the #view through /login
     return;
   }
-  const body = await response.json().catch(() => null);
   $("login-password").value = "";
   $("login-password").focus();
-  if (response.status === 401) show("auth.wrong");
-  else if (response.status === 429)
-    show("auth.tooMany", { seconds: response.headers.get("Retry-After") || "60" });
-  else if (response.status === 503 && body?.code === "login_busy")
-    show("auth.busy", { seconds: response.headers.get("Retry-After") || "1" });
-  else show("auth.failed", { error: serverError(body, response.status) });
+  if (status === 401) show("auth.wrong");
+  else if (status === 429) show("auth.tooMany", { seconds: headers.get("Retry-After") || "60" });
+  else if (status === 503 && body?.code === "login_busy")
+    show("auth.busy", { seconds: headers.get("Retry-After") || "1" });
+  else show("auth.failed", { error: serverError(body, status) });
 }
 
 function main() {

@@ -2,6 +2,7 @@
 // session ends (any answer 401 while logins are required). Nothing shows while the service
 // has no users (open on 127.0.0.1).
 
+import { call, getJson, whenUnauthorized } from "./api.js";
 import { onLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,28 +34,18 @@ function toLogin() {
 }
 
 async function logout() {
-  try {
-    await fetch("/api/auth/logout", { method: "POST" });
-  } finally {
-    toLogin();
-  }
+  await call("POST", "/api/auth/logout");
+  toLogin();
 }
 
 export async function init() {
   // A session that ends while the page is open (expired, password changed): log in again.
-  const original = window.fetch.bind(window);
-  window.fetch = async (...args) => {
-    const response = await original(...args);
-    if (response.status === 401 && me?.login_required) toLogin();
-    return response;
-  };
+  whenUnauthorized(() => {
+    if (me?.login_required) toLogin();
+  });
   $("user-logout").addEventListener("click", logout);
   onLanguage(render);
-  try {
-    const response = await original("/api/auth/me");
-    if (response.ok) me = await response.json();
-  } catch {
-    // The server is away: the views say so.
-  }
+  // Unanswered (the server is away): the views say so.
+  me = await getJson("/api/auth/me");
   render();
 }

@@ -5,6 +5,7 @@
 // «Убрать зону» saves null. Animals outside the zone are not counted (the server decides;
 // the page only shows it).
 
+import { answerCode, answerDetail } from "./api.js";
 import { t, technicalDetail } from "./i18n.js";
 import { drawZone, placeOver } from "./outlines.js";
 
@@ -19,7 +20,7 @@ const DIGITS = 4; // 0.0001 of the picture: finer than any click
 //   picture(): the element the zone lies over (<video>, <img>) or null;
 //   savedZone(picture): the saved zone to draw over that picture, or null;
 //   note(): more words for the hint ("" for none); canRemove(): whether «Убрать зону» shows;
-//   send(subject, zone): the fetch() that saves it (a Response);
+//   send(subject, zone): the api.js call() that saves it ({ok, status, payload});
 //   onSaved(subject, payload): the server's answer applied (a redraw follows);
 //   canStart(): whether drawing may begin now (optional);
 //   watch: elements whose size moves the picture }
@@ -104,14 +105,14 @@ export function createZoneEditor(els, how) {
     error = null;
     render();
     try {
-      const response = await how.send(shown, zone);
-      const payload = await response.json().catch(() => null);
-      if (response.ok && payload) {
+      const answer = await how.send(shown, zone);
+      if (answer.status === 0) {
+        error = { key: "error.network", detail: answerDetail(answer) };
+      } else if (answer.ok && answer.payload) {
         draft = null;
-        how.onSaved(shown, payload);
+        how.onSaved(shown, answer.payload);
       } else {
-        const code = payload?.code ?? `http_${response.status}`;
-        error = { key: errorKey(response.status, code), detail: payload?.detail ?? `HTTP ${response.status}` };
+        error = { key: errorKey(answer.status, answerCode(answer)), detail: answerDetail(answer) };
       }
     } catch (err) {
       error = { key: "error.network", detail: String(err?.message ?? err) };

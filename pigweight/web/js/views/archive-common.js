@@ -1,6 +1,7 @@
 // What the archive view's modules share: the view's state, the element lookup, time and size
 // formats, the JSON fetch and the error box.
 
+import { answerDetail, call } from "../api.js";
 import { locale, t, technicalDetail } from "../i18n.js";
 import { UploadError } from "./archive-upload.js";
 
@@ -63,19 +64,9 @@ export function renderError() {
   if (error) showError(error.titleKey, error.detail, error.params);
 }
 
+// The JSON of GET `url`; a refusal or a lost connection (status 0) is an UploadError.
 export async function getJson(url) {
-  let response;
-  try {
-    response = await fetch(url, { cache: "no-store" });
-  } catch (err) {
-    throw new UploadError(0, "network", String(err.message || err));
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    // not JSON: the status says enough
-  }
-  if (!response.ok) throw new UploadError(response.status, payload?.code, payload?.detail ?? `HTTP ${response.status}`);
-  return payload;
+  const answer = await call("GET", url, undefined, { cache: "no-store" });
+  if (!answer.ok) throw new UploadError(answer.status, answer.payload?.code, answerDetail(answer));
+  return answer.payload;
 }

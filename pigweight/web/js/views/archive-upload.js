@@ -2,6 +2,8 @@
 // file of several GB must survive a dropped Wi-Fi link, so after a network error the page
 // asks the server how many bytes it has and goes on from there.
 
+import { call, readJson, request } from "../api.js";
+
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000];
 
@@ -16,14 +18,6 @@ export class UploadError extends Error {
 }
 
 class NetworkDown extends Error {}
-
-async function payloadOf(response) {
-  try {
-    return await response.json();
-  } catch {
-    return null; // a proxy's HTML page or a cut connection: no JSON
-  }
-}
 
 function refusal(status, payload) {
   const code = payload?.code ?? (status === 413 ? "upload_too_large" : `http_${status}`);
@@ -72,9 +66,10 @@ function patchChunk(url, offset, blob, onBytes, signal) {
   });
 }
 
-async function request(url, options) {
+// api.js's request(), with a lost connection as NetworkDown: worth another try.
+async function attempt(method, url, body, options) {
   try {
-    return await fetch(url, options);
+    return await request(method, url, body, options);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new NetworkDown(String(err.message || err));
@@ -82,20 +77,16 @@ async function request(url, options) {
 }
 
 async function serverOffset(url, signal) {
-  const response = await request(url, { cache: "no-store", signal });
+  const response = await attempt("GET", url, undefined, { cache: "no-store", signal });
   if (response.status === 404) return null; // finished (moved into the archive) or purged
-  if (!response.ok) throw refusal(response.status, await payloadOf(response));
-  return (await payloadOf(response))?.offset ?? Number(response.headers.get("Upload-Offset"));
+  if (!response.ok) throw refusal(response.status, await readJson(response));
+  return (await readJson(response))?.offset ?? Number(response.headers.get("Upload-Offset"));
 }
 
 async function createUpload(file, signal) {
-  const response = await request("/api/video_file/uploads", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ filename: file.name, size: file.size }),
-    signal,
-  });
-  const payload = await payloadOf(response);
+  const body = { filename: file.name, size: file.size };
+  const response = await attempt("POST", "/api/video_file/uploads", body, { signal });
+  const payload = await readJson(response);
   if (!response.ok) throw refusal(response.status, payload);
   return payload.upload_id;
 }
@@ -152,9 +143,6 @@ export async function uploadFile(file, { onBytes, onRetry, onUploadId, signal, c
 }
 
 export async function discardUpload(uploadId) {
-  try {
-    await fetch(`/api/video_file/uploads/${uploadId}`, { method: "DELETE" });
-  } catch {
-    // the server purges abandoned uploads after a day
-  }
+  // Unanswered, it is no matter: the server purges abandoned uploads after a day.
+  await call("DELETE", `/api/video_file/uploads/${uploadId}`);
 }

@@ -5,10 +5,11 @@
 // file itself, GET /api/video_file/{id}) plus the frame's time, or what the operator enters
 // where the recording does not say.
 
+import { answerDetail, call } from "../api.js";
+import { formatKg } from "../format.js";
 import { locale, serverError, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { $, getJson, state } from "./archive-common.js";
-import { formatKg } from "./history.js";
 
 let weighKey = null; // Idempotency-Key of the form now open: a resent form saves once
 
@@ -116,24 +117,19 @@ async function submitWeighing(event) {
     $("archive-weigh-at").focus();
     return;
   }
-  let response;
-  let payload = null;
-  try {
-    response = await fetch(`/api/video_file/${state.video.id}/weighing`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": weighKey },
-      body: JSON.stringify(body),
-    });
-    payload = await response.json();
-  } catch (err) {
+  const url = `/api/video_file/${state.video.id}/weighing`;
+  const answer = await call("POST", url, body, { headers: { "Idempotency-Key": weighKey } });
+  const { ok, status, payload } = answer;
+  if (status === 0 || payload === null) {
+    // No answer, or none that can be read (a proxy's page): the server is away.
     result.dataset.state = "error";
-    console.warn("archive weighing:", err);
+    console.warn("archive weighing:", answerDetail(answer));
     result.textContent = t("archive.error.offline");
     return;
   }
-  if (!response.ok) {
+  if (!ok) {
     result.dataset.state = "error";
-    result.textContent = `${t("archive.weighRefused")}: ${serverError(payload, response.status, "weigh.error")}`;
+    result.textContent = `${t("archive.weighRefused")}: ${serverError(payload, status, "weigh.error")}`;
     return;
   }
   result.dataset.state = "ok";

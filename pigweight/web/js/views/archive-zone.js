@@ -2,6 +2,7 @@
 // (zone-editor.js): saved with PUT /api/video_file/{id}/zone, removed with null. The zone
 // is drawn dashed over the video; the count of the frame and the timeline follow it.
 
+import { call } from "../api.js";
 import { createZoneEditor } from "../zone-editor.js";
 import { $, state } from "./archive-common.js";
 
@@ -33,12 +34,7 @@ export function wireZone(onSaved) {
         video.pause();
         return true;
       },
-      send: (shown, zone) =>
-        fetch(`/api/video_file/${shown.id}/zone`, {
-          method: "PUT",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ zone }),
-        }),
+      send: (shown, zone) => call("PUT", `/api/video_file/${shown.id}/zone`, { zone }),
       onSaved: (shown, payload) => {
         shown.zone = payload.zone ?? null;
         if (state.video === shown) onSaved();

@@ -10,6 +10,7 @@
 // archive-overlay (outlines and cover over the video), archive-zone (the recording's
 // platform zone, zone-editor.js), archive-upload-panel and archive-weighing (the two forms).
 
+import { call, request } from "../api.js";
 import { onLanguage, t } from "../i18n.js";
 import { $, PENDING, clearError, clock, frameClock, getJson, renderError, showError, state } from "./archive-common.js";
 import { loadList, renderIndexState, renderList, wireList } from "./archive-list.js";
@@ -89,12 +90,9 @@ async function attach(video) {
 // Says why: the server's own reason when the playlist was refused, else the player's.
 async function playbackFailed(url, detail) {
   let reason = detail;
-  try {
-    const response = await fetch(url, { cache: "no-store" });
-    if (!response.ok) reason = (await response.json()).detail ?? reason;
-  } catch {
-    reason = t("archive.error.offline");
-  }
+  const { ok, status, payload } = await call("GET", url, undefined, { cache: "no-store" });
+  if (status === 0 || (!ok && payload === null)) reason = t("archive.error.offline");
+  else if (!ok) reason = payload.detail ?? reason;
   showError("archive.error.play", reason);
 }
 
@@ -218,7 +216,7 @@ async function refresh() {
     if (err.status === 0) showError("archive.error.offline", err.detail);
   }
   try {
-    const response = await fetch(video.thumbnails_vtt, { cache: "no-store" });
+    const response = await request("GET", video.thumbnails_vtt, undefined, { cache: "no-store" });
     if (response.ok && state.video === video) {
       const version = PENDING.includes(video.index.state) ? String(video.index.samples_done) : "done";
       timeline.setThumbs(parseThumbs(await response.text()), version);

@@ -5,9 +5,10 @@
 // weighed than the batch has. The server decides where a weighing goes (the camera's open
 // batch), so automatic weighings land in the same batch as typed ones.
 
+import { call } from "../api.js";
+import { formatKg } from "../format.js";
 import { locale, t } from "../i18n.js";
 import { parseNumber } from "../numbers.js";
-import { formatKg } from "./history.js";
 
 const $ = (id) => document.getElementById(id);
 const NONE = "";
@@ -31,21 +32,15 @@ function errorText(status, payload) {
   return t("batch.failed", { status });
 }
 
-async function call(method, url, body) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    console.warn("batch:", err);
+// {value} of the server's answer, or {error}: the sentence to show.
+async function send(method, url, body) {
+  const answer = await call(method, url, body);
+  if (answer.status === 0) {
+    console.warn("batch:", answer.payload.detail);
     return { error: t("error.network") };
   }
-  const payload = await response.json().catch(() => null);
-  if (!response.ok) return { error: errorText(response.status, payload) };
-  return { value: payload };
+  if (!answer.ok) return { error: errorText(answer.status, answer.payload) };
+  return { value: answer.payload };
 }
 
 function renderPicker() {
@@ -110,7 +105,7 @@ export async function loadBatches() {
   if (state.camera === null) return;
   const seq = ++state.seq;
   const query = new URLSearchParams({ camera: state.camera, limit: String(LIST_LIMIT) });
-  const answer = await call("GET", `/api/batches?${query}`);
+  const answer = await send("GET", `/api/batches?${query}`);
   if (seq !== state.seq) return;
   if (answer.error) {
     state.error = answer.error;
@@ -164,7 +159,7 @@ async function startNew(event) {
   }
   const button = $("batch-start");
   button.disabled = true;
-  const answer = await call("POST", "/api/batches", body);
+  const answer = await send("POST", "/api/batches", body);
   button.disabled = false;
   if (answer.error) {
     state.error = answer.error;
@@ -195,7 +190,7 @@ async function pick() {
 }
 
 async function change(method, url) {
-  const answer = await call(method, url);
+  const answer = await send(method, url);
   if (answer.error) state.error = answer.error;
   await loadBatches();
 }

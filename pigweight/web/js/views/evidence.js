@@ -3,8 +3,9 @@
 // that frame; and a summary of the counts seen. The indicator's raw frames and the JSON are
 // behind «Подробнее» (details), for whoever checks the scale's wiring.
 
+import { getJson } from "../api.js";
+import { formatKg } from "../format.js";
 import { locale, t } from "../i18n.js";
-import { formatKg } from "./history.js";
 
 let dialog = null;
 
@@ -117,13 +118,7 @@ export async function openEvidence(record) {
   dialog.setAttribute("aria-label", title.textContent);
   dialog.showModal();
   close.focus();
-  let evidence = null;
-  try {
-    const response = await fetch(record.evidence_url);
-    if (response.ok) evidence = await response.json();
-  } catch {
-    // said below
-  }
+  const evidence = await getJson(record.evidence_url);
   if (!evidence) {
     content.textContent = t("evidence.failed");
     return;

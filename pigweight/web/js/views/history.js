@@ -3,7 +3,10 @@
 // CSV of what is shown, and "show more" for long ranges.
 // The filters live in the URL (#history?from=…&to=…&camera=…), so a view can be shared.
 
+import { answerDetail, call, getJson } from "../api.js";
+import { formatKg, isoDay } from "../format.js";
 import { csvDialect, language, locale, onLanguage, t, technicalDetail } from "../i18n.js";
+import { snapshotThumb } from "../snapshot.js";
 import { figuresText } from "./batch.js";
 import { recordActions } from "./record-actions.js";
 
@@ -24,43 +27,6 @@ const state = {
   seq: 0,
   loadingMore: false,
 };
-
-// --- helpers the weighing panel shares -----------------------------------------------------
-
-export function formatKg(value) {
-  return value.toLocaleString(locale(), { maximumFractionDigits: 3 });
-}
-
-// The browser's date as YYYY-MM-DD: the farm's day on the farm's own computer.
-export function isoDay(date = new Date()) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-let dialog = null;
-
-// The snapshot full size in a modal dialog; Escape, the button or a click outside closes it.
-export function openSnapshot(url, caption) {
-  if (!dialog) {
-    dialog = document.createElement("dialog");
-    dialog.className = "snapshot-dialog";
-    dialog.innerHTML = `<figure class="snapshot-figure"><img class="snapshot-image" alt="">
-      <figcaption class="snapshot-caption"></figcaption></figure>
-      <button type="button" class="button primary snapshot-close"></button>`;
-    dialog.querySelector(".snapshot-close").addEventListener("click", () => dialog.close());
-    dialog.addEventListener("click", (event) => {
-      if (event.target === dialog) dialog.close(); // the backdrop, not the picture
-    });
-    document.body.append(dialog);
-  }
-  dialog.setAttribute("aria-label", caption);
-  dialog.querySelector(".snapshot-image").src = url;
-  dialog.querySelector(".snapshot-image").alt = caption;
-  dialog.querySelector(".snapshot-caption").textContent = caption;
-  dialog.querySelector(".snapshot-close").textContent = t("history.close");
-  dialog.showModal();
-  dialog.querySelector(".snapshot-close").focus();
-}
 
 // "2026-11-26T11:02:03+03:00" -> "26.11.2026" / "26/11/2026": the farm's date, not the browser's.
 function formatDate(isoDate) {
@@ -180,22 +146,16 @@ function renderBatches() {
 }
 
 async function loadBatches() {
-  try {
-    const response = await fetch("/api/batches?limit=500");
-    if (response.ok) state.batches = (await response.json()).batches;
-  } catch {
-    // The records still show; the filter lists no batch.
-  }
+  // Unanswered, the records still show; the filter lists no batch.
+  const page = await getJson("/api/batches?limit=500");
+  if (page) state.batches = page.batches;
   renderBatches();
 }
 
 async function loadCameras() {
-  try {
-    const response = await fetch("/api/cameras");
-    if (response.ok) renderCameras(await response.json());
-  } catch {
-    // The records still show, by camera id.
-  }
+  // Unanswered, the records still show, by camera id.
+  const cameras = await getJson("/api/cameras");
+  if (cameras) renderCameras(cameras);
 }
 
 // --- loading -----------------------------------------------------------------------------
@@ -208,18 +168,12 @@ class LoadError extends Error {
   }
 }
 
-async function getJson(url) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new LoadError("error.network", String(err.message || err));
-  }
-  const payload = await response.json().catch(() => null);
-  if (!response.ok || payload === null) {
-    throw new LoadError("history.error.load", payload?.detail ?? `HTTP ${response.status}`);
-  }
-  return payload;
+// The JSON of GET `url`; a lost connection or a refusal is a LoadError.
+async function loadJson(url) {
+  const answer = await call("GET", url);
+  if (answer.status === 0) throw new LoadError("error.network", answerDetail(answer));
+  if (!answer.ok || answer.payload === null) throw new LoadError("history.error.load", answerDetail(answer));
+  return answer.payload;
 }
 
 async function load() {
@@ -236,8 +190,8 @@ async function load() {
   loadBatches(); // the picked batch's figures change with its records
   try {
     const [page, summary] = await Promise.all([
-      getJson(`/api/weight/records?${query({ limit: PAGE_ROWS })}`),
-      getJson(`/api/weight/summary?${query()}`),
+      loadJson(`/api/weight/records?${query({ limit: PAGE_ROWS })}`),
+      loadJson(`/api/weight/summary?${query()}`),
     ]);
     if (seq !== state.seq) return; // the filters changed while this was on its way
     state.records = page.records;
@@ -259,7 +213,7 @@ async function loadMore() {
   $("history-more").disabled = true;
   try {
     const offset = state.records.length;
-    const page = await getJson(`/api/weight/records?${query({ limit: PAGE_ROWS, offset })}`);
+    const page = await loadJson(`/api/weight/records?${query({ limit: PAGE_ROWS, offset })}`);
     if (seq !== state.seq) return;
     const known = new Set(state.records.map((r) => r.id));
     state.records.push(...page.records.filter((r) => !known.has(r.id)));
@@ -297,26 +251,6 @@ function thumb(record) {
     avg: formatKg(record.avg_weight_kg),
   });
   return snapshotThumb(record, "history-thumb", caption, t("history.noPhoto"));
-}
-
-// A record's snapshot as a small picture that opens full size (or a "no photo" box).
-export function snapshotThumb(record, className, caption, noPhoto) {
-  if (!record.snapshot_url) {
-    const none = document.createElement("span");
-    none.className = `snapshot-thumb ${className} is-none`;
-    none.textContent = noPhoto;
-    return none;
-  }
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = `snapshot-thumb ${className}`;
-  const img = document.createElement("img");
-  img.src = record.snapshot_url;
-  img.alt = caption;
-  img.loading = "lazy";
-  button.append(img);
-  button.addEventListener("click", () => openSnapshot(record.snapshot_url, caption));
-  return button;
 }
 
 function countCell(record) {

@@ -2,6 +2,7 @@
 // (a line of text that may be a server's refusal, said again in the language just chosen),
 // roles and the time formats.
 
+import { call as apiCall } from "../api.js";
 import { locale, serverError, t, technicalDetail } from "../i18n.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -11,23 +12,10 @@ const root = document.documentElement;
 export const isAdmin = () => root.dataset.admin === "true";
 export const isOperator = () => root.dataset.operator === "true";
 
-// {ok, status, payload}: never throws; a lost connection is status 0, code "network".
-export async function call(method, url, body) {
-  const init = { method, cache: "no-store" };
-  if (body instanceof FormData) {
-    init.body = body;
-  } else if (body !== undefined) {
-    init.headers = { "Content-Type": "application/json" };
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(url, init);
-  } catch (err) {
-    return { ok: false, status: 0, payload: { code: "network", detail: String(err?.message ?? err) } };
-  }
-  const payload = response.status === 204 ? null : await response.json().catch(() => null);
-  return { ok: response.ok, status: response.status, payload };
+// {ok, status, payload} of api.js's call(), never from the browser's cache: never throws; a
+// lost connection is status 0, code "network".
+export function call(method, url, body) {
+  return apiCall(method, url, body, { cache: "no-store" });
 }
 
 // A note: {key, params, tone} (our words) or {answer, tone} (a refusal: its code in Russian,

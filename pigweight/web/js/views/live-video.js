@@ -5,6 +5,8 @@
 // (drawn in the browser over every camera frame, they trailed moving pigs by the count's
 // latency). A WebRTC picture that dies later is tried again, then falls back too.
 
+import { getJson, readJson, request } from "../api.js";
+
 const FALLBACK_MS = 3000;
 const GATHER_MS = 1000; // longest wait for our ICE candidates (no STUN answer offline)
 const RETRY_MS = 3000;
@@ -19,14 +21,7 @@ export function createLiveVideo(els, onTransport) {
   let config = null; // GET /api/config: WebRTC on or off, the STUN servers for our side
 
   async function webrtcConfig() {
-    if (config === null) {
-      try {
-        const response = await fetch("/api/config");
-        config = response.ok ? await response.json() : {};
-      } catch {
-        config = {};
-      }
-    }
+    if (config === null) config = (await getJson("/api/config")) ?? {};
     return config;
   }
 
@@ -98,14 +93,11 @@ export function createLiveVideo(els, onTransport) {
     try {
       await peer.setLocalDescription(await peer.createOffer());
       await gathered(peer);
-      const response = await fetch(`/api/webrtc/${encodeURIComponent(camera)}/offer`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: "offer", overlay: true }),
-      });
+      const offer = { sdp: peer.localDescription.sdp, type: "offer", overlay: true };
+      const response = await request("POST", `/api/webrtc/${encodeURIComponent(camera)}/offer`, offer);
       if (mine !== token) return;
       if (!response.ok) {
-        const body = await response.json().catch(() => null);
+        const body = await readJson(response);
         mjpeg(body?.code ?? `http_${response.status}`);
         return;
       }

@@ -1,6 +1,7 @@
 // The platform zone of the live camera, drawn by an admin on the camera's picture
 // (zone-editor.js): saved with PUT /api/cameras/{id}/zone, removed with null.
 
+import { call } from "../api.js";
 import { t } from "../i18n.js";
 import { createZoneEditor } from "../zone-editor.js";
 
@@ -22,12 +23,7 @@ export function createLiveZone(els, camera) {
     savedZone: () => null,
     note: () => (camera()?.zone_source === "file" ? t("live.zone.fromFile") : ""),
     canRemove: () => camera()?.zone_source === "page",
-    send: (shown, zone) =>
-      fetch(`/api/cameras/${encodeURIComponent(shown.id)}/zone`, {
-        method: "PUT",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ zone }),
-      }),
+    send: (shown, zone) => call("PUT", `/api/cameras/${encodeURIComponent(shown.id)}/zone`, { zone }),
     onSaved: (shown, payload) => {
       shown.zone = payload.zone ?? null;
       shown.zone_source = payload.zone_source ?? null;

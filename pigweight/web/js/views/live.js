@@ -4,6 +4,7 @@
 // pause, and the picker's states are refreshed every few seconds.
 
 import uPlot from "../../vendor/uplot.esm.js";
+import { call, getJson } from "../api.js";
 import { TIME_INCRS, timeLabels } from "../chart-time.js";
 import { hasText, language, localParams, locale, onLanguage, t } from "../i18n.js";
 import { createLiveVideo } from "./live-video.js";
@@ -224,14 +225,9 @@ function addHistory(points) {
 
 async function loadSeries(cameraId) {
   state.points = { ts: [], count: [], stable: [] };
-  try {
-    const response = await fetch(
-      `/api/count_series?id=${encodeURIComponent(cameraId)}&window_s=${CHART_WINDOW_S}`,
-    );
-    if (response.ok && cameraId === state.camera) addHistory((await response.json()).points);
-  } catch {
-    // The socket's points still fill the chart.
-  }
+  // Unanswered, the socket's points still fill the chart.
+  const series = await getJson(`/api/count_series?id=${encodeURIComponent(cameraId)}&window_s=${CHART_WINDOW_S}`);
+  if (series && cameraId === state.camera) addHistory(series.points);
   if (state.shown) makeChart();
 }
 
@@ -367,11 +363,8 @@ function renderAuto(events) {
 }
 
 async function dismissPending() {
-  try {
-    await fetch(`/api/scales/${encodeURIComponent(state.camera)}/dismiss`, { method: "POST" });
-  } catch {
-    // The next poll shows it again: nothing is lost.
-  }
+  // Unanswered, the next poll shows it again: nothing is lost.
+  await call("POST", `/api/scales/${encodeURIComponent(state.camera)}/dismiss`);
 }
 
 async function pollScale(camera) {
@@ -381,13 +374,8 @@ async function pollScale(camera) {
     setScaleReading(undefined);
     return;
   }
-  let body = null;
-  try {
-    const response = await fetch(`/api/scales/${encodeURIComponent(camera.id)}`);
-    if (response.ok) body = await response.json();
-  } catch {
-    // The server is away: shown as a silent scale.
-  }
+  // Unanswered (the server is away): shown as a silent scale.
+  const body = await getJson(`/api/scales/${encodeURIComponent(camera.id)}`);
   if (camera.id !== state.camera) return;
   state.scaleBody = body;
   renderScale(body);
@@ -397,13 +385,9 @@ async function pollScale(camera) {
 }
 
 async function refreshCameras() {
-  try {
-    const response = await fetch("/api/cameras");
-    if (!response.ok) return;
-    state.cameras = await response.json();
-  } catch {
-    return;
-  }
+  const cameras = await getJson("/api/cameras");
+  if (!cameras) return;
+  state.cameras = cameras;
   renderPicker();
   zone?.render();
 }

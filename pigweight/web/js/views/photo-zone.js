@@ -3,7 +3,7 @@
 // without one. Nothing is stored on the server; the photo view keeps the zone for the next
 // photos of the page, since a farm photographs the same platform again and again.
 
-import { photoForm } from "../api.js";
+import { call, photoForm } from "../api.js";
 import { createZoneEditor } from "../zone-editor.js";
 
 // `els`: the overlay <img> ({img}) and the editor's elements (zone-editor.js); `photo`: {
@@ -22,7 +22,7 @@ export function createPhotoZone(els, photo) {
     canRemove: () => photo.zone() !== null,
     send: (shown, zone) => {
       sent = zone;
-      return fetch("/api/count_image", { method: "POST", body: photoForm(photo.file(), zone) });
+      return call("POST", "/api/count_image", photoForm(photo.file(), zone));
     },
     onSaved: (shown, payload) => photo.onCounted(shown, sent, payload),
     watch: [els.img],

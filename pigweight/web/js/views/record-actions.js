@@ -4,6 +4,7 @@
 // (DELETE …). Both leave the day's CSV and summary at once. The buttons are for operators
 // and admins (.operator-only): a viewer does not see them.
 
+import { answerCode, call } from "../api.js";
 import { hasText, localParams, locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 
@@ -31,19 +32,10 @@ function problemText(status, code, params = {}) {
 
 // null when the server took it, else the sentence to show.
 export async function send(method, url, body) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch {
-    return t("record.error.network");
-  }
-  if (response.ok) return null;
-  const payload = await response.json().catch(() => null);
-  return problemText(response.status, payload?.code ?? `http_${response.status}`, payload?.params ?? {});
+  const answer = await call(method, url, body);
+  if (answer.ok) return null;
+  if (answer.status === 0) return t("record.error.network");
+  return problemText(answer.status, answerCode(answer), answer.payload?.params ?? {});
 }
 
 function field(labelKey, value, inputmode, className = "") {

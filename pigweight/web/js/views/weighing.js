@@ -4,10 +4,12 @@
 // just saved can be undone for a minute. POST /api/weight/average with an Idempotency-Key,
 // so pressing Save again after a lost answer never records twice.
 
+import { answerDetail, call } from "../api.js";
+import { formatKg, isoDay } from "../format.js";
 import { csvDialect, hasText, localParams, locale, t, technicalDetail } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
+import { snapshotThumb } from "../snapshot.js";
 import { batchAfterWeighing, initBatch, loadBatches, rerenderBatch, setBatchCamera } from "./batch.js";
-import { formatKg, isoDay, snapshotThumb } from "./history.js";
 import { recordActions, UNDO_S, undoWeighing } from "./record-actions.js";
 import { isAutomatic, reviewControls } from "./weighing-review.js";
 
@@ -246,19 +248,14 @@ function errorKey(status, code) {
 }
 
 async function post(text) {
-  let response;
-  try {
-    response = await fetch("/api/weight/average", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": state.pending.key },
-      body: text,
-    });
-  } catch (err) {
-    showError("error.network", {}, String(err.message || err));
+  const headers = { "Idempotency-Key": state.pending.key };
+  const answer = await call("POST", "/api/weight/average", text, { headers });
+  const { ok, status, payload } = answer;
+  if (status === 0) {
+    showError("error.network", {}, answerDetail(answer));
     return null;
   }
-  const payload = await response.json().catch(() => null);
-  if (response.ok && payload) return payload;
+  if (ok && payload) return payload;
   const code = payload?.code ?? "unknown";
   if (code === "duplicate_weighing") {
     askDuplicate(payload.params ?? {});
@@ -268,8 +265,8 @@ async function post(text) {
   const field = code === "count_unavailable" || problem?.startsWith("count") ? "weigh-count" : problem?.startsWith("total") ? "weigh-total" : null;
   if (field === "weigh-count") state.typed = true; // the operator types it now; the camera must not refill it
   // The check that refused it says what to fix, with its numbers, in the page's language.
-  const key = problem && hasText(`problem.${problem}`) ? `problem.${problem}` : errorKey(response.status, code);
-  showError(key, localParams(payload?.params), payload?.detail ?? `HTTP ${response.status}`, field);
+  const key = problem && hasText(`problem.${problem}`) ? `problem.${problem}` : errorKey(status, code);
+  showError(key, localParams(payload?.params), answerDetail(answer), field);
   return null;
 }
 
@@ -429,20 +426,15 @@ async function loadList() {
   const seq = ++state.loadSeq;
   const day = isoDay();
   const query = `from=${day}&to=${day}&camera=${encodeURIComponent(state.camera)}&limit=${LIST_ROWS}`;
-  try {
-    const response = await fetch(`/api/weight/records?${query}`);
-    const page = await response.json().catch(() => null);
-    if (seq !== state.loadSeq) return; // another camera's or a newer answer wins
-    if (!response.ok || !page) {
-      state.listError = page?.detail ?? `HTTP ${response.status}`;
-    } else {
-      state.listError = null;
-      state.records = page.records;
-      state.total = page.total;
-    }
-  } catch (err) {
-    if (seq !== state.loadSeq) return;
-    state.listError = String(err.message || err);
+  const answer = await call("GET", `/api/weight/records?${query}`);
+  if (seq !== state.loadSeq) return; // another camera's or a newer answer wins
+  const page = answer.payload;
+  if (!answer.ok || !page) {
+    state.listError = answerDetail(answer); // a lost connection: the browser's words
+  } else {
+    state.listError = null;
+    state.records = page.records;
+    state.total = page.total;
   }
   renderList();
 }
