@@ -28,7 +28,6 @@ from pigweight.api import (
     webrtc,
     weight,
 )
-from pigweight.api.deps import SegmenterHolder
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.file_response import RangeStaticFiles
 from pigweight.api.multipart_check import MultipartCheck
@@ -43,6 +42,7 @@ from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
 from pigweight.streaming.webrtc import WebRTCService
 from pigweight.teaching.service import Teaching
+from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.vision.segmenter import create_segmenter
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,12 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     camera host rules of CAMERA_ALLOW_HOSTS); tests and benchmarks pass their own.
     """
     started = time.perf_counter()
-    holder = SegmenterHolder(settings, create_segmenter)
+    holder = LazySegmenter(settings, create_segmenter)
     live_services = LiveServices.build(
         settings,
         load_cameras(settings),
         holder,
-        lambda s: SegmenterHolder(s, create_segmenter),
+        lambda s: LazySegmenter(s, create_segmenter),
         source_factory or camera_source_factory(settings),
     )
     archive = Archive(settings, holder.get)
@@ -115,7 +115,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         form_limits={"max_files": 4, "max_fields": 16, "max_part_size": 64 * 1024},
     )
     app.state.settings = settings
-    app.state.segmenter_holder = holder
+    app.state.lazy_segmenter = holder
     app.state.live = live_services
     app.state.archive = archive
     app.state.teaching = teacher

@@ -7,72 +7,15 @@ the `Annotated` aliases at the bottom, never from module globals.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 from typing import Annotated
 
 import anyio
-import numpy as np
 from fastapi import Depends, Path, Query, Request
 
-from pigweight.errors import ModelLoadError
 from pigweight.settings import Settings
-from pigweight.vision.segmenter import Segmenter
+from pigweight.vision.lazy_segmenter import LazySegmenter
 
 logger = logging.getLogger(__name__)
-
-SegmenterFactory = Callable[[Settings], Segmenter]
-_WARM_UP_SHAPE = (480, 640, 3)
-
-
-class SegmenterHolder:
-    """Builds the segmenter once, on first use or at startup; safe to call from any thread."""
-
-    def __init__(self, settings: Settings, factory: SegmenterFactory) -> None:
-        self._settings = settings
-        self._factory = factory
-        self._segmenter: Segmenter | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def ready(self) -> bool:
-        """True once the segmenter is loaded."""
-        return self._segmenter is not None
-
-    @property
-    def name(self) -> str:
-        """The loaded segmenter's name, or the configured one before loading."""
-        return self._segmenter.name if self._segmenter else self._settings.segmenter
-
-    def get(self) -> Segmenter:
-        """The segmenter, loading it if needed; raises ModelLoadError (and retries next call)."""
-        segmenter = self._segmenter
-        if segmenter is not None:
-            return segmenter
-        with self._lock:
-            if self._segmenter is None:
-                self._segmenter = self._load()
-            return self._segmenter
-
-    def warm_up(self) -> None:
-        """Load the segmenter and run one inference so the first photo is not the slow one."""
-        started = time.perf_counter()
-        self.get().segment(np.zeros(_WARM_UP_SHAPE, np.uint8))
-        logger.info("segmenter %s warmed up in %.2f s", self.name, time.perf_counter() - started)
-
-    def _load(self) -> Segmenter:
-        started = time.perf_counter()
-        try:
-            segmenter = self._factory(self._settings)
-        except ImportError as exc:
-            # A backend whose runtime is not installed is a deployment problem to fix, not a bug.
-            raise ModelLoadError(
-                f"segmenter {self._settings.segmenter!r} cannot be loaded here ({exc}); "
-                "install its dependencies or set SEGMENTER=classic"
-            ) from None
-        logger.info("segmenter %s loaded in %.2f s", segmenter.name, time.perf_counter() - started)
-        return segmenter
 
 
 def get_settings(request: Request) -> Settings:
@@ -81,9 +24,9 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_segmenter_holder(request: Request) -> SegmenterHolder:
+def get_lazy_segmenter(request: Request) -> LazySegmenter:
     """The app's one segmenter holder."""
-    holder: SegmenterHolder = request.app.state.segmenter_holder
+    holder: LazySegmenter = request.app.state.lazy_segmenter
     return holder
 
 
@@ -100,5 +43,5 @@ RowIdPath = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
 RowIdQuery = Annotated[int, Query(alias="id", ge=0, le=MAX_ROW_ID)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SegmenterHolderDep = Annotated[SegmenterHolder, Depends(get_segmenter_holder)]
+LazySegmenterDep = Annotated[LazySegmenter, Depends(get_lazy_segmenter)]
 CpuLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_cpu_limiter)]

@@ -5,20 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pigweight import __version__
-from pigweight.api.deps import SegmenterHolderDep, SettingsDep
+from pigweight.api.deps import LazySegmenterDep, SettingsDep
 from pigweight.api.schemas import ConfigPublic, HealthPublic
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz", response_model=HealthPublic)
-async def healthz(holder: SegmenterHolderDep) -> HealthPublic:
+async def healthz(holder: LazySegmenterDep) -> HealthPublic:
     """The server answers; `ready` says whether the segmenter is loaded."""
     return HealthPublic(ready=holder.ready, segmenter=holder.name, version=__version__)
 
 
 @router.get("/api/config", response_model=ConfigPublic)
-async def config(settings: SettingsDep, holder: SegmenterHolderDep) -> ConfigPublic:
+async def config(settings: SettingsDep, holder: LazySegmenterDep) -> ConfigPublic:
     """Defaults and limits the web page shows before the first upload."""
     return ConfigPublic(
         ui_language=settings.ui_language,

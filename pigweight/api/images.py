@@ -8,7 +8,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, File, Form, UploadFile
 
-from pigweight.api.deps import CpuLimiterDep, SegmenterHolderDep, SettingsDep
+from pigweight.api.deps import CpuLimiterDep, LazySegmenterDep, SettingsDep
 from pigweight.api.photo import PhotoCount, count_photo
 from pigweight.api.schemas import ErrorPublic, PhotoCountPublic
 from pigweight.api.uploads import read_upload
@@ -32,7 +32,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def count_image(
     file: Annotated[UploadFile, File(description="The photo: JPEG, PNG, BMP, TIFF or WebP.")],
     settings: SettingsDep,
-    holder: SegmenterHolderDep,
+    holder: LazySegmenterDep,
     limiter: CpuLimiterDep,
     zone: Annotated[
         str | None,

@@ -21,9 +21,10 @@ from pigweight.media.synth import load_truth, truth_path
 from pigweight.perf import LoopLagMonitor, PerfLog, perf_logger, stage
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.hub import Hub
-from pigweight.pipeline.manager import CameraManager, HolderFactory, SegmenterHolder
+from pigweight.pipeline.manager import CameraManager, HolderFactory
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
+from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.weighing.auto import AutoWeigher
 from pigweight.weighing.events import EventSettings
 from pigweight.weighing.records import RecordBook
@@ -67,7 +68,7 @@ class LiveServices:
         cls,
         settings: Settings,
         cameras: list[CameraConfig],
-        default_holder: SegmenterHolder,
+        default_holder: LazySegmenter,
         holder_factory: HolderFactory,
         source_factory: SourceFactory,
     ) -> LiveServices:
@@ -158,7 +159,7 @@ class LiveServices:
                 with stage("model_load", self.timings_ms):
                     await anyio.to_thread.run_sync(holder.get)
                 with stage(_WARM_UP_STAGE, self.timings_ms):
-                    await anyio.to_thread.run_sync(_warm_up, holder)
+                    await anyio.to_thread.run_sync(holder.warm_up)
             except ModelLoadError as exc:
                 # Keep serving: /healthz and the camera status tell the operator what to fix.
                 logger.error("segmenter not loaded at startup: %s", exc)
@@ -220,11 +221,3 @@ class LiveServices:
             )
         lag = self.lag.percentiles()
         perf_logger.info("stats loop_lag_p50_ms=%s loop_lag_p99_ms=%s", lag["p50"], lag["p99"])
-
-
-def _warm_up(holder: SegmenterHolder) -> None:
-    import numpy as np
-
-    started = time.perf_counter()
-    holder.get().segment(np.zeros((480, 640, 3), np.uint8))
-    logger.info("warm-up inference %.2f s", time.perf_counter() - started)

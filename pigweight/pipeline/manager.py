@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from pigweight.cameras import CameraConfig
 from pigweight.errors import ModelLoadError
@@ -19,6 +18,7 @@ from pigweight.pipeline.camera_worker import (
 from pigweight.pipeline.hub import Hub
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
+from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.vision.segmenter import Segmenter
 from pigweight.vision.zone import Zone
 from pigweight.zones import ZoneBook
@@ -26,21 +26,7 @@ from pigweight.zones import ZoneBook
 logger = logging.getLogger(__name__)
 
 
-class SegmenterHolder(Protocol):
-    """Loads a segmenter once, on first use (api.deps.SegmenterHolder)."""
-
-    @property
-    def ready(self) -> bool: ...
-
-    @property
-    def name(self) -> str: ...
-
-    def get(self) -> Segmenter: ...
-
-    def warm_up(self) -> None: ...
-
-
-HolderFactory = Callable[[Settings], SegmenterHolder]
+HolderFactory = Callable[[Settings], LazySegmenter]
 
 
 class UnknownCamera(KeyError):
@@ -56,21 +42,21 @@ class CameraManager:
         cameras: list[CameraConfig],
         hub: Hub,
         store: CountStore | None,
-        default_holder: SegmenterHolder,
+        default_holder: LazySegmenter,
         holder_factory: HolderFactory,
         source_factory: SourceFactory,
     ) -> None:
         self.settings = settings
         self.cameras = {c.id: c for c in cameras}
         self.zones = ZoneBook(settings.data_dir, self.cameras)
-        self._holders: dict[tuple[str, float | None, str | None], SegmenterHolder] = {
+        self._holders: dict[tuple[str, float | None, str | None], LazySegmenter] = {
             _holder_key(settings): default_holder
         }
         self._holder_factory = holder_factory
         # The farm's own model of a camera (teaching/models.py), None: its configured one.
         # Asked on every frame, so activating a model switches the next frame, no restart.
         self.model_of: Callable[[str], Path | None] = lambda _camera: None
-        self._model_holders: dict[str, SegmenterHolder] = {}
+        self._model_holders: dict[str, LazySegmenter] = {}
         self._model_lock = threading.Lock()
         self._broken_models: set[str] = set()
         self._workers = {
@@ -114,7 +100,7 @@ class CameraManager:
 
         return get
 
-    def model_holder(self, path: Path) -> SegmenterHolder:
+    def model_holder(self, path: Path) -> LazySegmenter:
         """The (shared) holder of a farm model file: the pig detector on it."""
         with self._model_lock:
             holder = self._model_holders.get(str(path))
@@ -174,7 +160,7 @@ class CameraManager:
     def statuses(self) -> dict[str, CameraStatus]:
         return {cid: w.status() for cid, w in self._workers.items()}
 
-    def holders(self) -> list[SegmenterHolder]:
+    def holders(self) -> list[LazySegmenter]:
         return list(self._holders.values())
 
 
