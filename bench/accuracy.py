@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pigweight.cli_eval import run_eval  # noqa: E402
-from pigweight.media.synth import write_demo_video  # noqa: E402
 from pigweight.settings import load_settings  # noqa: E402
+from pigweight.synthetic import write_demo_video  # noqa: E402
 
 # (folder, held-out only, split-at frame): the shipped pig model never trains on the
 # first three; farrowing_piglets is measured on its held-out images only (000005-000008),

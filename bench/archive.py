@@ -138,7 +138,7 @@ def _stream(container: av.container.OutputContainer, bit_rate: int, preset: str)
 
 def make_clips(work: Path, seconds: float, big: bool) -> dict[str, Path]:
     """Encode the source clips once: `hour` (~3 Mbit/s) and `big` (~25 Mbit/s, noisier)."""
-    from pigweight.media.synth_scene import DemoScene
+    from pigweight.synthetic.scene import DemoScene
 
     scene = DemoScene(seed=5, width=WIDTH, height=HEIGHT, fps=FPS, seconds=seconds)
     rng = np.random.default_rng(5)
@@ -203,7 +203,7 @@ def concat(clip: Path, out: Path, copies: int) -> None:
 def make_one_slice_clip(out: Path, seconds: float) -> None:
     """A short 1080p clip like the hour's but one slice a frame (frame-threaded encoding),
     as many cameras write it: the decoder cannot split a frame among its threads then."""
-    from pigweight.media.synth_scene import DemoScene
+    from pigweight.synthetic.scene import DemoScene
 
     scene = DemoScene(seed=5, width=WIDTH, height=HEIGHT, fps=FPS, seconds=seconds)
     rng = np.random.default_rng(6)

@@ -74,7 +74,7 @@ class StampedSource:
     """A camera that sends the demo scene at `fps`, each frame stamped when captured."""
 
     def __init__(self, width: int, height: int, fps: float) -> None:
-        from pigweight.media.synth_scene import DemoScene
+        from pigweight.synthetic.scene import DemoScene
 
         scene = DemoScene(seed=3, width=width, height=height, fps=int(fps), seconds=2)
         self.frames = [scene.frame(i).image for i in range(scene.frame_count)]

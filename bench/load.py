@@ -175,7 +175,7 @@ class Server:
 
 def ensure_clip(width: int, seconds: float) -> Path:
     """The demo clip at this size, rendered once into data/demo (as bench/soak.py does)."""
-    from pigweight.media.synth import write_demo_video
+    from pigweight.synthetic import write_demo_video
 
     height = round(width * 9 / 32) * 2
     clip = REPO / "data" / "demo" / f"load_{width}x{height}_{seconds:g}s.mp4"

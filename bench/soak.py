@@ -64,7 +64,7 @@ def write_config(work: Path, demo: int, rtsp: list[str], clip: Path, target_fps:
 
 
 def ensure_clip(work: Path, seconds: float, width: int) -> Path:
-    from pigweight.media.synth import write_demo_video
+    from pigweight.synthetic import write_demo_video
 
     clip = REPO / "data" / "demo" / f"soak_{width}_{seconds:g}s.mp4"
     if not clip.is_file():

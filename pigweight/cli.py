@@ -283,7 +283,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_video(args: argparse.Namespace) -> int:
-    from pigweight.media.synth import write_demo_video
+    from pigweight.synthetic import write_demo_video
 
     if args.seconds <= 0 or args.seconds > 3600:
         raise CliError("--seconds must be between 0 and 3600")

@@ -18,9 +18,9 @@ from pigweight.camera_policy import (
 from pigweight.cameras import CameraConfigError, check_submitted_url, load_cameras
 from pigweight.media.roots import PathRefused
 from pigweight.media.source import SourceState
-from pigweight.media.synth import write_demo_video
 from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings, SettingsError, load_settings
+from pigweight.synthetic import write_demo_video
 
 PASSWORD = "p@ss:w/rd"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pigweight.cli import main
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 
 
 def test_index_a_folder_then_again_is_a_no_op(

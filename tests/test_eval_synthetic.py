@@ -11,7 +11,7 @@ import pytest
 
 from pigweight.domain import Detections, Image
 from pigweight.evaluation.synthetic import evaluate_synthetic, matched_ious
-from pigweight.media.synth import DemoScene, write_demo_video
+from pigweight.synthetic import DemoScene, write_demo_video
 
 W, H = 320, 180
 

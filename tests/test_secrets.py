@@ -28,9 +28,9 @@ from pigweight.cli import main
 from pigweight.errors import InvalidVideo
 from pigweight.media.rtsp import validate_rtsp_url
 from pigweight.media.source import FrameSource, open_source
-from pigweight.media.synth import write_demo_video
 from pigweight.pipeline.sources import open_camera_source
 from pigweight.settings import Settings
+from pigweight.synthetic import write_demo_video
 from pigweight.weighing.scale_url import parse_scale_url
 from tests.api.conftest import make_settings
 from tests.conftest import REQUIRE_SYSTEM

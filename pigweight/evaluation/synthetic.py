@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from pigweight.domain import Detections, Image
 from pigweight.evaluation.report import confidence_split
-from pigweight.media.synth import DemoScene, load_truth
+from pigweight.synthetic import DemoScene, load_truth
 from pigweight.vision.segmenter import Segmenter
 
 Masks = npt.NDArray[np.bool_]

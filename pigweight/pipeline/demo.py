@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from pigweight.cameras import demo_video_path
-from pigweight.media.synth import truth_path, write_demo_video
 from pigweight.settings import Settings
+from pigweight.synthetic import truth_path, write_demo_video
 
 logger = logging.getLogger(__name__)
 perf_logger = logging.getLogger("pigweight.perf")

@@ -17,13 +17,13 @@ import anyio
 from pigweight.aio import cancel_and_wait
 from pigweight.cameras import CameraConfig, demo_video_path
 from pigweight.errors import ModelLoadError
-from pigweight.media.synth import load_truth, truth_path
 from pigweight.perf import LoopLagMonitor, PerfLog, perf_logger, stage
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.hub import Hub
 from pigweight.pipeline.manager import CameraManager, HolderFactory
 from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
+from pigweight.synthetic import load_truth, truth_path
 from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.weighing.auto import AutoWeigher
 from pigweight.weighing.events import EventSettings

@@ -3,7 +3,7 @@
 The drawn demo animals teach the platform's layout and crowding but not what a pig's skin,
 ears and legs look like from above; the labelled photos teach the pig but rarely from
 above and never crowded on a platform. A composite frame takes both: the floor, rails,
-gates, dirt and light of `media/synth_floor.py`, and 4-45 real pigs cut out along their
+gates, dirt and light of `synthetic/floor.py`, and 4-45 real pigs cut out along their
 outline (Roboflow's polygons, the farrowing crate's rotated boxes as their inscribed
 ellipse), each turned to any angle, scaled to one age group per frame, with a soft
 shadow, mostly gathered in touching groups on the platform, some in the aisles and some
@@ -28,7 +28,7 @@ from scipy import ndimage
 from pigweight.domain import Image
 from pigweight.evaluation.datasets import DatasetItem, load_dataset
 from pigweight.media.images import load_image
-from pigweight.media.synth_floor import Platform, draw_platform
+from pigweight.synthetic.floor import Platform, draw_platform
 from pigweight.training.data import SYNTH_SIZE, Boxes, Sample, set_roots
 
 MAX_SIDE = 192  # cut-outs are kept at most this long (pasted at 40-190 px)

@@ -124,7 +124,7 @@ def synthetic_samples(
 
 def _synth_loader(seed: int, k: int, per_seed: int) -> Callable[[], tuple[Image, Boxes]]:
     def load() -> tuple[Image, Boxes]:
-        from pigweight.media.synth_scene import DemoScene
+        from pigweight.synthetic.scene import DemoScene
 
         rng = np.random.default_rng([seed, k])
         scene = DemoScene(

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 
 pytestmark = pytest.mark.slow
 

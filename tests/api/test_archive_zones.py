@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pigweight.media.synth import write_demo_video
 from pigweight.pipeline.archive_zone import split_outlines
 from pigweight.store.db import DB_FILE_NAME
+from pigweight.synthetic import write_demo_video
 from pigweight.zones import zone_from_value
 from tests.api.conftest import MakeClient
 

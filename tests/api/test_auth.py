@@ -15,8 +15,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from pigweight import cli
 from pigweight.auth import signing
-from pigweight.media.synth import write_demo_video
 from pigweight.store.db import DB_FILE_NAME
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import MakeClient
 
 PASSWORD = "correct horse battery"

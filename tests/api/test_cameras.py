@@ -15,7 +15,7 @@ from pigweight.app import create_app
 from pigweight.cameras import CameraConfig
 from pigweight.errors import InvalidVideo
 from pigweight.media.source import FileSource, FrameSource
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import MakeClient, make_settings
 
 PASSWORD = "p@ss:w/rd%21"

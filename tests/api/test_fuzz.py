@@ -31,7 +31,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from pigweight.app import create_app
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.api.test_video_files import wait_indexed
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from pigweight.app import create_app
 from pigweight.cameras import CameraConfigError
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from pigweight.weighing.scale_sim import ScaleSimulator, WeighingCycle
 from tests.api.conftest import MakeClient, make_settings
 

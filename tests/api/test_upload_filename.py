@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from pigweight.media.synth import load_truth, write_demo_video
+from pigweight.synthetic import load_truth, write_demo_video
 from tests.api.conftest import MakeClient
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.web.server import serving
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pigweight.cameras import CameraConfigError
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import MakeClient
 from tests.api.photos import THREE_PIGS, pigs_on_floor
 from tests.api.test_auth import PASSWORD, add_users

@@ -10,7 +10,7 @@ import pytest
 
 from pigweight.media import recorded_at
 from pigweight.media.recorded_at import recording_start, start_from_name
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from pigweight.media.synth import DemoScene, load_truth, render_scene, truth_path, write_demo_video
+from pigweight.synthetic import DemoScene, load_truth, render_scene, truth_path, write_demo_video
 
 W, H = 320, 180
 

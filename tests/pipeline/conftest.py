@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 
 
 @pytest.fixture(scope="session")

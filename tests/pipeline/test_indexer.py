@@ -19,11 +19,11 @@ from pigweight.domain import Detections, Image
 from pigweight.errors import ModelLoadError
 from pigweight.media.frame_reader import FrameReader
 from pigweight.media.probe import VideoInfo, probe_video
-from pigweight.media.synth import load_truth, write_demo_video
 from pigweight.pipeline.index_job import plan_samples
 from pigweight.pipeline.indexer import VideoIndexer, index_file_blocking
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database
+from pigweight.synthetic import load_truth, write_demo_video
 from pigweight.vision.classic import ClassicSegmenter
 from pigweight.vision.segmenter import Segmenter
 

@@ -15,7 +15,7 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from pigweight.app import create_app
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.conftest import need_system
 from tests.media.test_rtsp import RtspServers, free_port, gst_rtsp_available

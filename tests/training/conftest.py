@@ -10,7 +10,7 @@ from PIL import Image
 
 pytest.importorskip("torch", reason="the training extra is not installed: pip install '.[train]'")
 
-from pigweight.media.synth_scene import render_scene
+from pigweight.synthetic.scene import render_scene
 from pigweight.training.data import mask_boxes
 from pigweight.vision.pig_model import DEFAULT_MODEL
 from tests.conftest import SHARED

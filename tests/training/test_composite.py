@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pigweight.media.synth_scene import render_scene
+from pigweight.synthetic.scene import render_scene
 from pigweight.training.composite import CutoutBank, composite_frame, composite_samples
 from pigweight.training.data import SYNTH_SIZE
 

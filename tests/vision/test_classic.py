@@ -14,8 +14,8 @@ from pigweight.domain import Detections, Image
 from pigweight.errors import InvalidImage
 from pigweight.evaluation.synthetic import matched_ious
 from pigweight.media.images import load_image
-from pigweight.media.synth import DemoScene, render_scene
 from pigweight.settings import Settings
+from pigweight.synthetic import DemoScene, render_scene
 from pigweight.vision.classic import ClassicSegmenter
 from pigweight.vision.segmenter import Segmenter, create_segmenter
 

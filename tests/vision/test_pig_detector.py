@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pigweight.domain import Detections
-from pigweight.media.synth_scene import render_scene
 from pigweight.settings import load_settings
+from pigweight.synthetic.scene import render_scene
 from pigweight.vision import pig_detector
 from pigweight.vision.count_confidence import edge_doubt, layout_doubt, score_doubt
 from pigweight.vision.overlay import mask_outlines

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from pigweight.media.synth import load_truth, write_demo_video
+from pigweight.synthetic import load_truth, write_demo_video
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot
 from tests.web.server import register_indexed, serving

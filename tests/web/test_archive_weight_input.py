@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.api.test_snapshot_disk_full import full_disk
 from tests.web.server import register_indexed, serving

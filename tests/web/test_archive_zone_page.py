@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, Page, Position, expect
 
 from pigweight.app import create_app
 from pigweight.auth.users import UserBook
-from pigweight.media.synth import write_demo_video
 from pigweight.store.db import open_database
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot
 from tests.web.server import serving_app

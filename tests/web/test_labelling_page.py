@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from pigweight.media.synth_scene import render_scene
+from pigweight.synthetic.scene import render_scene
 from pigweight.training.data import mask_boxes
 from tests.api.conftest import make_settings
 from tests.media.videos import write_clip

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Route, expect
 
-from pigweight.media.synth import write_demo_video
+from pigweight.synthetic import write_demo_video
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot
 from tests.web.server import serving

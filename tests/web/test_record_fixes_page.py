@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from pigweight.app import create_app
 from pigweight.auth.users import UserBook
-from pigweight.media.synth import write_demo_video
 from pigweight.settings import Settings
 from pigweight.store.db import open_database
+from pigweight.synthetic import write_demo_video
 from pigweight.weighing.records import LiveCount, RecordBook, Weighing
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot

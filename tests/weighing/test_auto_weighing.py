@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pigweight.app import create_app
-from pigweight.media.synth import load_truth, write_demo_video
+from pigweight.synthetic import load_truth, write_demo_video
 from pigweight.weighing.scale_sim import FollowVideo, ScaleSimulator
 from tests.api.conftest import make_settings
 from tests.web.server import serving_app

@@ -20,7 +20,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from pigweight.media.synth_scene import DemoScene
+from pigweight.synthetic.scene import DemoScene
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def write_demo_video(
 def _write_truth(out: Path, scene: DemoScene, counts: list[int]) -> None:
     truth = {
         "format": TRUTH_FORMAT,
-        "generator": "pigweight.media.synth.DemoScene",
+        "generator": "pigweight.synthetic.DemoScene",
         "count_rule": "an animal counts when >= 50 % of its body area lies inside the frame",
         "seed": scene.seed,
         "fps": scene.fps,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pigweight.media.synth_floor import Platform
+from pigweight.synthetic.floor import Platform
 
 Array = npt.NDArray[np.float64]
 

@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pigweight.domain import Image
-from pigweight.media import synth_motion as motion
-from pigweight.media.synth_floor import Platform, draw_platform
-from pigweight.media.synth_sprites import BODY_ALPHA, Sprite, draw_piglet, random_look, to_infrared
-from pigweight.media.synth_stamp import draw_stamp
+from pigweight.synthetic import motion
+from pigweight.synthetic.floor import Platform, draw_platform
+from pigweight.synthetic.sprites import BODY_ALPHA, Sprite, draw_piglet, random_look, to_infrared
+from pigweight.synthetic.stamp import draw_stamp
 
 COUNT_MIN_INSIDE = 0.5  # an animal counts when >= half of its body lies inside the frame
 _BODY_ALPHA_U8 = int(np.ceil(BODY_ALPHA * 255))

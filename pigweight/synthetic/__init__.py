@@ -19,13 +19,13 @@ Ground truth, exact by construction:
   ones); a pixel belongs to an animal when the body covers at least half of it. Masks are
   disjoint. Animals less than half inside the frame have no mask and are not counted.
 - videos: `OUT.truth.json` stores seed, size, fps and per-frame counts; masks are redrawn
-  from the seed by `load_truth` (see `synth_video`).
+  from the seed by `load_truth` (see `synthetic/video.py`).
 """
 
 from __future__ import annotations
 
-from pigweight.media.synth_scene import COUNT_MIN_INSIDE, DemoScene, SynthFrame, render_scene
-from pigweight.media.synth_video import Truth, load_truth, truth_path, write_demo_video
+from pigweight.synthetic.scene import COUNT_MIN_INSIDE, DemoScene, SynthFrame, render_scene
+from pigweight.synthetic.video import Truth, load_truth, truth_path, write_demo_video
 
 __all__ = [
     "COUNT_MIN_INSIDE",
