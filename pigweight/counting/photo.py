@@ -1,4 +1,5 @@
-"""One uploaded photo counted: decode, segment, draw, encode. Runs in a worker thread."""
+"""One uploaded photo counted: decode, segment, draw, encode (the `/api/count_image` route runs
+it in a worker thread)."""
 
 from __future__ import annotations
 
