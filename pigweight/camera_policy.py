@@ -49,14 +49,12 @@ class CameraHostRefused(PigWeightError, ValueError):
     A ValueError too: pydantic validators and the RTSP source take it as a refused value.
     """
 
-    http_status = 422
     code = "camera_host_refused"
 
 
 class CameraHostUnresolved(PigWeightError, OSError):
     """The camera's host name could not be resolved (in time); the source retries later."""
 
-    http_status = 422
     code = "camera_host_unresolved"
 
 

@@ -11,7 +11,7 @@ class PigWeightError(Exception):
 
 class Refusal(PigWeightError):
     """A refusal with its own code and the numbers a page needs to say it in its language;
-    a subclass names its HTTP status (and its code, when it has only one)."""
+    a subclass names its code when it has only one (api/errors.py gives it its HTTP status)."""
 
     code = "bad_request"
 
@@ -25,14 +25,22 @@ class Refusal(PigWeightError):
 class InvalidImage(PigWeightError):
     """The input is not a readable image (empty, truncated, not an image, too large)."""
 
+    code = "invalid_image"
+
 
 class ImageTooLarge(InvalidImage):
     """The image has more pixels than the configured limit."""
+
+    code = "image_too_large"
 
 
 class InvalidVideo(PigWeightError):
     """The input is not a readable video."""
 
+    code = "invalid_video"
+
 
 class ModelLoadError(PigWeightError):
     """The model file is missing or is not a model PigWeight understands."""
+
+    code = "model_unavailable"

@@ -28,7 +28,6 @@ ZoneSource = Literal["page", "file"]
 class InvalidZone(PigWeightError):
     """A zone sent by a client is not a usable polygon; the message says what to fix."""
 
-    http_status = 422
     code = "invalid_zone"
 
 

@@ -7,12 +7,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.deps import RowIdPath
 from pigweight.api.pages import WEB_DIR
+from pigweight.api.refusals import LoginRefused, NotFound, RequestRefused, Unavailable
 from pigweight.auth import signing
 from pigweight.auth.gate import COOKIE, AuthState
 from pigweight.auth.login_limits import LoginBusy
@@ -31,7 +32,7 @@ def _state(request: Request) -> AuthState:
 def _book(request: Request) -> UserBook:
     book = _state(request).book
     if book is None:
-        raise HTTPException(503, "the service is starting; try again in a moment")
+        raise Unavailable("the service is starting; try again in a moment")
     return book
 
 
@@ -74,7 +75,7 @@ async def login(body: LoginIn, request: Request, response: Response) -> UserOut:
         state.limiter.not_checked(address, body.name, stamp)
         raise
     if user is None:
-        raise HTTPException(401, "wrong user name or password")
+        raise LoginRefused("wrong user name or password")
     state.limiter.succeeded(address, body.name, stamp)
     token, expires = await anyio.to_thread.run_sync(book.start_session, user)
     response.set_cookie(
@@ -135,15 +136,14 @@ async def signed_url(body: SignIn, request: Request) -> SignedOut:
     until it expires, its signer is removed or loses the role, or the key file is replaced."""
     scope = signing.media_scope(body.path)
     if scope is None:
-        raise HTTPException(422, f"path: only media can be signed: {signing.SIGNABLE}")
+        raise RequestRefused(f"path: only media can be signed: {signing.SIGNABLE}")
     user = _user(request)
     # No user yet: the service is open to anyone, who may then do what an admin may; the
     # link dies once users exist (no user 0).
     signer = User(0, "nobody", "admin") if user is None else user
     longest = signing.MAX_TTL_S[signer.role]
     if body.ttl_s > longest:
-        raise HTTPException(
-            422,
+        raise RequestRefused(
             f"ttl_s: a {signer.role} may sign a link for at most {longest} s "
             f"({longest / 3600:g} h); "
             "ask a user with a higher role for a longer one",
@@ -151,7 +151,7 @@ async def signed_url(body: SignIn, request: Request) -> SignedOut:
     try:
         key = await anyio.to_thread.run_sync(_state(request).keys.for_signing)
     except signing.KeyFileError as exc:
-        raise HTTPException(503, str(exc)) from None
+        raise Unavailable(str(exc)) from None
     query = signing.sign(key, scope, body.ttl_s, signer)
     url = f"{body.path}?{urlencode(query, safe='/')}"
     return SignedOut(url=url, expires_ts=int(query["exp"]))
@@ -208,8 +208,8 @@ async def _run(request: Request, work: Any, *args: Any) -> Any:
     try:
         return await anyio.to_thread.run_sync(work, *args)
     except UserError as exc:
-        status = 404 if str(exc).startswith("no ") else 422
-        raise HTTPException(status, str(exc)) from None
+        refusal = NotFound if str(exc).startswith("no ") else RequestRefused
+        raise refusal(str(exc)) from None
     finally:
         _state(request).forget()
 
@@ -229,7 +229,7 @@ async def add_user(request: Request, body: UserIn) -> UserOut:
 async def change_user(request: Request, name: str, body: UserChange) -> UserOut:
     book = _book(request)
     if body.role is None and body.password is None:
-        raise HTTPException(422, "send role or password: what is to change")
+        raise RequestRefused("send role or password: what is to change")
     if body.password is not None:
         await _run(request, book.set_password, name, body.password)
     if body.role is not None:
@@ -241,7 +241,7 @@ async def change_user(request: Request, name: str, body: UserChange) -> UserOut:
 async def remove_user(request: Request, name: str) -> None:
     user = _user(request)
     if user is not None and user.name == name:
-        raise HTTPException(422, "you cannot remove yourself; ask another admin")
+        raise RequestRefused("you cannot remove yourself; ask another admin")
     await _run(request, _book(request).remove, name)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from pigweight.api.camera_schemas import CameraPublic, CameraStatusPublic, ZonePublic, ZoneUpdate
 from pigweight.api.live_deps import LiveDep, WorkerDep
+from pigweight.api.refusals import Unavailable
 from pigweight.api.schemas import ErrorPublic
 from pigweight.media.images import encode_jpeg
 from pigweight.pipeline.camera_worker import CameraWorker
@@ -94,15 +95,19 @@ async def snapshot(
     raise _no_frame(worker)
 
 
-def _no_frame(worker: CameraWorker) -> HTTPException:
+class NoFrameYet(Unavailable):
+    """The camera has not decoded a frame (yet): worth asking again in a moment."""
+
+    retry_after_s = 2
+
+
+def _no_frame(worker: CameraWorker) -> NoFrameYet:
     status = worker.status()
     hint = "start it with POST /api/cameras/{id}/start" if status.state.value == "stopped" else ""
     reason = f" ({status.last_error})" if status.last_error else ""
-    return HTTPException(
-        503,
+    return NoFrameYet(
         f"camera {worker.config.id!r} has no frame yet: it is {status.state.value}{reason}"
-        + (f"; {hint}" if hint else ""),
-        headers={"Retry-After": "2"},
+        + (f"; {hint}" if hint else "")
     )
 
 

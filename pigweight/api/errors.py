@@ -14,7 +14,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from pigweight.api.file_response import BadRange, RangeOutside
+from pigweight.api.filename_header import InvalidFilename
+from pigweight.api.idempotency import InvalidIdempotencyKey
+from pigweight.api.refusals import (
+    BadMultipart,
+    BodyTooLarge,
+    FormTooLarge,
+    LoginRefused,
+    NoFrame,
+    NotFound,
+    RequestRefused,
+    Unavailable,
+)
 from pigweight.api.schemas import ErrorPublic
+from pigweight.auth.login_limits import LoginBusy, TooManyLogins
+from pigweight.camera_policy import CameraHostRefused, CameraHostUnresolved
 from pigweight.errors import (
     ImageTooLarge,
     InvalidImage,
@@ -23,13 +38,35 @@ from pigweight.errors import (
     PigWeightError,
 )
 from pigweight.media.redact import redact_text
+from pigweight.media.roots import MediaNotFound, PathRefused
+from pigweight.media.uploads import (
+    InsufficientStorage,
+    UploadNotFound,
+    UploadOffsetMismatch,
+    UploadRejected,
+    VideoTooLarge,
+)
+from pigweight.pipeline.archive import InvalidTime, VideoNotFound
+from pigweight.streaming.webrtc import InvalidOffer, TooManyPeers, WebRTCDisabled
+from pigweight.teaching.folder import ImportRejected
+from pigweight.teaching.frames import FrameNotFound, FrameNotKept, LabelConflict, LabelRejected
+from pigweight.teaching.jobs import (
+    JobNotFound,
+    TrainingBusy,
+    TrainingRejected,
+    TrainingUnavailable,
+)
+from pigweight.teaching.models import ActivationRefused, ModelNotFound, ModelRejected
+from pigweight.weighing.batches import BatchClosed, BatchNotFound, BatchRejected
 from pigweight.weighing.records import (
     CountUnavailable,
+    DuplicateWeighing,
     IdempotencyConflict,
     RecordConflict,
     RecordNotFound,
     WeighingRejected,
 )
+from pigweight.zones import InvalidZone
 
 logger = logging.getLogger(__name__)
 
@@ -37,25 +74,104 @@ logger = logging.getLogger(__name__)
 class UploadTooLarge(PigWeightError):
     """The upload has more bytes than MAX_UPLOAD_MB allows."""
 
+    code = "upload_too_large"
+
     def __init__(self, limit_mb: float) -> None:
         super().__init__(upload_limit_message(limit_mb))
         self.limit_mb = limit_mb
 
 
-# Most specific first: ImageTooLarge is an InvalidImage, UploadTooLarge a PigWeightError.
-_STATUS_AND_CODE: list[tuple[type[PigWeightError], int, str]] = [
-    (ImageTooLarge, 413, "image_too_large"),
-    (InvalidImage, 422, "invalid_image"),
-    (UploadTooLarge, 413, "upload_too_large"),
-    (ModelLoadError, 503, "model_unavailable"),
-    (InvalidVideo, 422, "invalid_video"),
-    (WeighingRejected, 422, WeighingRejected.code),
-    (CountUnavailable, 409, CountUnavailable.code),
-    (IdempotencyConflict, 409, IdempotencyConflict.code),
-    (RecordNotFound, 404, RecordNotFound.code),
-    (RecordConflict, 409, RecordConflict.code),
-    (PigWeightError, 400, "bad_request"),
-]
+# The HTTP status of each domain error; an error's own class, else its nearest base here.
+# Its code (the error's `code`, "bad_request" when it has none) goes into the body.
+STATUS: dict[type[PigWeightError], int] = {
+    PigWeightError: 400,
+    # what a request sends
+    InvalidImage: 422,
+    ImageTooLarge: 413,
+    InvalidVideo: 422,
+    UploadTooLarge: 413,
+    BodyTooLarge: 413,
+    BadMultipart: 422,
+    FormTooLarge: 413,
+    InvalidFilename: 422,
+    InvalidIdempotencyKey: 422,
+    BadRange: 400,
+    RangeOutside: 416,
+    InvalidZone: 422,
+    CameraHostRefused: 422,
+    CameraHostUnresolved: 422,
+    # the routes' own
+    NotFound: 404,
+    RequestRefused: 422,
+    Unavailable: 503,
+    # logging in
+    LoginRefused: 401,
+    TooManyLogins: 429,
+    LoginBusy: 503,
+    # media roots, uploads and the archive (the media classes also say it as http_status)
+    PathRefused: 403,
+    MediaNotFound: 404,
+    VideoTooLarge: 413,
+    InsufficientStorage: 507,
+    UploadOffsetMismatch: 409,
+    UploadNotFound: 404,
+    UploadRejected: 400,
+    VideoNotFound: 404,
+    InvalidTime: 422,
+    # the model and the live view
+    ModelLoadError: 503,
+    TooManyPeers: 429,
+    WebRTCDisabled: 503,
+    InvalidOffer: 422,
+    # weighing
+    WeighingRejected: 422,
+    CountUnavailable: 409,
+    IdempotencyConflict: 409,
+    DuplicateWeighing: 409,
+    RecordNotFound: 404,
+    RecordConflict: 409,
+    BatchRejected: 422,
+    BatchNotFound: 404,
+    BatchClosed: 409,
+    # teaching
+    NoFrame: 409,
+    FrameNotFound: 404,
+    LabelRejected: 422,
+    FrameNotKept: 507,
+    LabelConflict: 409,
+    ImportRejected: 422,
+    ModelNotFound: 404,
+    ModelRejected: 422,
+    ActivationRefused: 409,
+    TrainingBusy: 409,
+    TrainingRejected: 422,
+    TrainingUnavailable: 503,
+    JobNotFound: 404,
+}
+
+
+def status_of(exc: PigWeightError) -> int:
+    """The HTTP status that answers `exc`."""
+    for exc_type in type(exc).__mro__:
+        status_code = STATUS.get(exc_type)
+        if status_code is not None:
+            return status_code
+    return 400  # not reached: every error is a PigWeightError
+
+
+def code_of(exc: PigWeightError) -> str:
+    """The stable id a page and a client read, as the error names it."""
+    return str(getattr(exc, "code", "bad_request"))
+
+
+class RefusedWhileReading(HTTPException):
+    """Carries a domain error out of the read of a request body: FastAPI answers anything
+    else raised there as a bare 400 'There was an error parsing the body'."""
+
+    def __init__(self, error: PigWeightError) -> None:
+        super().__init__(status_of(error), str(error))
+        self.error = error
+
 
 MISSING_FILE_MESSAGE = (
     "no photo in the request: send it as the multipart form field 'file' "
@@ -87,6 +203,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PigWeightError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RefusedWhileReading, _refused_while_reading)  # type: ignore[arg-type]
     _document_error_body(app)
 
 
@@ -117,27 +234,12 @@ def _document_error_body(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _classify(exc: PigWeightError) -> tuple[int, str]:
-    # A domain error may name its own answer (class attributes http_status and code).
-    declared = getattr(exc, "http_status", None)
-    if isinstance(declared, int):
-        return declared, str(getattr(exc, "code", f"http_{declared}"))
-    for exc_type, status_code, code in _STATUS_AND_CODE:
-        if isinstance(exc, exc_type):
-            return status_code, code
-    return 400, "bad_request"
-
-
-async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
-    status_code, code = _classify(exc)
-    message = redact_text(str(exc))
-    if status_code >= 500:
-        logger.error("%s %s: %s", request.method, request.url.path, message)
-    else:
-        logger.info("%s %s refused: %s", request.method, request.url.path, message)
+def refusal_response(exc: PigWeightError) -> JSONResponse:
+    """The answer to a domain error: its status, body and headers (middleware sends it as is)."""
+    status_code = status_of(exc)
     params = getattr(exc, "params", None)  # what the page needs to say it in its language
     response = error_response(
-        status_code, message, code, params if isinstance(params, dict) else None
+        status_code, str(exc), code_of(exc), params if isinstance(params, dict) else None
     )
     offset = getattr(exc, "offset", None)
     if status_code == 409 and isinstance(offset, int):
@@ -149,6 +251,20 @@ async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
     if isinstance(headers, dict):
         response.headers.update(headers)
     return response
+
+
+async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:
+    message = redact_text(str(exc))
+    # An error of the server is logged as one; a refusal that ends by itself is not.
+    if status_of(exc) >= 500 and getattr(exc, "retry_after_s", None) is None:
+        logger.error("%s %s: %s", request.method, request.url.path, message)
+    else:
+        logger.info("%s %s refused: %s", request.method, request.url.path, message)
+    return refusal_response(exc)
+
+
+async def _refused_while_reading(request: Request, exc: RefusedWhileReading) -> JSONResponse:
+    return await _domain_error(request, exc.error)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -171,9 +287,9 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         # FastAPI's "There was an error parsing the body" for a JSON body that is not UTF-8.
         return error_response(422, NOT_UTF8_MESSAGE, "invalid_request")
-    code = getattr(exc, "code", None)  # api/uploads.BodyTooLarge names its own
-    if not isinstance(code, str):
-        code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
+    # Starlette's and FastAPI's own: an unknown path (404), a method the path has not (405,
+    # with Allow), a body over a framework limit (413).
+    code = "upload_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
     response = error_response(exc.status_code, str(exc.detail), code)
     if exc.headers:
         response.headers.update(exc.headers)

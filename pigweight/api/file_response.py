@@ -21,14 +21,12 @@ _SHOWN_CHARS = 60  # of the client's Range header, quoted back
 class BadRange(PigWeightError):
     """A Range header that is not `bytes=a-b` (400)."""
 
-    http_status = 400
     code = "bad_range"
 
 
 class RangeOutside(PigWeightError):
     """A Range that starts past the end of the file (416, with `Content-Range: bytes */size`)."""
 
-    http_status = 416
     code = "range_not_satisfiable"
 
     def __init__(self, message: str, size_bytes: int) -> None:

@@ -20,7 +20,6 @@ _EXT_VALUE = re.compile(r"(?i:utf-8)'[A-Za-z0-9-]*'(.*)", re.DOTALL)
 class InvalidFilename(PigWeightError):
     """An X-Filename that says UTF-8 but is not (422)."""
 
-    http_status = 422
     code = "invalid_filename"
 
 

@@ -22,7 +22,6 @@ _KEY = re.compile(rf"[!-~]{{1,{MAX_KEY_CHARS}}}")
 class InvalidIdempotencyKey(PigWeightError):
     """The Idempotency-Key header is not a key this service keeps (422)."""
 
-    http_status = 422
     code = "invalid_idempotency_key"
 
 

@@ -11,11 +11,12 @@ import time
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from pigweight.api.camera_schemas import CountPoint, CountSeriesPublic
 from pigweight.api.live_deps import LiveDep, find_worker, get_live
+from pigweight.api.refusals import NotFound
 from pigweight.pipeline.hub import LiveUpdate, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, ali
     await websocket.accept()
     try:
         worker = find_worker(live, camera_id)
-    except HTTPException as exc:
-        await websocket.close(code=4404, reason=str(exc.detail)[:120])
+    except NotFound as exc:
+        await websocket.close(code=4404, reason=str(exc)[:120])
         return
     subscriber = live.hub.subscribe(worker.config.id)
     reader = asyncio.get_running_loop().create_task(_drain(websocket, subscriber))

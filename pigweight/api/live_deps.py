@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from pigweight.api.refusals import NotFound
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.manager import UnknownCamera
@@ -22,12 +23,12 @@ def get_live(request: HTTPConnection) -> LiveServices:
 LiveDep = Annotated[LiveServices, Depends(get_live)]
 
 
-def unknown_camera(live: LiveServices, camera_id: str) -> HTTPException:
-    """404 that lists the cameras there are, so a typo is obvious."""
+def unknown_camera(live: LiveServices, camera_id: str) -> NotFound:
+    """A refusal that lists the cameras there are, so a typo is obvious."""
     known = ", ".join(sorted(live.manager.cameras)) or "none configured"
     # Quoted back only when it looks like an id: a URL sent by mistake may hold a password.
     shown = repr(camera_id) if re.fullmatch(r"[A-Za-z0-9_.-]{0,40}", camera_id) else "with that id"
-    return HTTPException(404, f"no camera {shown}; cameras: {known}")
+    return NotFound(f"no camera {shown}; cameras: {known}")
 
 
 def find_worker(live: LiveServices, camera_id: str | None) -> CameraWorker:

@@ -13,11 +13,10 @@ import re
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pigweight.api.errors import error_response
-from pigweight.errors import PigWeightError
+from pigweight.api.errors import RefusedWhileReading, refusal_response
+from pigweight.api.refusals import BadMultipart
 
 FORM_TYPE = b"multipart/form-data"
 MAX_BOUNDARY_CHARS = 70  # RFC 2046 section 5.1.1
@@ -26,21 +25,6 @@ _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]*[0-9A-Za-z'()+_,\-./:=?]")
 # The streamed video form reads its own body with the same parser (multipart_stream.py);
 # checking it here too would parse a 10 GB upload twice.
 _OWN_PARSER_PATHS = frozenset({"/api/video_file/upload"})
-
-
-class BadMultipart(PigWeightError):
-    """The form has no file part or is not valid multipart (422)."""
-
-    http_status = 422
-    code = "bad_multipart"
-
-
-class FormCut(HTTPException):
-    """422 raised while the body is read (FastAPI and Starlette pass HTTPException through)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(422, message)
-        self.code = BadMultipart.code
 
 
 def form_boundary(content_type: str | bytes) -> bytes:
@@ -93,7 +77,7 @@ class MultipartCheck:
         try:
             boundary = form_boundary(content_type)
         except BadMultipart as exc:
-            await error_response(422, str(exc), BadMultipart.code)(scope, receive, send)
+            await refusal_response(exc)(scope, receive, send)
             return
         if scope["path"] in _OWN_PARSER_PATHS:
             await self.app(scope, receive, send)
@@ -113,9 +97,11 @@ def _check(parser: MultipartParser, chunk: bytes, more: bool) -> None:
     try:
         parser.write(chunk)
     except FormParserError as exc:
-        raise FormCut(f"the form is not valid multipart/form-data ({exc})") from None
+        raise _cut(f"the form is not valid multipart/form-data ({exc})") from None
     # START: an empty body, which the route answers as a form without its file.
     if not more and parser.state not in (MultipartState.START, MultipartState.END):
-        raise FormCut(
-            "the form ended before its closing boundary: the upload was cut; send it again"
-        )
+        raise _cut("the form ended before its closing boundary: the upload was cut; send it again")
+
+
+def _cut(message: str) -> RefusedWhileReading:
+    return RefusedWhileReading(BadMultipart(message))

@@ -14,8 +14,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from pigweight.api.multipart_check import BadMultipart, form_boundary
-from pigweight.errors import PigWeightError
+from pigweight.api.multipart_check import form_boundary
+from pigweight.api.refusals import BadMultipart, FormTooLarge
 
 FIELD = "file"
 # What may come before the file's bytes: a few small fields, not an endless preamble (the
@@ -23,13 +23,6 @@ FIELD = "file"
 # headers are bounded by python-multipart (8 lines of 4 KB).
 MAX_PARTS_BEFORE_FILE = 16
 MAX_BYTES_BEFORE_FILE = 1024 * 1024
-
-
-class FormTooLarge(PigWeightError):
-    """The fields before the file are too many or too large (413)."""
-
-    http_status = 413
-    code = "form_too_large"
 
 
 class _Parts:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pigweight.api.live_deps import LiveDep, find_worker
+from pigweight.api.refusals import NotFound
 from pigweight.media.error_kind import error_kind
 
 router = APIRouter(tags=["live"])
@@ -52,8 +53,7 @@ async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
     worker = find_worker(live, camera_id)
     reader = live.scales.get(worker.config.id)
     if reader is None:
-        raise HTTPException(
-            404,
+        raise NotFound(
             f"camera {worker.config.id} has no scale: set SCALE_URL, or 'scale:' for it in "
             "the cameras file (docs/scales.md)",
         )
@@ -89,5 +89,5 @@ async def dismiss(camera_id: str, live: LiveDep) -> None:
     worker = find_worker(live, camera_id)
     weigher = live.weighers.get(worker.config.id)
     if weigher is None:
-        raise HTTPException(404, f"camera {worker.config.id} weighs by hand only (no scale)")
+        raise NotFound(f"camera {worker.config.id} weighs by hand only (no scale)")
     weigher.dismiss()

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.deps import CpuLimiterDep, RowIdPath
 from pigweight.api.live_deps import LiveDep, find_worker
+from pigweight.api.refusals import NoFrame, RequestRefused
 from pigweight.api.uploads import TEACHING_IMPORT_MB, read_upload
-from pigweight.errors import PigWeightError
 from pigweight.teaching.folder import temporary_dir, write_folder, zip_folder
 from pigweight.teaching.frames import MAX_BOXES, LabelFrame
 from pigweight.teaching.jobs import IMAGE_SIZES, MAX_STEPS, can_train
@@ -27,11 +27,6 @@ from pigweight.teaching.models import MAX_MODEL_BYTES
 from pigweight.teaching.service import Teaching
 
 router = APIRouter(tags=["teaching"])
-
-
-class NoFrame(PigWeightError):
-    code = "no_frame"
-    http_status = 409
 
 
 def _teaching(request: Request) -> Teaching:
@@ -181,7 +176,7 @@ async def add_frame(
     teaching = _teaching(request)
     if body.source == "archive":
         if body.video_id is None or body.t is None:
-            raise HTTPException(422, "source 'archive' needs video_id and t (seconds)")
+            raise RequestRefused("source 'archive' needs video_id and t (seconds)")
         archive = request.app.state.archive
         frame_t, image = await anyio.to_thread.run_sync(
             archive.raw_frame, body.video_id, body.t, limiter=limiter

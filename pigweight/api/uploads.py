@@ -7,10 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pigweight.api.errors import UploadTooLarge, error_response, upload_limit_message
+from pigweight.api.errors import (
+    RefusedWhileReading,
+    UploadTooLarge,
+    refusal_response,
+    upload_limit_message,
+)
+from pigweight.api.refusals import BodyTooLarge
 from pigweight.settings import Settings
 
 CHUNK_BYTES = 1024 * 1024
@@ -50,16 +55,11 @@ class BodyLimit:
     message: str
     code: str
 
+    def refusal(self) -> BodyTooLarge:
+        return BodyTooLarge(self.message, self.code)
+
 
 LimitFor = Callable[[str, str], BodyLimit | None]  # (method, path) -> limit; None: none here
-
-
-class BodyTooLarge(HTTPException):
-    """413 raised while a chunked body is read (FastAPI passes HTTPException through)."""
-
-    def __init__(self, limit: BodyLimit) -> None:
-        super().__init__(413, limit.message)
-        self.code = limit.code
 
 
 class BodyLimitMiddleware:
@@ -83,7 +83,7 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > limit.max_bytes:
-            await error_response(413, limit.message, limit.code)(scope, receive, send)
+            await refusal_response(limit.refusal())(scope, receive, send)
             return
         received = 0
 
@@ -93,7 +93,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit.max_bytes:
-                    raise BodyTooLarge(limit)
+                    raise RefusedWhileReading(limit.refusal())
             return message
 
         await self.app(scope, limited_receive, send)

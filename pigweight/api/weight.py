@@ -7,12 +7,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from pigweight.api.deps import MAX_ROW_ID, RowIdPath
 from pigweight.api.file_response import RangeFileResponse
 from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.live_deps import LiveDep, find_worker
+from pigweight.api.refusals import NotFound, RequestRefused
 from pigweight.api.weight_schemas import (
     BatchOut,
     CorrectionIn,
@@ -76,8 +77,7 @@ async def weight_average(
     """Record a weighing: total weight / count (given, or the camera's stable count)."""
     worker = find_worker(live, body.camera_id)  # 404 for an unknown camera
     if body.weight_source == "scale" and worker.config.id not in live.scales:
-        raise HTTPException(
-            422,
+        raise RequestRefused(
             f"camera {worker.config.id} has no scale, so its total cannot come from one: "
             "send weight_source 'manual'",
         )
@@ -282,7 +282,7 @@ async def record_snapshot(request: Request, record_id: RowIdPath) -> RangeFileRe
     """The annotated frame the record's count came from."""
     path = await anyio.to_thread.run_sync(_book(request).snapshot_path, record_id)
     if path is None:
-        raise HTTPException(404, f"record {record_id} has no snapshot (no camera picture)")
+        raise NotFound(f"record {record_id} has no snapshot (no camera picture)")
     return RangeFileResponse(path, media_type="image/jpeg")
 
 
@@ -291,8 +291,8 @@ async def record_evidence(request: Request, record_id: RowIdPath) -> dict[str, A
     """What an automatic weighing saw: the counts over its window, the raw scale frames."""
     evidence = await anyio.to_thread.run_sync(_book(request).evidence, record_id)
     if evidence is None:
-        raise HTTPException(
-            404, f"record {record_id} has no evidence bundle (only automatic weighings keep one)"
+        raise NotFound(
+            f"record {record_id} has no evidence bundle (only automatic weighings keep one)"
         )
     return evidence
 
@@ -358,8 +358,8 @@ def _moment(text: str, zone: tzinfo, name: str, end: bool) -> float | None:
             return start.replace(tzinfo=zone).timestamp()
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(
-            422, f"{name}: {text[:40]!r} is not a date (2026-11-26) or a time (2026-11-26T08:30)"
+        raise RequestRefused(
+            f"{name}: {text[:40]!r} is not a date (2026-11-26) or a time (2026-11-26T08:30)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)

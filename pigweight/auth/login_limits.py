@@ -26,7 +26,6 @@ T = TypeVar("T")
 class TooManyLogins(PigWeightError):
     """Too many tries for a name, or from an address, in the last minute."""
 
-    http_status = 429
     code = "too_many_logins"
 
     def __init__(self, wait_s: float) -> None:
@@ -37,7 +36,6 @@ class TooManyLogins(PigWeightError):
 class LoginBusy(PigWeightError):
     """More logins at once than the password checks' queue holds."""
 
-    http_status = 503
     code = "login_busy"
     retry_after_s = 1
 

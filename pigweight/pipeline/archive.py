@@ -66,7 +66,6 @@ def store_file(engine: Engine, path: Path, name: str, source: str) -> tuple[int,
 class VideoNotFound(PigWeightError):
     """No video has this id (404)."""
 
-    http_status = 404
     code = "video_not_found"
 
 
@@ -429,5 +428,4 @@ def _check_playable(row: VideoRow) -> None:
 class InvalidTime(PigWeightError):
     """A time outside the video (422)."""
 
-    http_status = 422
     code = "invalid_time"

@@ -53,21 +53,18 @@ _TIME_BASE = Fraction(1, CLOCK)
 class TooManyPeers(PigWeightError):
     """The camera already streams to WEBRTC_MAX_PEERS browsers."""
 
-    http_status = 429
     code = "too_many_peers"
 
 
 class WebRTCDisabled(PigWeightError):
     """WEBRTC_ENABLED is false: the page uses MJPEG."""
 
-    http_status = 503
     code = "webrtc_disabled"
 
 
 class InvalidOffer(PigWeightError):
     """An SDP offer aiortc cannot answer (malformed, or no video to receive)."""
 
-    http_status = 422
     code = "invalid_offer"
 
 

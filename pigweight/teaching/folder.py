@@ -34,7 +34,6 @@ T = TypeVar("T")
 
 class ImportRejected(Refusal):
     code = "invalid_import"
-    http_status = 422
 
 
 @dataclass(frozen=True)

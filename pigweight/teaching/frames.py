@@ -51,26 +51,22 @@ Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in 0-1 of the frame
 
 class FrameNotFound(PigWeightError):
     code = "frame_not_found"
-    http_status = 404
 
 
 class LabelRejected(PigWeightError):
     code = "invalid_labels"
-    http_status = 422
 
 
 class FrameNotKept(Refusal):
     """The frame's picture could not be written (507): the disk is full or not writable."""
 
     code = "insufficient_storage"
-    http_status = 507
 
 
 class LabelConflict(Refusal):
     """Someone saved a newer version of the frame's labels than the one edited (409)."""
 
     code = "label_conflict"
-    http_status = 409
 
 
 @dataclass(frozen=True, slots=True)

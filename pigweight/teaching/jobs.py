@@ -47,18 +47,16 @@ _STOP_WAIT_S = 10.0
 
 class TrainingBusy(Refusal):
     code = "training_running"
-    http_status = 409
 
 
 class TrainingRejected(Refusal):
-    http_status = 422
+    """A training that cannot start as asked (its steps, image size, too few labels)."""
 
 
 class TrainingUnavailable(PigWeightError):
     """torch is not installed here (503): the server runs, it cannot train."""
 
     code = "training_unavailable"
-    http_status = 503
 
 
 def can_train() -> bool:
@@ -68,7 +66,6 @@ def can_train() -> bool:
 
 class JobNotFound(PigWeightError):
     code = "job_not_found"
-    http_status = 404
 
 
 @dataclass

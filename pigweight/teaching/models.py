@@ -38,17 +38,14 @@ RELOAD_S = 5.0
 
 class ModelNotFound(PigWeightError):
     code = "model_not_found"
-    http_status = 404
 
 
 class ModelRejected(Refusal):
     """An imported file is not a pig model PigWeight can run (422)."""
 
-    http_status = 422
-
 
 class ActivationRefused(Refusal):
-    http_status = 409
+    """A model the camera cannot switch to now (another camera's, unreadable, none before)."""
 
 
 @dataclass(frozen=True, slots=True)

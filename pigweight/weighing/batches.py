@@ -36,21 +36,18 @@ class BatchRejected(PigWeightError):
     """The batch cannot be kept as sent (422); the message says what to fix."""
 
     code = "invalid_batch"
-    http_status = 422
 
 
 class BatchNotFound(PigWeightError):
     """No batch has this id (404)."""
 
     code = "batch_not_found"
-    http_status = 404
 
 
 class BatchClosed(PigWeightError):
     """A weighing named a closed batch (409): reopen it first."""
 
     code = "batch_closed"
-    http_status = 409
 
     def __init__(self, message: str, params: dict[str, Any]) -> None:
         super().__init__(message)

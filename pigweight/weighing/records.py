@@ -79,7 +79,6 @@ class DuplicateWeighing(PigWeightError):
     """The platform recorded this group by itself already (409); `params` name the record."""
 
     code = "duplicate_weighing"
-    http_status = 409
 
     def __init__(self, message: str, params: dict[str, Any]) -> None:
         super().__init__(message)
