@@ -23,7 +23,6 @@ class StillStopping(Refusal):
     """The previous thread has not ended yet: starting a second one would share its state."""
 
     code = "still_stopping"
-    http_status = 409
 
 
 class BackgroundThread:

@@ -59,8 +59,9 @@ async def camera_status(worker: WorkerDep, live: LiveDep) -> CameraStatusPublic:
 
 @router.post("/api/cameras/{camera_id}/start", response_model=CameraStatusPublic)
 async def start_camera(worker: WorkerDep, live: LiveDep) -> CameraStatusPublic:
-    """Start counting; returns at once, the status then goes connecting -> streaming."""
-    status = live.manager.start(worker.config.id)
+    """Start counting; the status then goes connecting -> streaming. A camera whose last
+    stop timed out is waited for (up to 10 s, in a thread), then 409 still_stopping."""
+    status = await anyio.to_thread.run_sync(live.manager.start, worker.config.id)
     return CameraStatusPublic.of(worker.config.id, status)
 
 

@@ -29,6 +29,7 @@ from pigweight.api.refusals import (
 )
 from pigweight.api.schemas import ErrorPublic
 from pigweight.auth.login_limits import LoginBusy, TooManyLogins
+from pigweight.background import StillStopping
 from pigweight.camera_policy import CameraHostRefused, CameraHostUnresolved
 from pigweight.errors import (
     ImageTooLarge,
@@ -144,6 +145,7 @@ STATUS: dict[type[PigWeightError], int] = {
     ModelRejected: 422,
     ActivationRefused: 409,
     TrainingBusy: 409,
+    StillStopping: 409,
     TrainingRejected: 422,
     TrainingUnavailable: 503,
     JobNotFound: 404,
