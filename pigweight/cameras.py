@@ -23,16 +23,14 @@ from pigweight.camera_policy import (
     url_host,
 )
 from pigweight.errors import PigWeightError
-from pigweight.media.redact import redact_text, secret_forms
-from pigweight.settings import SegmenterName, Settings, redact_url
+from pigweight.redact import redact_text, redact_url, secret_forms, url_password
+from pigweight.settings import SegmenterName, Settings
 from pigweight.vision.zone import ZonePoints
 
 LIVE_SCHEMES = ("rtsp", "rtsps")
 LEGACY_CAMERA_ID = "cam"
 DEMO_CAMERA_ID = "demo"
 CameraKind = Literal["rtsp", "file", "demo"]
-# user:password@ up to the last @, as settings.redact_url reads hand-typed URLs.
-_INLINE_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:(?P<password>.*)@[^@]*$", re.S)
 
 
 class CameraConfigError(PigWeightError):
@@ -156,9 +154,9 @@ class CameraConfig(BaseModel):
     def _secrets(self, environ: Mapping[str, str] | None) -> list[str]:
         env = os.environ if environ is None else environ
         found = [env.get(self.password_env, "")] if self.password_env else []
-        inline = _INLINE_PASSWORD.match(self.url)
+        inline = url_password(self.url)
         if inline:
-            found.append(inline["password"])
+            found.append(inline)
         return [s for s in found if s]
 
 

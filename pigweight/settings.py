@@ -11,11 +11,12 @@ import re
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pigweight.redact import MASK, redact_url
 
 SegmenterName = Literal["pig", "classic", "yolo_onnx"]
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})?\.?")
@@ -430,29 +431,9 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
 
 
-_AUTHORITY = re.compile(
-    r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:]*)(?P<password>:.*)?@(?P<rest>[^@]*)$",
-    re.S,
-)
-
-
 def _redact_secret(value: str) -> str:
     """A secret URL keeps its host for diagnosis; any other secret is `***` as a whole."""
     shown = redact_url(value)
     if "://" not in value or (shown == value and "@" in value):
-        return "***"
+        return MASK
     return shown
-
-
-def redact_url(url: str) -> str:
-    """Replace the password of a URL with `***`, keeping the user name for diagnosis.
-
-    Works on raw passwords too (`rtsp://admin:p@ss:w/rd@host/`): a camera URL typed by hand
-    is often not percent-encoded, so everything up to the last `@` is taken as user info.
-    """
-    match = _AUTHORITY.match(url.strip())
-    if match is None:
-        return url
-    user = quote(unquote(match["user"]), safe="")
-    hidden = f"{user}:***" if match["password"] is not None else user
-    return f"{match['scheme']}{hidden}@{match['rest']}"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from pigweight.cli import main
-from pigweight.settings import Settings, SettingsError, load_settings, redact_url
+from pigweight.redact import redact_url
+from pigweight.settings import Settings, SettingsError, load_settings
 
 PASSWORD = "p@ss:w/rd%21"
 CAM_URL = "rtsp://admin:p%40ss%3Aw%2Frd%2521@192.0.2.10:554/Streaming/Channels/101"

@@ -38,7 +38,6 @@ from pigweight.errors import (
     ModelLoadError,
     PigWeightError,
 )
-from pigweight.media.redact import redact_text
 from pigweight.media.roots import MediaNotFound, PathRefused
 from pigweight.media.uploads import (
     InsufficientStorage,
@@ -48,6 +47,7 @@ from pigweight.media.uploads import (
     VideoTooLarge,
 )
 from pigweight.pipeline.archive import InvalidTime, VideoNotFound
+from pigweight.redact import redact_text
 from pigweight.streaming.webrtc import InvalidOffer, TooManyPeers, WebRTCDisabled
 from pigweight.teaching.folder import ImportRejected
 from pigweight.teaching.frames import FrameNotFound, FrameNotKept, LabelConflict, LabelRejected

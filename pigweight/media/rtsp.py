@@ -29,10 +29,9 @@ from av.container import InputContainer
 from pigweight.background import BackgroundThread
 from pigweight.domain import Frame
 from pigweight.media.av_interrupt import InterruptScope
-from pigweight.media.redact import redact_text, secret_forms, url_password
 from pigweight.media.rtsp_preflight import REFUSALS, RtspAnswer, preflight
 from pigweight.media.source import FrameSlot, SourceState, SourceStatus
-from pigweight.settings import redact_url
+from pigweight.redact import redact_text, redact_url, secret_forms, url_password
 
 logger = logging.getLogger(__name__)
 

@@ -185,7 +185,7 @@ def open_source(url_or_path: str, source_id: str, **rtsp_options: Any) -> FrameS
     `rtsp_options` go to RtspSource (open_timeout_s, read_timeout_s, stall_s, host_check, …).
     """
     from pigweight.media.rtsp import SCHEMES, RtspSource  # rtsp.py imports this module
-    from pigweight.settings import redact_url
+    from pigweight.redact import redact_url
 
     if url_or_path.lower().startswith(SCHEMES):
         return RtspSource(url_or_path, source_id, **rtsp_options)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from pigweight.errors import PigWeightError, Refusal
-from pigweight.media.redact import redact_text
+from pigweight.redact import redact_text
 from pigweight.store.db import training_jobs
 from pigweight.teaching.folder import FrameSplit, split_frames, write_folder
 from pigweight.teaching.frames import LabelQueue

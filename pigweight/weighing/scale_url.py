@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from pigweight.errors import PigWeightError
-from pigweight.settings import redact_url
+from pigweight.redact import redact_url
 from pigweight.weighing.scale_protocols import PROTOCOLS
 
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)

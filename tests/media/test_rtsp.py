@@ -20,7 +20,6 @@ import av.logging
 import numpy as np
 import pytest
 
-from pigweight.media.redact import redact_text, secret_forms
 from pigweight.media.rtsp import (
     Backoff,
     DtsGuard,
@@ -29,6 +28,7 @@ from pigweight.media.rtsp import (
     validate_rtsp_url,
 )
 from pigweight.media.source import FileSource, SourceState, open_source
+from pigweight.redact import redact_text, secret_forms
 from tests.conftest import need_system
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "rtsp_server.py"

@@ -1,25 +1,43 @@
-"""Keep camera passwords out of every message: FFmpeg errors and logs quote the URL."""
+"""Camera passwords out of every message, in one place: a URL's user info read (raw or
+percent-encoded, hand-typed URLs included), its password masked, and every spelling of a
+secret found in free text (FFmpeg errors and logs quote the URL)."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import quote, unquote
 
-from pigweight.settings import redact_url
-
 MASK = "***"
 
+# scheme://user:password@rest; user info runs to the last `@` (hand-typed, not encoded)
+_AUTHORITY = re.compile(
+    r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:]*)(?P<password>:.*)?@(?P<rest>[^@]*)$",
+    re.S,
+)
 # Whatever looks like a URL with user info in free text (an FFmpeg error, a log line).
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+@\S+")
-_USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?P<userinfo>.*)@[^@]*$", re.S)
+
+
+def redact_url(url: str) -> str:
+    """Replace the password of a URL with `***`, keeping the user name for diagnosis.
+
+    Works on raw passwords too (`rtsp://admin:p@ss:w/rd@host/`): a camera URL typed by hand
+    is often not percent-encoded, so everything up to the last `@` is taken as user info.
+    """
+    match = _AUTHORITY.match(url.strip())
+    if match is None:
+        return url
+    user = quote(unquote(match["user"]), safe="")
+    hidden = f"{user}:***" if match["password"] is not None else user
+    return f"{match['scheme']}{hidden}@{match['rest']}"
 
 
 def url_password(url: str) -> str | None:
     """The password part of a URL as written (raw or percent-encoded), or None."""
-    match = _USERINFO.match(url.strip())
-    if match is None or ":" not in match["userinfo"]:
+    match = _AUTHORITY.match(url.strip())
+    if match is None or match["password"] is None:
         return None
-    return match["userinfo"].split(":", 1)[1] or None
+    return match["password"][1:] or None
 
 
 def secret_forms(password: str) -> tuple[str, ...]:
