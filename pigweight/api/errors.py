@@ -109,7 +109,7 @@ STATUS: dict[type[PigWeightError], int] = {
     LoginRefused: 401,
     TooManyLogins: 429,
     LoginBusy: 503,
-    # media roots, uploads and the archive (the media classes also say it as http_status)
+    # media roots, uploads and the archive
     PathRefused: 403,
     MediaNotFound: 404,
     VideoTooLarge: 413,

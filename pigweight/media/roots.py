@@ -33,14 +33,12 @@ _NAME_PUNCTUATION = frozenset("._- ()[]+,=@#")
 class PathRefused(PigWeightError):
     """The path is not inside a media root, or is written in a form that is never allowed."""
 
-    http_status = 403
     code = "path_refused"
 
 
 class MediaNotFound(PigWeightError):
     """The path is inside a media root but there is no file or folder there."""
 
-    http_status = 404
     code = "media_not_found"
 
 

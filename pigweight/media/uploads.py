@@ -63,7 +63,6 @@ _ID = re.compile(r"[0-9a-f]{32}")
 class VideoTooLarge(PigWeightError):
     """The video has more bytes than MAX_VIDEO_UPLOAD_GB allows (413)."""
 
-    http_status = 413
     code = "upload_too_large"
 
     def __init__(self, max_bytes: int) -> None:
@@ -77,7 +76,6 @@ class VideoTooLarge(PigWeightError):
 class InsufficientStorage(PigWeightError):
     """The server's disk has too little free space for the upload (507)."""
 
-    http_status = 507
     code = "insufficient_storage"
 
     def __init__(self, free_bytes: int, needed_bytes: int, reserve_bytes: int) -> None:
@@ -93,7 +91,6 @@ class InsufficientStorage(PigWeightError):
 class UploadOffsetMismatch(PigWeightError):
     """The bytes were sent for another offset than the server's (409)."""
 
-    http_status = 409
     code = "upload_offset_mismatch"
 
     def __init__(self, offset: int, sent: int) -> None:
@@ -107,7 +104,6 @@ class UploadOffsetMismatch(PigWeightError):
 class UploadNotFound(PigWeightError):
     """No upload has this id (404)."""
 
-    http_status = 404
     code = "upload_not_found"
 
     def __init__(self, upload_id: str) -> None:
@@ -120,7 +116,6 @@ class UploadNotFound(PigWeightError):
 class UploadRejected(PigWeightError):
     """The upload cannot go on as sent (400); the message says what to fix."""
 
-    http_status = 400
     code = "invalid_upload"
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 import pigweight.app  # noqa: F401  (imports every route, so every error they can raise)
 from pigweight.api import errors
-from pigweight.api.errors import STATUS, status_of
+from pigweight.api.errors import STATUS
 from pigweight.errors import PigWeightError
 
 API_DIR = Path(errors.__file__).parent
@@ -38,15 +38,11 @@ def test_an_error_that_names_its_code_has_its_own_status(error: type[PigWeightEr
 
 
 @pytest.mark.parametrize("error", DOMAIN_ERRORS, ids=lambda c: c.__qualname__)
-def test_a_status_a_class_still_declares_is_the_one_it_gets(
-    error: type[PigWeightError],
-) -> None:
-    # media/ still says http_status on its classes; api/errors.py alone decides.
-    declared = vars(error).get("http_status")
-    if declared is not None:
-        assert status_of(error.__new__(error)) == declared, (
-            f"{error.__qualname__} says {declared}: put it in api/errors.STATUS"
-        )
+def test_no_class_names_its_own_status(error: type[PigWeightError]) -> None:
+    # api/errors.py alone decides; a class saying http_status would be a second mapping
+    assert "http_status" not in vars(error), (
+        f"{error.__qualname__} says http_status: put it in api/errors.STATUS instead"
+    )
 
 
 def test_routes_raise_domain_errors_not_http_exceptions() -> None:

@@ -15,6 +15,7 @@ import anyio
 import pytest
 from starlette.requests import ClientDisconnect
 
+from pigweight.api.errors import status_of
 from pigweight.media.uploads import (
     GB,
     MB,
@@ -227,7 +228,7 @@ def test_a_declared_size_over_the_cap_is_refused_before_any_byte(tmp_path: Path)
     store = make_store(tmp_path, max_bytes=50 * GB)
     with pytest.raises(VideoTooLarge, match="larger than the 50 GB limit") as refused:
         store.create("big.mp4", 50 * GB + 1)
-    assert refused.value.code == "upload_too_large" and refused.value.http_status == 413
+    assert refused.value.code == "upload_too_large" and status_of(refused.value) == 413
     read: list[int] = []
 
     async def counted() -> AsyncIterator[bytes]:
@@ -248,7 +249,7 @@ def test_too_little_free_space_is_refused_up_front(
         InsufficientStorage, match=re.escape("5.0 GB free, 11.0 GB needed")
     ) as refused:
         store.create("cam1.mp4", 10 * GB)
-    assert refused.value.http_status == 507
+    assert status_of(refused.value) == 507
     assert leftovers(store) == []
     assert store.create("cam1.mp4", 3 * GB).offset == 0  # 3 GB + 1 GB kept free fits in 5
 
@@ -281,7 +282,7 @@ def test_an_unknown_upload_id_is_not_found(tmp_path: Path, upload_id: str) -> No
     store = make_store(tmp_path)
     with pytest.raises(UploadNotFound, match="start a new upload") as refused:
         store.state(upload_id)
-    assert refused.value.http_status == 404
+    assert status_of(refused.value) == 404
     with pytest.raises(UploadNotFound):
         anyio.run(store.append, upload_id, 0, body(0, 1))
     with pytest.raises(UploadNotFound):
