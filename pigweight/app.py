@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from pigweight import __version__
 from pigweight.api import (
+    archive_weighing,
     auth,
     batches,
     cameras,
@@ -25,6 +26,7 @@ from pigweight.api import (
     scales,
     teaching,
     video_files,
+    video_uploads,
     webrtc,
     weight,
 )
@@ -144,6 +146,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         weight.router,
         batches.router,
         teaching.router,
+        video_uploads.router,
+        archive_weighing.router,
         video_files.router,
         video_files.ws_router,
         webrtc.router,

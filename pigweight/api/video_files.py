@@ -1,5 +1,6 @@
-"""The video archive over HTTP: uploads (one-shot and resumable), registration, index
-queries, exact frames, HLS and the original file with Range.
+"""The video archive over HTTP: registration, index queries, exact frames, HLS and the
+original file with Range (uploads: `video_uploads.py`; a weighing from a frame:
+`archive_weighing.py`).
 
 Every handler that touches the disk or the CPU runs its work in a worker thread; uploads
 stream the request body to disk chunk by chunk, so memory stays flat for any file size.
@@ -10,31 +11,23 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pigweight.api.deps import RowIdPath, RowIdQuery
 from pigweight.api.file_response import RangeFileResponse
-from pigweight.api.filename_header import header_filename
-from pigweight.api.idempotency import IdempotencyKey
-from pigweight.api.multipart_stream import file_part
 from pigweight.api.schemas import ErrorPublic
-from pigweight.api.weight import saved_answer
-from pigweight.api.weight_schemas import SavedOut, WeightAndCount
 from pigweight.auth import signing
 from pigweight.errors import PigWeightError
 from pigweight.media.recorded_at import RecordingStart, recording_start
 from pigweight.pipeline.archive import Archive
 from pigweight.store.videos import VideoRow
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing, WeighingRejected
 from pigweight.zones import zone_from_value
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
@@ -42,11 +35,10 @@ ws_router = APIRouter(tags=["video archive"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Index queries are cheap reads; remuxing and frames decode: bound those threads.
-_MEDIA_WORK = anyio.CapacityLimiter(4)
-_CAMERA_CHARS = 32  # the records' camera column
+MEDIA_WORK = anyio.CapacityLimiter(4)
 
 
-def _archive(request: Request) -> Archive:
+def archive_of(request: Request) -> Archive:
     archive: Archive = request.app.state.archive
     return archive
 
@@ -56,12 +48,6 @@ class RegisterIn(BaseModel):
     path: str = Field(
         min_length=1, max_length=4096, description="A file or folder under MEDIA_ROOTS."
     )
-
-
-class UploadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    filename: str = Field(min_length=1, max_length=255)
-    size: int = Field(gt=0, description="Bytes the whole file will have.")
 
 
 def video_out(row: VideoRow) -> dict[str, Any]:
@@ -97,119 +83,15 @@ def video_out(row: VideoRow) -> dict[str, Any]:
 @router.get("")
 async def list_videos(request: Request) -> list[dict[str, Any]]:
     """Every video with its index state."""
-    rows = await anyio.to_thread.run_sync(_archive(request).videos)
+    rows = await anyio.to_thread.run_sync(archive_of(request).videos)
     return [video_out(r) for r in rows]
-
-
-@router.post("/upload", status_code=201)
-async def upload(
-    request: Request,
-    x_filename: Annotated[
-        str | None,
-        Header(
-            max_length=1024,
-            description="The file's name; in any script as encodeURIComponent(name) or "
-            "UTF-8''%XX… (RFC 8187).",
-        ),
-    ] = None,
-    content_length: Annotated[int | None, Header()] = None,
-) -> dict[str, Any]:
-    """One-shot upload: the raw body (X-Filename: name.mp4) or a multipart form field 'file'."""
-    archive = _archive(request)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        name, chunks = await file_part(request)
-        path = await archive.uploads.receive(name, chunks, None)
-    else:
-        if not x_filename:
-            raise PigWeightError(
-                "name the file: send it as the raw body with an X-Filename header "
-                "(curl --data-binary @nvr.mp4 -H 'X-Filename: nvr.mp4' ...) or as the "
-                "multipart form field 'file'"
-            )
-        name = header_filename(x_filename)
-        path = await archive.uploads.receive(name, _body(request), content_length)
-    row = await anyio.to_thread.run_sync(
-        archive.add_file, path, path.name, "upload", limiter=_MEDIA_WORK
-    )
-    return video_out(row)
-
-
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
-
-
-@router.post("/uploads", status_code=201)
-async def create_upload(request: Request, body: UploadIn) -> dict[str, Any]:
-    """Start a resumable upload: then PATCH the bytes from the returned offset."""
-    state = await anyio.to_thread.run_sync(
-        _archive(request).uploads.create, body.filename, body.size
-    )
-    return _upload_out(state)
-
-
-@router.get("/uploads/{upload_id}")
-@router.head("/uploads/{upload_id}")
-async def upload_state(request: Request, upload_id: str, response: Response) -> dict[str, Any]:
-    """Where an upload stands: resume by PATCHing from `offset`."""
-    state = await anyio.to_thread.run_sync(_archive(request).uploads.state, upload_id)
-    response.headers["Upload-Offset"] = str(state.offset)
-    if state.size is not None:
-        response.headers["Upload-Length"] = str(state.size)
-    response.headers["Cache-Control"] = "no-store"
-    return _upload_out(state)
-
-
-@router.delete("/uploads/{upload_id}", status_code=204)
-async def discard_upload(request: Request, upload_id: str) -> Response:
-    """Give up an upload: its partial file is deleted."""
-    await anyio.to_thread.run_sync(_archive(request).uploads.discard, upload_id)
-    return Response(status_code=204)
-
-
-@router.patch("/uploads/{upload_id}")
-async def upload_bytes(
-    request: Request,
-    upload_id: str,
-    response: Response,
-    upload_offset: Annotated[int, Header(ge=0, description="Bytes already on the server.")],
-    upload_length: Annotated[
-        int | None, Header(gt=0, description="The whole file's size, if not given at creation.")
-    ] = None,
-) -> dict[str, Any]:
-    """Append the body at Upload-Offset; when the last byte arrives the video is added."""
-    archive = _archive(request)
-    state = await archive.uploads.append(
-        upload_id, upload_offset, _body(request), length=upload_length
-    )
-    response.headers["Upload-Offset"] = str(state.offset)
-    out = _upload_out(state)
-    if state.done:
-        path = await anyio.to_thread.run_sync(archive.uploads.finish, upload_id, archive.videos_dir)
-        row = await anyio.to_thread.run_sync(
-            archive.add_file, path, state.filename, "upload", limiter=_MEDIA_WORK
-        )
-        out["video"] = video_out(row)
-    return out
-
-
-def _upload_out(state: Any) -> dict[str, Any]:
-    return {
-        "upload_id": state.id,
-        "filename": state.filename,
-        "offset": state.offset,
-        "size": state.size,
-        "done": state.done,
-    }
 
 
 @router.post("/register", status_code=201)
 async def register(request: Request, body: RegisterIn) -> list[dict[str, Any]]:
     """Add a file or a folder's videos that already lie under MEDIA_ROOTS."""
     rows = await anyio.to_thread.run_sync(
-        _archive(request).register, body.path, limiter=_MEDIA_WORK
+        archive_of(request).register, body.path, limiter=MEDIA_WORK
     )
     return [video_out(r) for r in rows]
 
@@ -292,8 +174,8 @@ async def count_at_time(
     get here; what reaches the endpoint needs a worker thread (the database, or counting
     the frame), or an explanation of what is wrong with it.
     """
-    archive = _archive(request)
-    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, exact, limiter=_MEDIA_WORK)
+    archive = archive_of(request)
+    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, exact, limiter=MEDIA_WORK)
 
 
 @router.get("/count_series")
@@ -307,7 +189,7 @@ async def count_series(
     step: Annotated[float, Query(ge=0.001, le=3600)] = 10.0,
 ) -> dict[str, Any]:
     """Counts for a timeline: one point per `step` seconds between from and to."""
-    archive = _archive(request)
+    archive = archive_of(request)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     end = row.info.duration_s if to is None else min(to, row.info.duration_s)
     points = await anyio.to_thread.run_sync(archive.series, video_id, from_, end, step)
@@ -323,107 +205,11 @@ async def samples(
 ) -> dict[str, Any]:
     """The counted frames in [from, to] (at most 600 s) with each animal's outline, so a
     player can draw what was counted on the frame it shows."""
-    archive = _archive(request)
+    archive = archive_of(request)
     end = from_ + 60.0 if to is None else to
     rows = await anyio.to_thread.run_sync(archive.samples, video_id, from_, end)
     interval_s = archive.settings.index_interval_s
     return {"id": video_id, "from": from_, "to": end, "interval_s": interval_s, "samples": rows}
-
-
-class FrameWeighingIn(WeightAndCount):
-    """POST /api/video_file/{id}/weighing: a weighing of the group seen at t; the weight and
-    the count are JSON numbers, checked as for a live weighing ("212,5" is no weight)."""
-
-    t: float = Field(ge=0, description="The frame's time in the recording, seconds.")
-    total_weight_kg: float = Field(description="Total weight of the group on the scale, kg.")
-    count: int | None = Field(None, description="Animals on the scale; omit: the frame's count.")
-    note: str | None = Field(None, max_length=2000, description="Free text, kept with the record.")
-    at: str | None = Field(
-        None,
-        max_length=40,
-        description="When the weighing happened (ISO 8601; without an offset, farm time). "
-        "Omitted: the recording's start (from its file name or container) plus t; a "
-        "recording whose start is unknown needs it.",
-        examples=["2026-12-05T09:41:00"],
-    )
-    batch_id: int | None = Field(None, ge=1, description="The open batch it belongs to.")
-
-
-@router.post("/{video_id}/weighing", response_model=SavedOut, status_code=201)
-async def weighing_from_frame(
-    request: Request,
-    response: Response,
-    video_id: RowIdPath,
-    body: FrameWeighingIn,
-    idempotency_key: IdempotencyKey,
-) -> SavedOut:
-    """Record a weighing from a frame of a recording: the camera is the recording's name,
-    the count the frame's (or the one given), the snapshot that frame with its outlines."""
-    archive = _archive(request)
-    row = await anyio.to_thread.run_sync(archive.video, video_id)
-    answer, jpeg = await anyio.to_thread.run_sync(
-        archive.frame_evidence, video_id, body.t, limiter=_MEDIA_WORK
-    )
-    counted = LiveCount(
-        stable_count=int(answer["count"]) or None,
-        confidence=round(float(answer["confidence"]), 3),
-        segmenter=archive.settings.segmenter,
-        jpeg=jpeg,
-    )
-    where = f"{row.name} · {_timecode(body.t)}"  # no words: the note reads in any language
-    note = f"{where}; {body.note}" if body.note and body.note.strip() else where
-    weighing = Weighing(
-        row.name[:_CAMERA_CHARS],
-        body.total_weight_kg,
-        body.count,
-        note,
-        batch_id=body.batch_id,
-    )
-    book: RecordBook = request.app.state.live.records
-    zone = book.settings.zone()
-    if body.at is not None:
-        moment = _typed_moment(body.at, zone)
-    else:
-        start = await anyio.to_thread.run_sync(recording_start, row.info.path, row.name, zone)
-        if start is None:
-            raise WeighingRejected(
-                f"{row.name}: when the recording was made is not known (no date and time in "
-                "its name, no creation time in the file): send at, the date and time of the "
-                "weighing",
-                "recording_time_unknown",
-            )
-        moment = start.ts + body.t
-    saved = await anyio.to_thread.run_sync(
-        book.record, weighing, counted, idempotency_key, None, None, moment
-    )
-    if not saved.created:
-        response.status_code = 200
-    return await saved_answer(book, saved)
-
-
-def _timecode(t: float) -> str:
-    """A moment of a recording as H:MM:SS.ss (0:01:02.50), as players show it."""
-    hours, rest = divmod(max(t, 0.0), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{int(hours)}:{int(minutes):02d}:{seconds:05.2f}"
-
-
-def _typed_moment(text: str, zone: Any) -> float:
-    """The operator's date and time of a weighing as epoch seconds; 422 when it is none."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise WeighingRejected(
-            f"at: {text!r} is not a date and time; send it as 2026-12-05T09:41:00",
-            "time_unreadable",
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    if moment.year < 2000 or moment.timestamp() > time.time() + 300:
-        raise WeighingRejected(
-            f"at: {text} is in the future or before 2000; check the date", "time_out_of_range"
-        )
-    return moment.timestamp()
 
 
 class VideoZoneUpdate(BaseModel):
@@ -448,13 +234,13 @@ async def set_video_zone(
     """Set the recording's platform zone (null: none): its counts, samples, series, frames
     and weighings count only the animals whose outline's centre lies inside, at once."""
     zone = zone_from_value(body.zone)
-    row = await anyio.to_thread.run_sync(_archive(request).set_zone, video_id, zone)
+    row = await anyio.to_thread.run_sync(archive_of(request).set_zone, video_id, zone)
     return {"zone": row.zone}
 
 
 @router.get("/{video_id}")
 async def get_video(request: Request, video_id: RowIdPath) -> dict[str, Any]:
-    archive = _archive(request)
+    archive = archive_of(request)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     out = video_out(row)
     out["progress"] = await anyio.to_thread.run_sync(archive.progress, video_id)
@@ -475,7 +261,7 @@ def _start_out(start: RecordingStart | None, zone: Any) -> dict[str, Any] | None
 @router.post("/{video_id}/cancel")
 async def cancel_index(request: Request, video_id: RowIdPath) -> dict[str, Any]:
     """Stop indexing this video (what is indexed stays)."""
-    return await anyio.to_thread.run_sync(_archive(request).cancel, video_id)
+    return await anyio.to_thread.run_sync(archive_of(request).cancel, video_id)
 
 
 @router.get("/{video_id}/frame.jpg")
@@ -487,7 +273,7 @@ async def frame_jpg(
 ) -> Response:
     """The exact frame shown at t (the last frame that starts at or before t)."""
     frame_t, jpeg = await anyio.to_thread.run_sync(
-        _archive(request).frame_jpeg, video_id, t, overlay, limiter=_MEDIA_WORK
+        archive_of(request).frame_jpeg, video_id, t, overlay, limiter=MEDIA_WORK
     )
     return Response(jpeg, media_type="image/jpeg", headers={"X-Frame-Time": f"{frame_t:.6f}"})
 
@@ -495,7 +281,7 @@ async def frame_jpg(
 @router.get("/stream_hls/{video_id}")
 async def stream_hls(request: Request, video_id: RowIdPath) -> Response:
     """VOD playlist from the keyframe index (the media is not read)."""
-    archive = _archive(request)
+    archive = archive_of(request)
     compress = "gzip" in request.headers.get("accept-encoding", "")
 
     # Opened by a signed link: its segments carry the same signature (auth/signing.py).
@@ -518,7 +304,7 @@ async def stream_hls(request: Request, video_id: RowIdPath) -> Response:
 async def hls_segment(request: Request, video_id: RowIdPath, n: int) -> RangeFileResponse:
     """One segment, remuxed on demand (stream copy for H.264) and cached on disk."""
     path = await anyio.to_thread.run_sync(
-        _archive(request).segment, video_id, n, limiter=_MEDIA_WORK
+        archive_of(request).segment, video_id, n, limiter=MEDIA_WORK
     )
     return RangeFileResponse(path, media_type="video/mp2t", headers={"Cache-Control": IMMUTABLE})
 
@@ -526,21 +312,23 @@ async def hls_segment(request: Request, video_id: RowIdPath, n: int) -> RangeFil
 @router.get("/{video_id}/thumbs.vtt")
 async def thumbs_vtt(request: Request, video_id: RowIdPath) -> RangeFileResponse:
     """WebVTT cues mapping times to tiles of the sprite sheets (timeline previews)."""
-    path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, "thumbs.vtt")
+    path = await anyio.to_thread.run_sync(archive_of(request).thumb_file, video_id, "thumbs.vtt")
     return RangeFileResponse(path, media_type="text/vtt", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/sprite_{n}.jpg")
 async def sprite(request: Request, video_id: RowIdPath, n: int) -> RangeFileResponse:
     """A sheet of timeline thumbnails (404 until the indexer has reached it)."""
-    path = await anyio.to_thread.run_sync(_archive(request).thumb_file, video_id, f"sprite_{n}.jpg")
+    path = await anyio.to_thread.run_sync(
+        archive_of(request).thumb_file, video_id, f"sprite_{n}.jpg"
+    )
     return RangeFileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{video_id}/raw")
 async def raw(request: Request, video_id: RowIdPath) -> RangeFileResponse:
     """The original file; HTTP Range requests get 206 with just those bytes."""
-    archive = _archive(request)
+    archive = archive_of(request)
     path = await anyio.to_thread.run_sync(archive.raw_path, video_id)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     return RangeFileResponse(path, filename=row.name, media_type="application/octet-stream")
