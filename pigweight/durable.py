@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 
@@ -60,3 +61,17 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     _write_aside(temp, data, mode)
     os.replace(temp, path)
     fsync_dir(path.parent)
+
+
+def copy_file(src: Path, target: Path) -> None:
+    """Copy src over target (another filesystem, where a rename cannot): copied aside with
+    sendfile/copy_file_range (memory stays flat), fsync'ed, renamed. The caller fsyncs the
+    folder once it is done there."""
+    temp = target.with_name(f".{target.name}.copy")
+    shutil.copyfile(src, temp)
+    fd = os.open(temp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, target)

@@ -47,7 +47,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from pigweight.durable import fsync_dir, replace_file
+from pigweight.durable import copy_file, fsync_dir, replace_file
 from pigweight.errors import PigWeightError
 from pigweight.media.roots import safe_filename
 
@@ -409,7 +409,7 @@ class UploadStore:
             if exc.errno != errno.EXDEV:
                 target.unlink(missing_ok=True)
                 raise
-            _copy_durably(part, target)  # another filesystem
+            copy_file(part, target)  # another filesystem
             part.unlink()
         fsync_dir(dest_dir)
         self._remove(upload_id)
@@ -484,17 +484,6 @@ def _claim_name(dest_dir: Path, filename: str) -> Path:
             continue
         return candidate
     raise UploadRejected(f"too many videos named {filename!r}; rename the file and upload again")
-
-
-def _copy_durably(src: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.copy")
-    shutil.copyfile(src, tmp)  # sendfile/copy_file_range: memory stays flat
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
 
 
 def _mtime(path: Path) -> float:
