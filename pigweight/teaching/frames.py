@@ -28,6 +28,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from pigweight.domain import Image
+from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError, Refusal
 from pigweight.media.images import encode_jpeg, is_infrared
 from pigweight.store.db import label_frames, label_versions
@@ -241,14 +242,12 @@ class LabelQueue:
             while path.exists():
                 n += 1
                 path = folder / f"{stem}-{n}.jpg"
-            part = path.with_suffix(".part")
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                part.write_bytes(data)
-                part.replace(path)
+                replace_file(path, data)
             except OSError as exc:
                 with contextlib.suppress(OSError):
-                    part.unlink(missing_ok=True)
+                    path.with_name(path.name + ".tmp").unlink(missing_ok=True)
                 raise FrameNotKept(
                     f"the frame could not be written ({exc.strerror or exc}): free some disk "
                     "space on the server"

@@ -18,14 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pigweight.durable import replace_file
+
 # One thread for every library, set before numpy and torch start theirs.
 _THREADS = os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(json.dumps(data), encoding="utf-8")
-    part.replace(path)
+    replace_file(path, json.dumps(data).encode())
 
 
 def main(argv: list[str]) -> int:
@@ -97,9 +97,7 @@ def main(argv: list[str]) -> int:
     models = Path(job["models_dir"]) / job["model_id"]
     models.mkdir(parents=True, exist_ok=True)
     target = models / f"{job['model_id']}.onnx"
-    part = target.with_suffix(".part")
-    part.write_bytes(out.read_bytes())
-    part.replace(target)
+    replace_file(target, out.read_bytes())
     write_json(
         models / "comparison.json",
         {"candidate": job["model_id"], "current": job["current_id"], **comparison},

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError, Refusal
 from pigweight.redact import redact_text
 from pigweight.store.db import training_jobs
@@ -269,7 +270,7 @@ class Trainer:
                 for i, f in enumerate(split.held_out)
             ],
         }
-        (job_dir / "job.json").write_text(json.dumps(job, indent=1), encoding="utf-8")
+        replace_file(job_dir / "job.json", json.dumps(job, indent=1).encode())
 
     def _spawn(self, job_id: int, job_dir: Path, resume: bool) -> None:
         for name in ("result.json", "progress.json"):

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from pigweight.durable import replace_file
 from pigweight.errors import ModelLoadError, PigWeightError, Refusal
 from pigweight.store.db import camera_models
 
@@ -177,9 +178,7 @@ class ModelBook:
     def write_card(self, model_id: str, card: dict[str, Any]) -> None:
         folder = self.root / _checked(model_id)
         folder.mkdir(parents=True, exist_ok=True)
-        part = folder / "card.json.part"
-        part.write_text(json.dumps(card, indent=1, sort_keys=True), encoding="utf-8")
-        part.replace(folder / "card.json")
+        replace_file(folder / "card.json", json.dumps(card, indent=1, sort_keys=True).encode())
 
     def comparison(self, model_id: str) -> dict[str, Any]:
         path = self.root / _checked(model_id) / "comparison.json"
@@ -190,10 +189,8 @@ class ModelBook:
         return data
 
     def write_comparison(self, model_id: str, result: dict[str, Any]) -> None:
-        folder = self.root / _checked(model_id)
-        part = folder / "comparison.json.part"
-        part.write_text(json.dumps(result), encoding="utf-8")
-        part.replace(folder / "comparison.json")
+        path = self.root / _checked(model_id) / "comparison.json"
+        replace_file(path, json.dumps(result).encode())
 
     def cards(self, camera: str) -> list[dict[str, Any]]:
         """The camera's models, newest first, and the shipped one last."""
@@ -225,7 +222,7 @@ class ModelBook:
         folder = self.root / model_id
         folder.mkdir(parents=True)
         path = self.path(model_id)
-        path.write_bytes(data)
+        replace_file(path, data)
         try:
             names = check_model_file(path)
         except ModelRejected:
