@@ -49,8 +49,9 @@ from pigweight.media.uploads import (
 from pigweight.pipeline.archive import InvalidTime, VideoNotFound
 from pigweight.redact import redact_text
 from pigweight.streaming.webrtc import InvalidOffer, TooManyPeers, WebRTCDisabled
+from pigweight.teaching.boxes import LabelRejected
 from pigweight.teaching.folder import ImportRejected
-from pigweight.teaching.frames import FrameNotFound, FrameNotKept, LabelConflict, LabelRejected
+from pigweight.teaching.frames import FrameNotFound, FrameNotKept, LabelConflict
 from pigweight.teaching.jobs import (
     JobNotFound,
     TrainingBusy,

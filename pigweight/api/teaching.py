@@ -20,8 +20,9 @@ from pigweight.api.deps import CpuLimiterDep, RowIdPath
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.refusals import NoFrame, RequestRefused
 from pigweight.api.uploads import TEACHING_IMPORT_MB, read_upload
+from pigweight.teaching.boxes import MAX_BOXES
 from pigweight.teaching.folder import temporary_dir, write_folder, zip_folder
-from pigweight.teaching.frames import MAX_BOXES, LabelFrame
+from pigweight.teaching.frames import LabelFrame
 from pigweight.teaching.jobs import IMAGE_SIZES, MAX_STEPS, can_train
 from pigweight.teaching.models import MAX_MODEL_BYTES
 from pigweight.teaching.service import Teaching
