@@ -149,29 +149,17 @@ def _refuse_same_group(live: LiveServices, camera_id: str, book: RecordBook) -> 
 
 def live_count(live: LiveServices, worker: CameraWorker) -> LiveCount | None:
     """The camera's stable count and evidence picture now; None if it shows nothing fresh."""
-    camera_id = worker.config.id
-    frame = live.hub.latest_frame(camera_id)
-    now = time.time()
-    if frame is None or now - float(frame.message.get("ts", 0.0)) > LIVE_COUNT_MAX_AGE_S:
+    shot = live.hub.live_count(worker.config.id, LIVE_COUNT_MAX_AGE_S)
+    if shot is None:
         return None
-    message = frame.message
+    message = shot.message
     streaming = worker.status().state == SourceState.STREAMING
-    stable = message.get("stable_count") if streaming else None
-    jpeg = frame.jpeg
-    evidence = live.hub.latest_evidence(camera_id)
-    if (
-        evidence is not None
-        and stable is not None
-        and evidence.message.get("count") == stable
-        and now - float(evidence.message.get("ts", 0.0)) <= LIVE_COUNT_MAX_AGE_S
-    ):
-        jpeg = evidence.jpeg  # a frame that shows exactly the counted animals
-    confidence = message.get("confidence")
+    stable = message.stable_count if streaming else None
     return LiveCount(
-        stable_count=int(stable) if stable else None,
-        confidence=None if confidence is None else round(float(confidence), 3),
-        segmenter=message.get("segmenter"),
-        jpeg=jpeg,
+        stable_count=stable if stable else None,
+        confidence=round(message.confidence, 3),
+        segmenter=message.segmenter,
+        jpeg=shot.picture(stable),  # a frame that shows exactly the counted animals
     )
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from pigweight.media.error_kind import error_kind
 from pigweight.media.images import encode_jpeg
 from pigweight.media.source import FrameSource, SourceState
 from pigweight.pipeline.demo import ensure_demo_video
-from pigweight.pipeline.hub import Hub, LiveUpdate
+from pigweight.pipeline.hub import CountMessage, Hub, LiveUpdate
 from pigweight.pipeline.stats import LatencyWindow, RateMeter
 from pigweight.settings import Settings
 from pigweight.store.counts import CountRow
@@ -59,7 +59,7 @@ class _Result:
     detections: Detections  # every animal found, on the platform or not
     inside: npt.NDArray[np.bool_]  # (N,) on the platform zone: counted
     zone: Zone | None
-    message: dict[str, object]
+    message: CountMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,34 +318,32 @@ class CameraWorker:
         )
         jpeg = encode_jpeg(overlay, quality=80)
         outlines = mask_outlines(result.detections)
-        message = dict(
+        message = replace(
             result.message,
             outlines=[o for o, on in zip(outlines, result.inside, strict=True) if on],
             outside_outlines=[o for o, on in zip(outlines, result.inside, strict=True) if not on],
         )
         self._hub.publish(LiveUpdate(self.config.id, message, jpeg), raw=result.frame.image)
         with self._lock:
-            self._published_state = str(message["status"])
+            self._published_state = message.status
 
-    def _message(self, ts: float, zone: Zone | None = None) -> dict[str, object]:
+    def _message(self, ts: float, zone: Zone | None = None) -> CountMessage:
         status = self.status()
         if zone is None:
             zone = self._zone()
-        return {
-            "camera": self.config.id,
-            "ts": ts,
-            "count": self._count,
-            "stable_count": self._stable_count,
-            "confidence": self._confidence,  # of the stable count: window agreement included
-            "frame_confidence": self._frame_confidence,  # of `count`, this frame's alone
-            "segmenter": self._segmenter_name,
-            "status": status.state.value,
-            "last_error": status.last_error,
-            "last_error_kind": error_kind(status.last_error),
-            "outlines": [],
-            "outside_outlines": [],
-            "zone": zone.to_json() if zone is not None else None,
-        }
+        return CountMessage(
+            camera=self.config.id,
+            ts=ts,
+            status=status.state.value,
+            count=self._count,
+            stable_count=self._stable_count,
+            confidence=self._confidence,
+            frame_confidence=self._frame_confidence,
+            segmenter=self._segmenter_name,
+            last_error=status.last_error,
+            last_error_kind=error_kind(status.last_error),
+            zone=zone.to_json() if zone is not None else None,
+        )
 
     def _publish_status(self) -> None:
         """Tell subscribers when the state changes (no inference happens while it is bad)."""

@@ -13,12 +13,51 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pigweight.domain import Image
 
 logger = logging.getLogger(__name__)
+
+Outline = list[tuple[float, float]]  # (x, y) in 0-1 of the frame size
+
+
+@dataclass(frozen=True, slots=True)
+class CountMessage:
+    """What a camera says on every inference or status change: the WS /ws/count body."""
+
+    camera: str
+    ts: float  # wall time of the frame (or of the status change)
+    status: str  # SourceState's value
+    count: int | None = None  # this frame's own count
+    stable_count: int | None = None  # mode of the window; None until it is stable
+    confidence: float = 0.0  # of the stable count: window agreement included
+    frame_confidence: float = 0.0  # of `count`, this frame's alone
+    segmenter: str | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    outlines: list[Outline] = field(default_factory=list)  # counted animals
+    outside_outlines: list[Outline] = field(default_factory=list)  # outside the zone
+    zone: list[list[float]] | None = None  # the platform polygon, 0-1
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object the WebSocket sends (its keys in this order)."""
+        return {
+            "camera": self.camera,
+            "ts": self.ts,
+            "count": self.count,
+            "stable_count": self.stable_count,
+            "confidence": self.confidence,
+            "frame_confidence": self.frame_confidence,
+            "segmenter": self.segmenter,
+            "status": self.status,
+            "last_error": self.last_error,
+            "last_error_kind": self.last_error_kind,
+            "outlines": self.outlines,
+            "outside_outlines": self.outside_outlines,
+            "zone": self.zone,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +65,32 @@ class LiveUpdate:
     """One camera event: an inference (with its annotated JPEG) or a status change."""
 
     camera: str
-    message: dict[str, Any]  # the WebSocket /ws/count body
+    body: CountMessage
     jpeg: bytes | None = None  # annotated frame; None for a status-only update
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The WebSocket /ws/count body, as JSON."""
+        return self.body.to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class CountSnapshot:
+    """A camera's newest counted frame, and the pictures a record may keep of it."""
+
+    message: CountMessage  # the newest annotated frame's
+    jpeg: bytes | None  # the newest annotated frame
+    # The last annotated frame whose own count equalled the stable count then. The stable
+    # count is the mode of a window and lags the frames; this one shows that many animals,
+    # so it is the picture a weighing record keeps as evidence of its count.
+    evidence: LiveUpdate | None
+
+    def picture(self, count: int | None) -> bytes | None:
+        """The evidence frame if it shows `count` animals, else the newest frame."""
+        evidence = self.evidence
+        if count is not None and evidence is not None and evidence.body.count == count:
+            return evidence.jpeg
+        return self.jpeg
 
 
 class Subscriber:
@@ -100,8 +163,8 @@ class Hub:
             self._latest[update.camera] = update
             if update.jpeg is not None:
                 self._latest_frame[update.camera] = update
-                stable = update.message.get("stable_count")
-                if stable is not None and update.message.get("count") == stable:
+                stable = update.body.stable_count
+                if stable is not None and update.body.count == stable:
                     self._latest_evidence[update.camera] = update
             if raw is not None:
                 self._latest_raw[update.camera] = raw
@@ -127,14 +190,20 @@ class Hub:
         with self._lock:
             return self._latest_raw.get(camera)
 
-    def latest_evidence(self, camera: str) -> LiveUpdate | None:
-        """The last annotated frame whose own count equalled the stable count.
-
-        The stable count is the mode of a window; this frame shows that many animals, so it
-        is the picture a weighing record keeps as evidence of its count.
-        """
+    def live_count(
+        self, camera: str, max_age_s: float, now: float | None = None
+    ) -> CountSnapshot | None:
+        """The newest counted frame no older than max_age_s (wall time), with the last
+        evidence frame no older than that; None when the camera shows nothing that fresh."""
+        now = time.time() if now is None else now
         with self._lock:
-            return self._latest_evidence.get(camera)
+            frame = self._latest_frame.get(camera)
+            evidence = self._latest_evidence.get(camera)
+        if frame is None or now - frame.body.ts > max_age_s:
+            return None
+        if evidence is not None and now - evidence.body.ts > max_age_s:
+            evidence = None
+        return CountSnapshot(frame.body, frame.jpeg, evidence)
 
     def forget(self, camera: str) -> None:
         """Drop the stored frames of a stopped camera (memory, stale pictures)."""

@@ -18,6 +18,7 @@ from pigweight.aio import cancel_and_wait
 from pigweight.cameras import CameraConfig, demo_video_path
 from pigweight.errors import ModelLoadError
 from pigweight.perf import LoopLagMonitor, PerfLog, perf_logger, stage
+from pigweight.pipeline.auto_weigher import AutoWeigher
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.hub import Hub
 from pigweight.pipeline.manager import CameraManager, HolderFactory
@@ -25,7 +26,6 @@ from pigweight.settings import Settings
 from pigweight.store.writer import CountStore
 from pigweight.synthetic import load_truth, truth_path
 from pigweight.vision.lazy_segmenter import LazySegmenter
-from pigweight.weighing.auto import AutoWeigher
 from pigweight.weighing.events import EventSettings
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.scale import ScaleReader

@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from pigweight.pipeline.hub import Hub, LiveUpdate
+from pigweight.pipeline.hub import CountMessage, Hub, LiveUpdate
 
 
 def _update(i: int) -> LiveUpdate:
-    return LiveUpdate("cam", {"camera": "cam", "count": i}, jpeg=b"\xff\xd8" + bytes([i % 256]))
+    message = CountMessage("cam", float(i), "streaming", count=i)
+    return LiveUpdate("cam", message, jpeg=b"\xff\xd8" + bytes([i % 256]))
 
 
 def test_slow_subscriber_is_dropped_and_others_keep_receiving() -> None:
@@ -44,9 +45,51 @@ def test_slow_subscriber_is_dropped_and_others_keep_receiving() -> None:
 def test_latest_frame_survives_status_updates_and_works_without_a_loop() -> None:
     hub = Hub()
     hub.publish(_update(1))
-    hub.publish(LiveUpdate("cam", {"camera": "cam", "status": "reconnecting"}))
+    hub.publish(LiveUpdate("cam", CountMessage("cam", 2.0, "reconnecting")))
     latest = hub.latest("cam")
     frame = hub.latest_frame("cam")
     assert latest is not None and latest.message["status"] == "reconnecting"
     assert frame is not None and frame.message["count"] == 1
     assert hub.latest("other") is None
+
+
+def _frame(ts: float, count: int, stable: int | None, jpeg: bytes) -> LiveUpdate:
+    message = CountMessage("cam", ts, "streaming", count=count, stable_count=stable)
+    return LiveUpdate("cam", message, jpeg)
+
+
+def test_live_count_pictures_the_counted_animals_while_fresh() -> None:
+    hub = Hub()
+    assert hub.live_count("cam", 10.0) is None
+    hub.publish(_frame(100.0, 3, 3, b"three"))  # shows its stable count: evidence
+    hub.publish(_frame(104.0, 4, 3, b"four"))  # a fourth walks on; the window still says 3
+    hub.publish(LiveUpdate("cam", CountMessage("cam", 105.0, "reconnecting")))
+    shot = hub.live_count("cam", 10.0, now=106.0)
+    assert shot is not None and shot.message.count == 4 and shot.message.stable_count == 3
+    assert shot.picture(3) == b"three"
+    assert shot.picture(4) == b"four" and shot.picture(None) == b"four"
+    stale_evidence = hub.live_count("cam", 5.0, now=106.0)
+    assert stale_evidence is not None and stale_evidence.picture(3) == b"four"
+    assert hub.live_count("cam", 10.0, now=115.0) is None  # the newest frame is too old
+
+
+def test_the_count_message_is_the_websocket_body() -> None:
+    message = CountMessage("cam", 1.5, "streaming", count=2, stable_count=2, zone=[[0.0, 1.0]])
+    assert list(message.to_json()) == [
+        "camera",
+        "ts",
+        "count",
+        "stable_count",
+        "confidence",
+        "frame_confidence",
+        "segmenter",
+        "status",
+        "last_error",
+        "last_error_kind",
+        "outlines",
+        "outside_outlines",
+        "zone",
+    ]
+    update = LiveUpdate("cam", message, b"jpeg")
+    assert update.message == message.to_json()
+    assert update.message["zone"] == [[0.0, 1.0]] and update.message["count"] == 2

@@ -130,13 +130,14 @@ def test_the_cli_lists_activates_and_rolls_back_as_the_page_does(
 def test_a_count_the_platform_asks_the_operator_about_keeps_its_frame() -> None:
     import anyio
 
-    from pigweight.weighing.auto import AutoWeigher
+    from pigweight.pipeline.auto_weigher import AutoWeigher
+    from pigweight.pipeline.hub import CountMessage
     from pigweight.weighing.events import Action, EventSettings
 
     kept: list[tuple[object, ...]] = []
     weigher = AutoWeigher("pen1", None, None, None, EventSettings())  # type: ignore[arg-type]
     weigher.keep_frame = lambda *args: kept.append(args)
-    weigher._message = {"frame_confidence": 0.41}
+    weigher._message = CountMessage("pen1", 0.0, "streaming", frame_confidence=0.41)
     anyio.run(weigher._act, Action("confirm", 0.0, 27, 310.0, "unsure", code="unsure_count"))
     assert weigher.pending is not None
     assert kept == [("pen1", None, 27, 0.41, True)]  # kept with the reason "confirm_asked"
@@ -149,9 +150,9 @@ class _Hub:
         return noise(9)
 
     def latest_frame(self, camera: str) -> object:
-        from pigweight.pipeline.hub import LiveUpdate
+        from pigweight.pipeline.hub import CountMessage, LiveUpdate
 
-        return LiveUpdate(camera, {"ts": 123.0, "count": 25}, b"")
+        return LiveUpdate(camera, CountMessage(camera, 123.0, "streaming", count=25), b"")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import anyio
 
 from pigweight.aio import cancel_and_wait
-from pigweight.pipeline.hub import Hub
+from pigweight.pipeline.hub import CountMessage, Hub, Outline
 from pigweight.weighing.events import Action, EventSettings, Observation, PlatformEvents
 from pigweight.weighing.records import LiveCount, RecordBook, Weighing
 from pigweight.weighing.scale import ScaleReader
@@ -33,7 +34,7 @@ FRESH_S = 2.0  # an older scale reading is a silent scale
 EDGE = 0.01  # an outline this close to the picture's border: the animal crosses the edge
 
 
-def on_edge(outlines: list[list[list[float]]]) -> bool:
+def on_edge(outlines: list[Outline]) -> bool:
     """Whether any animal's outline touches the border of the picture (walking on or off)."""
     return any(
         x <= EDGE or y <= EDGE or x >= 1 - EDGE or y >= 1 - EDGE
@@ -67,7 +68,7 @@ class AutoWeigher:
         self.warning: Action | None = None  # a re-zero request
         self.last_record: dict[str, Any] | None = None
         self._holds_recorded_load = False  # the load on the platform now is last_record's
-        self._message: dict[str, Any] = {}  # the camera's newest count message
+        self._message: CountMessage | None = None  # the camera's newest count
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -113,27 +114,26 @@ class AutoWeigher:
                     continue
                 if update.jpeg is None:
                     continue  # a status change, not a count
-                self._message = update.message
-                for action in self.events.observe(self._observation(update.message)):
+                self._message = update.body
+                for action in self.events.observe(self._observation(update.body)):
                     await self._act(action)
                 if self.events.state != "settled":
                     self._holds_recorded_load = False  # unloading or empty: a new group next
         finally:
             self.hub.unsubscribe(subscriber)
 
-    def _observation(self, message: dict[str, Any]) -> Observation:
+    def _observation(self, message: CountMessage) -> Observation:
         reading = self.scale.latest()
         fresh = reading is not None and time.time() - reading.ts <= FRESH_S
         # The frame's own count: PlatformEvents takes the count most frames of the scale's
         # steady window agree on (the camera's stable count would settle a window later).
-        count = message.get("count")
         return Observation(
             ts=time.monotonic(),
-            count=int(count) if count is not None else None,
+            count=message.count,
             # This frame's own confidence: the window's (`confidence`) ramps up over the
             # camera's window after the animals settle, as the stable count does.
-            confidence=float(message.get("frame_confidence", message.get("confidence")) or 0.0),
-            on_edge=on_edge(message.get("outlines") or []),
+            confidence=message.frame_confidence,
+            on_edge=on_edge(message.outlines),
             weight_kg=reading.weight_kg if fresh and reading is not None else None,
             scale_stable=bool(fresh and reading is not None and reading.stable),
         )
@@ -152,19 +152,17 @@ class AutoWeigher:
 
     async def _record(self, action: Action) -> None:
         assert action.count is not None and action.total_kg is not None
-        evidence = self.hub.latest_evidence(self.camera)
-        jpeg = evidence.jpeg if evidence and evidence.message.get("count") == action.count else None
-        if jpeg is None:
-            frame = self.hub.latest_frame(self.camera)
-            jpeg = frame.jpeg if frame else None
+        # The frame that shows the counted animals, however old: the weighing is now.
+        shot = self.hub.live_count(self.camera, math.inf)
+        jpeg = shot.picture(action.count) if shot is not None else None
         # No note: the record says it was automatic (weight from the scale, count from the
         # camera, no confirmation) and its evidence keeps what was seen, in any language.
         weighing = Weighing(self.camera, round(action.total_kg, 3), None, "", "scale")
-        confidence = self._message.get("confidence")
+        message = self._message
         live = LiveCount(
             action.count,
-            None if confidence is None else float(confidence),
-            self._message.get("segmenter"),
+            None if message is None else message.confidence,
+            None if message is None else message.segmenter,
             jpeg,
         )
         key = f"auto-{self.camera}-{time.time():.0f}"
@@ -206,13 +204,13 @@ class AutoWeigher:
     async def _keep_frame(self, count: int | None, confirm_asked: bool) -> None:
         if self.keep_frame is None:
             return
-        confidence = self._message.get("frame_confidence", self._message.get("confidence"))
+        message = self._message
         await anyio.to_thread.run_sync(
             self.keep_frame,
             self.camera,
             None,
             count,
-            None if confidence is None else float(confidence),
+            None if message is None else message.frame_confidence,
             confirm_asked,
         )
 
@@ -240,8 +238,8 @@ class AutoWeigher:
                 }
                 for o in self.events.window()
             ],
-            "confidence": self._message.get("confidence"),
-            "segmenter": self._message.get("segmenter"),
+            "confidence": None if self._message is None else self._message.confidence,
+            "segmenter": None if self._message is None else self._message.segmenter,
             "scale": {
                 "protocol": status.protocol,
                 "where": status.where,
