@@ -90,9 +90,9 @@ class Teaching:
         if raw is None:
             return None
         latest = self.hub.latest_frame(camera)
-        ts = float(latest.message.get("ts", time.time())) if latest else time.time()
-        if model_count is None and latest is not None and latest.message.get("count") is not None:
-            model_count = int(latest.message["count"])
+        ts = latest.body.ts if latest else time.time()
+        if model_count is None and latest is not None:
+            model_count = latest.body.count
         return self.queue.add(camera, raw, reason, ts, model_count, typed_count, confidence)
 
     # --- measuring a model --------------------------------------------------------------------
