@@ -17,7 +17,8 @@ from pigweight.api.video_files import MEDIA_WORK, archive_of
 from pigweight.api.weight import saved_answer
 from pigweight.api.weight_schemas import SavedOut, WeightAndCount
 from pigweight.media.recorded_at import recording_start
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing, WeighingRejected
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import LiveCount, Weighing, WeighingRejected
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
 _CAMERA_CHARS = 32  # the records' camera column

@@ -60,7 +60,7 @@ from pigweight.teaching.jobs import (
 )
 from pigweight.teaching.models import ActivationRefused, ModelNotFound, ModelRejected
 from pigweight.weighing.batches import BatchClosed, BatchNotFound, BatchRejected
-from pigweight.weighing.records import (
+from pigweight.weighing.rules import (
     CountUnavailable,
     DuplicateWeighing,
     IdempotencyConflict,

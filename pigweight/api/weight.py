@@ -27,14 +27,9 @@ from pigweight.api.weight_schemas import (
 from pigweight.media.source import SourceState
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.live import LiveServices
-from pigweight.store.records import RecordFilter
-from pigweight.weighing.records import (
-    DuplicateWeighing,
-    LiveCount,
-    RecordBook,
-    Saved,
-    Weighing,
-)
+from pigweight.store.weighing_rows import RecordFilter
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import DuplicateWeighing, LiveCount, Saved, Weighing
 
 router = APIRouter(tags=["weighing"])
 

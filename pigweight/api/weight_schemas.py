@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pigweight.domain import Batch, WeightRecord
-from pigweight.store.records import DaySummary
-from pigweight.weighing.records import MAX_COUNT, average_kg
+from pigweight.store.weighing_rows import DaySummary
+from pigweight.weighing.rules import MAX_COUNT, average_kg
 
 
 def _number(value: Any, what: str) -> Any:

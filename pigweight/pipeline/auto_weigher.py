@@ -25,7 +25,8 @@ import anyio
 from pigweight.aio import cancel_and_wait
 from pigweight.pipeline.hub import CountMessage, Hub, Outline
 from pigweight.weighing.events import Action, EventSettings, Observation, PlatformEvents
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import LiveCount, Weighing
 from pigweight.weighing.scale import ScaleReader
 
 logger = logging.getLogger(__name__)

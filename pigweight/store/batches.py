@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from pigweight.domain import Batch
 from pigweight.store.db import batches
-from pigweight.store.records import batch_weighings
+from pigweight.store.weighing_rows import batch_weighings
 
 
 def insert_batch(conn: Connection, values: dict[str, Any]) -> int:

@@ -1,4 +1,5 @@
-"""Weighings become records: validation, the average per head, durable storage and CSV.
+"""Weighings become records: durable storage and CSV (the rules a weighing must pass are in
+`rules.py`).
 
 `RecordBook` is the one writer of weighing records. A weighing is written in this order:
 evidence JPEG (fsync) -> database row (commit, synchronous=FULL) -> CSV line (fsync) -> the
@@ -9,17 +10,13 @@ the same Idempotency-Key returns the first record instead of writing a second.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +24,9 @@ from sqlalchemy import Engine
 
 from pigweight.domain import WeightRecord
 from pigweight.durable import write_new
-from pigweight.errors import PigWeightError
 from pigweight.settings import Settings
-from pigweight.store import records as repo
-from pigweight.store.records import DaySummary, RecordFilter
+from pigweight.store import weighing_rows
+from pigweight.store.weighing_rows import DaySummary, RecordFilter
 from pigweight.weighing.batches import Batches
 from pigweight.weighing.csv_export import (
     EXPORT_HEADER,
@@ -40,176 +36,26 @@ from pigweight.weighing.csv_export import (
     render,
     render_excel_ru,
 )
+from pigweight.weighing.rules import (
+    MAX_REASON_CHARS,
+    WEIGHT_SOURCES,
+    CountUnavailable,
+    IdempotencyConflict,
+    LiveCount,
+    RecordConflict,
+    RecordNotFound,
+    Saved,
+    Weighing,
+    WeighingRejected,
+    check_average,
+    check_count,
+    check_total,
+    clean_note,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_COUNT = 1000
-MAX_NOTE_CHARS = 500
-MAX_REASON_CHARS = 500
 SNAPSHOT_DIR = "snapshots"
-WEIGHT_SOURCES = ("manual", "scale")
-
-
-class WeighingRejected(PigWeightError):
-    """The weighing cannot be recorded as sent (422); the message says what to fix.
-
-    `params["problem"]` names which check refused it, the other params carry its numbers, so
-    that the page says it in its own language (weigh.problem.* in web/js/texts)."""
-
-    code = "invalid_weighing"
-
-    def __init__(self, message: str, problem: str, **params: Any) -> None:
-        super().__init__(message)
-        self.params = {"problem": problem, **params}
-
-
-class CountUnavailable(PigWeightError):
-    """No count was given and the camera has no live count (409)."""
-
-    code = "count_unavailable"
-
-
-class IdempotencyConflict(PigWeightError):
-    """An Idempotency-Key was reused with a different request (409)."""
-
-    code = "idempotency_conflict"
-
-
-class DuplicateWeighing(PigWeightError):
-    """The platform recorded this group by itself already (409); `params` name the record."""
-
-    code = "duplicate_weighing"
-
-    def __init__(self, message: str, params: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.params = params
-
-
-class RecordNotFound(PigWeightError):
-    """No record has this id (404)."""
-
-    code = "record_not_found"
-
-
-class RecordConflict(PigWeightError):
-    """The record was already corrected or deleted (409)."""
-
-    code = "record_conflict"
-
-
-@dataclass(frozen=True, slots=True)
-class Weighing:
-    """What the operator (or the scale) sends: a camera, a total and maybe a count."""
-
-    camera_id: str
-    total_weight_kg: float
-    count: int | None = None
-    note: str = ""
-    weight_source: str = "manual"  # "scale": the total was read from the indicator
-    batch_id: int | None = None  # None: the camera's open batch, if it has one
-
-    def fingerprint(self) -> str:
-        """A hash of the request, to tell a retry from a different request."""
-        fields: list[Any] = [self.camera_id, self.total_weight_kg, self.count, self.note]
-        if self.weight_source != "manual":  # keys sent before the field existed still match
-            fields.append(self.weight_source)
-        if self.batch_id is not None:
-            fields.append({"batch": self.batch_id})
-        body = json.dumps(fields, ensure_ascii=True)
-        return hashlib.sha256(body.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class LiveCount:
-    """A camera's count at the moment of a weighing, with its evidence picture."""
-
-    stable_count: int | None  # None: the camera has no stable count (stopped, starting)
-    confidence: float | None
-    segmenter: str | None
-    jpeg: bytes | None  # annotated frame the count came from
-
-
-@dataclass(frozen=True, slots=True)
-class Saved:
-    """The answer to a weighing: the record, whether it is new, and a CSV or snapshot
-    problem if any."""
-
-    record: WeightRecord
-    created: bool
-    csv_error: str | None = None
-    snapshot_error: str | None = None  # the picture (or evidence) could not be kept
-
-
-def average_kg(total_weight_kg: float, count: int) -> float:
-    """total / count rounded half-up to the gram (13.7505 -> 13.751, not banker's)."""
-    exact = Decimal(repr(total_weight_kg)) / Decimal(count)
-    return float(exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
-
-
-def check_total(total_weight_kg: float, settings: Settings) -> float:
-    """The total as a weight in kg, or WeighingRejected saying what is wrong."""
-    if isinstance(total_weight_kg, bool) or not isinstance(total_weight_kg, int | float):
-        raise WeighingRejected(
-            "total_weight_kg must be a number of kilograms, e.g. 412.5", "total_not_number"
-        )
-    value = float(total_weight_kg)
-    if not math.isfinite(value) or value <= 0:
-        raise WeighingRejected(
-            f"total_weight_kg must be a positive number of kilograms, got {total_weight_kg!r}",
-            "total_not_positive",
-        )
-    if value > settings.max_total_weight_kg:
-        raise WeighingRejected(
-            f"total_weight_kg {value:g} is above the {settings.max_total_weight_kg:g} kg limit "
-            "(MAX_TOTAL_WEIGHT_KG); check the scale reading",
-            "total_above_limit",
-            total=value,
-            limit=settings.max_total_weight_kg,
-        )
-    return float(Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
-
-
-def check_count(count: Any) -> int:
-    """The count as a whole number of animals in 1..MAX_COUNT."""
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise WeighingRejected(
-            f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}",
-            "count_out_of_range",
-            max=MAX_COUNT,
-        )
-    return count
-
-
-def check_average(total: float, count: int, settings: Settings) -> float:
-    """The average per head, refused when no group of pigs could weigh that."""
-    avg = average_kg(total, count)
-    if not settings.min_avg_weight_kg <= avg <= settings.max_avg_weight_kg:
-        raise WeighingRejected(
-            f"{total:g} kg / {count} head = {avg:g} kg a head, outside the plausible "
-            f"{settings.min_avg_weight_kg:g}-{settings.max_avg_weight_kg:g} kg "
-            "(MIN_AVG_WEIGHT_KG, MAX_AVG_WEIGHT_KG); check the count and the total",
-            "average_out_of_range",
-            total=total,
-            count=count,
-            average=avg,
-            min=settings.min_avg_weight_kg,
-            max=settings.max_avg_weight_kg,
-        )
-    return avg
-
-
-def clean_note(note: str | None, limit: int = MAX_NOTE_CHARS, what: str = "note") -> str:
-    """One line of text: whitespace runs and line breaks become single spaces."""
-    text = " ".join((note or "").split())
-    if len(text) > limit:
-        raise WeighingRejected(
-            f"{what} is {len(text)} characters long; keep it under {limit}",
-            "text_too_long",
-            field=what,
-            length=len(text),
-            limit=limit,
-        )
-    return text
 
 
 # What a weighing's answer adds when its CSV line could not be written.
@@ -248,10 +94,10 @@ class RecordBook:
         rebuilt: list[str] = []
         with self._lock:
             with self.engine.connect() as conn:
-                days = set(repo.local_dates_since(conn, first_kept))
+                days = set(weighing_rows.local_dates_since(conn, first_kept))
                 days |= {d for d in self.csv.dates() if d >= first_kept}
                 for day in sorted(days):
-                    if self.csv.reconcile(day, repo.day_records(conn, day)):
+                    if self.csv.reconcile(day, weighing_rows.day_records(conn, day)):
                         rebuilt.append(day)
             self._dirty_days.clear()
             removed = self.csv.remove_older_than(first_kept)
@@ -333,7 +179,7 @@ class RecordBook:
             now = self._clock()
             values |= self._times(now if at is None else at, now)
             with self.engine.begin() as conn:
-                record_id = repo.insert_record(conn, values)
+                record_id = weighing_rows.insert_record(conn, values)
             self.records_written += 1
             record = self.get(record_id)
             csv_error = self._append_csv(record) if at is None else self._rewrite_csv(record)
@@ -391,7 +237,7 @@ class RecordBook:
                 **self._times(old.ts, self._clock()),
             }
             with self.engine.begin() as conn:
-                new_id = repo.insert_record(conn, values)
+                new_id = weighing_rows.insert_record(conn, values)
             self._rewrite_day(old.local_date)
         record = self.get(new_id)
         logger.info("weighing %d corrected by %d", record_id, new_id)
@@ -405,7 +251,7 @@ class RecordBook:
         with self._lock:
             old = self._active(record_id)
             with self.engine.begin() as conn:
-                repo.add_deletion(conn, record_id, self._clock(), why)
+                weighing_rows.add_deletion(conn, record_id, self._clock(), why)
             self._rewrite_day(old.local_date)
         logger.info("weighing %d deleted: %s", record_id, why)
         return self.get(record_id)
@@ -417,7 +263,7 @@ class RecordBook:
             if old.confirmed_ts is not None:
                 return old
             with self.engine.begin() as conn:
-                repo.add_confirmation(conn, record_id, self._clock())
+                weighing_rows.add_confirmation(conn, record_id, self._clock())
         logger.info("weighing %d confirmed by the operator", record_id)
         return self.get(record_id)
 
@@ -425,24 +271,24 @@ class RecordBook:
 
     def get(self, record_id: int) -> WeightRecord:
         with self.engine.connect() as conn:
-            record = repo.get_record(conn, record_id)
+            record = weighing_rows.get_record(conn, record_id)
         if record is None:
             raise RecordNotFound(f"no weighing record {record_id}")
         return record
 
     def page(self, where: RecordFilter, limit: int, offset: int) -> tuple[list[WeightRecord], int]:
         with self.engine.connect() as conn:
-            return repo.query_records(conn, where, limit, offset)
+            return weighing_rows.query_records(conn, where, limit, offset)
 
     def summary(self, where: RecordFilter) -> list[DaySummary]:
         with self.engine.connect() as conn:
-            return repo.summarize(conn, where)
+            return weighing_rows.summarize(conn, where)
 
     def csv_bytes(self, where: RecordFilter, dialect: str = "rfc4180") -> bytes:
         """The matching records as one CSV, oldest first: the daily files' columns, or
         (`excel-ru`) what a Russian Excel opens."""
         with self.engine.connect() as conn:
-            records = repo.records_in_order(conn, where)
+            records = weighing_rows.records_in_order(conn, where)
         if dialect == "excel-ru":
             return render_excel_ru(records)
         return render((export_row(r) for r in records), columns=EXPORT_HEADER)
@@ -452,7 +298,7 @@ class RecordBook:
         from pigweight.weighing.xlsx_export import workbook_bytes  # openpyxl: only when asked
 
         with self.engine.connect() as conn:
-            records = repo.records_in_order(conn, where)
+            records = weighing_rows.records_in_order(conn, where)
         ids = sorted({r.batch_id for r in records if r.batch_id is not None})
         return workbook_bytes(records, language, self.batches.of_ids(ids), self.settings.zone())
 
@@ -484,7 +330,7 @@ class RecordBook:
 
     def _replay(self, key: str, fingerprint: str) -> Saved | None:
         with self.engine.connect() as conn:
-            found = repo.find_by_key(conn, key)
+            found = weighing_rows.find_by_key(conn, key)
         if found is None:
             return None
         record, first_hash = found
@@ -557,7 +403,7 @@ class RecordBook:
 
     def _rewrite_day(self, local_date: str) -> None:
         with self.engine.connect() as conn:
-            records = repo.day_records(conn, local_date)
+            records = weighing_rows.day_records(conn, local_date)
         try:
             self.csv.rewrite(local_date, records)
             self._dirty_days.discard(local_date)

@@ -18,7 +18,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from pigweight.settings import Settings
 from pigweight.store.db import open_database
 from pigweight.synthetic import write_demo_video
-from pigweight.weighing.records import LiveCount, RecordBook, Weighing
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import LiveCount, Weighing
 from tests.api.conftest import make_settings
 from tests.web.conftest import Screenshot
 from tests.web.server import serving

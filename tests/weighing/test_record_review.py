@@ -10,7 +10,7 @@ import pytest
 
 from pigweight.store.db import DB_FILE_NAME, open_database
 from pigweight.weighing.csv_export import HEADER
-from pigweight.weighing.records import (
+from pigweight.weighing.rules import (
     LiveCount,
     RecordConflict,
     RecordNotFound,

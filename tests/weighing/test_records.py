@@ -15,11 +15,11 @@ import pytest
 from pigweight.settings import Settings
 from pigweight.store.db import open_database
 from pigweight.weighing.csv_export import HEADER, safe_text
-from pigweight.weighing.records import (
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import (
     CountUnavailable,
     IdempotencyConflict,
     LiveCount,
-    RecordBook,
     RecordConflict,
     Weighing,
     WeighingRejected,
@@ -218,7 +218,7 @@ def test_a_correction_replaces_the_line_and_keeps_the_original(tmp_path: Path) -
 
 
 def _all() -> Any:
-    from pigweight.store.records import RecordFilter
+    from pigweight.store.weighing_rows import RecordFilter
 
     return RecordFilter(active_only=False)
 
