@@ -30,10 +30,10 @@ from pigweight.api import (
     webrtc,
     weight,
 )
+from pigweight.api.body_limits import BodyLimitMiddleware, body_limits
 from pigweight.api.errors import install_error_handlers
 from pigweight.api.file_response import RangeStaticFiles
 from pigweight.api.multipart_check import MultipartCheck
-from pigweight.api.uploads import BodyLimitMiddleware, body_limits
 from pigweight.auth.gate import AuthGate, AuthState
 from pigweight.cameras import load_cameras
 from pigweight.metrics import AppMetrics

@@ -8,9 +8,9 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, File, Form, UploadFile
 
+from pigweight.api.body_limits import read_upload
 from pigweight.api.deps import CpuLimiterDep, LazySegmenterDep, SettingsDep
 from pigweight.api.schemas import ErrorPublic, PhotoCountPublic
-from pigweight.api.uploads import read_upload
 from pigweight.counting.photo import PhotoCount, count_photo
 from pigweight.zones import zone_from_text
 

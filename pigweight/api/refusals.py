@@ -52,7 +52,7 @@ class FormTooLarge(PigWeightError):
 
 
 class BodyTooLarge(PigWeightError):
-    """A request body over its route's limit (api/uploads.BodyLimit names message and code)."""
+    """A request body over its route's limit (api/body_limits.BodyLimit names message and code)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)

@@ -16,10 +16,10 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from pigweight.api.body_limits import TEACHING_IMPORT_MB, read_upload
 from pigweight.api.deps import CpuLimiterDep, RowIdPath
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.refusals import NoFrame, RequestRefused
-from pigweight.api.uploads import TEACHING_IMPORT_MB, read_upload
 from pigweight.teaching.boxes import MAX_BOXES
 from pigweight.teaching.folder import temporary_dir, write_folder, zip_folder
 from pigweight.teaching.frames import LabelFrame
