@@ -3,12 +3,14 @@ doubled, and once it ends its owner starts again (a camera, a replay, a scale)."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from pigweight.api.errors import refusal_response
 from pigweight.background import BackgroundThread, StillStopping
 from pigweight.media.source import FileSource, SourceState
 from tests.media.videos import write_clip
@@ -34,6 +36,9 @@ def test_a_thread_that_would_not_stop_is_kept_waited_for_and_replaced_once_it_en
     with pytest.raises(StillStopping) as refused:
         worker.start()
     assert refused.value.code == "still_stopping" and "still stopping" in str(refused.value)
+    answer = refusal_response(refused.value)  # what the page gets from a camera's start
+    assert answer.status_code == 409
+    assert json.loads(answer.body)["code"] == "still_stopping"
     assert _threads("stubborn") == 1 and runs == [0]
     release.set()  # the read returns at last
     assert worker.start() is True  # waited for the old one, then a fresh one

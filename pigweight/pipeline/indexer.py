@@ -107,8 +107,6 @@ class VideoIndexer:
     def start(self) -> None:
         """Queue the jobs the database holds as queued or indexing, and start the worker
         (a worker still ending after a stop that timed out is waited for first)."""
-        if self._worker.running:
-            return
         self._worker.start(self._queue_pending)
 
     def _queue_pending(self) -> None:
