@@ -51,21 +51,24 @@ def pick_threshold(
     frames that follow (docs/model.md)."""
     if not samples and not seen:
         return 0.4
-    floor = min(thresholds)
-    sets = [scores_per_sample(model, group, imgsz, floor) for group in (samples, seen) if group]
-    per_light = []
-    for light in (False, True):
-        curves = [
-            [
-                np.mean([abs(int((s >= t).sum()) - n) for n, s, grey in scored if grey == light])
-                for t in thresholds
-            ]
-            for scored in sets
-            if any(grey == light for _n, _s, grey in scored)
-        ]
-        if curves:
-            per_light.append(np.mean(curves, axis=0))
+    scored = scores_per_sample(model, [*samples, *seen], imgsz, min(thresholds))
+    sets = [part for part in (scored[: len(samples)], scored[len(samples) :]) if part]
+    per_light = [
+        np.mean(curves, axis=0)
+        for light in (False, True)
+        if (curves := [c for part in sets if (c := _mae_curve(part, light, thresholds))])
+    ]
     return float(thresholds[int(np.argmin(np.mean(per_light, axis=0)))])
+
+
+def _mae_curve(
+    scored: list[tuple[int, np.ndarray, bool]], light: bool, thresholds: Sequence[float]
+) -> list[float]:
+    """The count MAE at each threshold on the pictures of one light ([] when it has none)."""
+    group = [(n, s) for n, s, grey in scored if grey == light]
+    if not group:
+        return []
+    return [float(np.mean([abs(int((s >= t).sum()) - n) for n, s in group])) for t in thresholds]
 
 
 def count_errors_by_source(

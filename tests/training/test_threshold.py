@@ -32,7 +32,7 @@ def _scored(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake(
         model: Path, samples: Sequence[Sample], imgsz: int, floor: float
     ) -> list[tuple[int, np.ndarray, bool]]:
-        return STRETCH if samples[0].name.startswith("val") else TRAINED
+        return [STRETCH[0] if s.name.startswith("val") else TRAINED[0] for s in samples]
 
     monkeypatch.setattr(measure, "scores_per_sample", fake)
 
