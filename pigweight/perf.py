@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pigweight.aio import cancel_and_wait
+from pigweight.aio import LoopTask
 
 PERF_LOGGER = "pigweight.perf"
 PERF_FILE_NAME = "perf.log"
@@ -72,14 +72,13 @@ class LoopLagMonitor:
     def __init__(self, interval_s: float = 0.25, keep: int = 2400) -> None:
         self.interval_s = interval_s
         self._lags_ms: deque[float] = deque(maxlen=keep)
-        self._task: asyncio.Task[None] | None = None
+        self._loop_task = LoopTask(self._run)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop_task.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._loop_task.stop()
 
     def percentiles(self) -> dict[str, float | None]:
         """p50/p99/max lag in ms over the last ~10 minutes."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from pigweight.aio import cancel_and_wait
+from pigweight.aio import LoopTask
 from pigweight.pipeline.hub import CountMessage, Hub, Outline
 from pigweight.weighing.events import Action, EventSettings, Observation, PlatformEvents
 from pigweight.weighing.records import RecordBook
@@ -70,14 +70,13 @@ class AutoWeigher:
         self.last_record: dict[str, Any] | None = None
         self._holds_recorded_load = False  # the load on the platform now is last_record's
         self._message: CountMessage | None = None  # the camera's newest count
-        self._task: asyncio.Task[None] | None = None
+        self._loop_task = LoopTask(self._run)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop_task.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._loop_task.stop()
 
     def state(self) -> dict[str, Any]:
         """What the live view shows of the platform's events."""
