@@ -59,8 +59,8 @@ def index_paths(
                     "path": str(path),
                     "duration_s": round(info.duration_s, 3),
                     "truncated": info.truncated,
-                    "samples": final["samples_done"],
-                    "state": final["state"],
+                    "samples": final.samples_done,
+                    "state": final.state,
                 }
             )
     finally:

@@ -59,8 +59,8 @@ async def weighing_from_frame(
         archive.frame_evidence, video_id, body.t, limiter=MEDIA_WORK
     )
     counted = LiveCount(
-        stable_count=int(answer["count"]) or None,
-        confidence=round(float(answer["confidence"]), 3),
+        stable_count=answer.count or None,
+        confidence=round(answer.confidence, 3),
         segmenter=archive.settings.segmenter,
         jpeg=jpeg,
     )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -17,7 +15,7 @@ from starlette.websockets import WebSocketState
 from pigweight.api.camera_schemas import CountPoint, CountSeriesPublic
 from pigweight.api.live_deps import LiveDep, find_worker, get_live
 from pigweight.api.refusals import NotFound
-from pigweight.pipeline.hub import LiveUpdate, Subscriber
+from pigweight.pipeline.hub import CountMessage, LiveUpdate, Subscriber
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
@@ -71,21 +69,15 @@ async def ws_count(websocket: WebSocket, camera_id: str | None = Query(None, ali
         first = live.hub.latest(worker.config.id)
         if first is None:
             zone = live.manager.zones.zone(worker.config.id)
-            first_message: dict[str, Any] = {
-                "camera": worker.config.id,
-                "ts": time.time(),
-                "count": None,
-                "stable_count": None,
-                "confidence": 0.0,
-                "frame_confidence": 0.0,
-                "status": worker.status().state.value,
-                "outlines": [],
-                "outside_outlines": [],
-                "zone": zone.to_json() if zone is not None else None,
-            }
+            first_text = CountMessage(
+                camera=worker.config.id,
+                ts=time.time(),
+                status=worker.status().state.value,
+                zone=zone.to_json() if zone is not None else None,
+            ).json_text()
         else:
-            first_message = first.message
-        if await _send(websocket, first_message):
+            first_text = _TEXTS.of(first)
+        if await _send(websocket, first_text):
             await _pump(websocket, subscriber)
     finally:
         reader.cancel()
@@ -104,18 +96,12 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
             return
 
 
-async def _send(websocket: WebSocket, message: dict[str, Any] | str) -> bool:
-    text = message if isinstance(message, str) else _encode(message)
+async def _send(websocket: WebSocket, text: str) -> bool:
     try:
         await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_S)
     except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
         return False
     return True
-
-
-def _encode(message: dict[str, Any]) -> str:
-    """The JSON text, as Starlette's send_json writes it."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 class _UpdateTexts:
@@ -134,7 +120,7 @@ class _UpdateTexts:
             hit = self._texts.get(id(update))
         if hit is not None and hit[0] is update:
             return hit[1]
-        text = _encode(update.message)
+        text = update.body.json_text()
         with self._lock:
             self._texts[id(update)] = (update, text)
             if len(self._texts) > self._keep:

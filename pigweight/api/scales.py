@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.refusals import NotFound
@@ -21,6 +21,38 @@ class ScaleReadingPublic(BaseModel):
     status: str = Field(description="ok, overload, underload, busy or error.")
     net: bool
     age_s: float = Field(description="Seconds since the indicator sent it.")
+
+
+class PlatformAskPublic(BaseModel):
+    """A weighing to confirm, or a request to re-zero the scale."""
+
+    model_config = ConfigDict(from_attributes=True)
+    kind: str = Field(description="confirm or rezero.")
+    count: int | None
+    total_kg: float | None
+    reason: str = Field(description="Why, in English, for a script's log.")
+    code: str = Field(description="Why, as a stable id the page says in its language.")
+    params: dict[str, Any] = Field(description="The numbers the page's sentence names.")
+
+
+class RecordedLoadPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    count: int
+    total_kg: float
+    ts: float
+
+
+class AutoWeighPublic(BaseModel):
+    """The platform's automatic weighing (AUTO_WEIGH)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    state: str = Field(description="idle, loading, settled or unloading.")
+    pending: PlatformAskPublic | None = Field(description="A weighing to confirm.")
+    warning: PlatformAskPublic | None = Field(description="Re-zero the scale.")
+    last_record: RecordedLoadPublic | None = Field(
+        description="The last weighing it recorded by itself."
+    )
 
 
 class ScalePublic(BaseModel):
@@ -39,11 +71,8 @@ class ScalePublic(BaseModel):
     reconnects: int
     bad_frames: int
     reading: ScaleReadingPublic | None = Field(description="None until the first reading.")
-    events: dict[str, Any] | None = Field(
-        None,
-        description="The platform's automatic weighing (AUTO_WEIGH): {state (idle, loading, "
-        "settled, unloading), pending (a weighing to confirm: {count, total_kg, reason}), "
-        "warning (re-zero the scale), last_record}; None when AUTO_WEIGH is off.",
+    events: AutoWeighPublic | None = Field(
+        None, description="The platform's automatic weighing; None when AUTO_WEIGH is off."
     )
 
 
@@ -70,7 +99,9 @@ async def scale(camera_id: str, live: LiveDep) -> ScalePublic:
         )
     weigher = live.weighers.get(worker.config.id)
     return ScalePublic(
-        events=None if weigher is None else weigher.state(),
+        events=None
+        if weigher is None
+        else AutoWeighPublic.model_validate(weigher.state(), from_attributes=True),
         camera=worker.config.id,
         state=str(status.state.value),
         where=status.where,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+
+def body_of(answer: Any) -> dict[str, Any]:
+    """A pipeline dataclass as a JSON object: its fields by name, values as they are (no
+    deep copy, unlike dataclasses.asdict: a page of outlines is thousands of lists)."""
+    return {f.name: getattr(answer, f.name) for f in fields(answer)}
 
 
 class HealthPublic(BaseModel):

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pigweight.api.deps import RowIdPath, RowIdQuery
 from pigweight.api.file_response import RangeFileResponse
-from pigweight.api.schemas import ErrorPublic
+from pigweight.api.schemas import ErrorPublic, body_of
 from pigweight.auth import signing
 from pigweight.errors import PigWeightError
 from pigweight.media.recorded_at import RecordingStart, recording_start
@@ -136,7 +136,9 @@ class CountAtTimeFastPath:
             answer = self.archive.count_at_cached(video_id, t)
         except PigWeightError:
             return None
-        return None if answer is None else json.dumps(answer, separators=(",", ":")).encode()
+        if answer is None:
+            return None
+        return json.dumps(body_of(answer), separators=(",", ":")).encode()
 
 
 class CountAtTime(BaseModel):
@@ -175,7 +177,10 @@ async def count_at_time(
     the frame), or an explanation of what is wrong with it.
     """
     archive = archive_of(request)
-    return await anyio.to_thread.run_sync(archive.count_at, video_id, t, exact, limiter=MEDIA_WORK)
+    answer = await anyio.to_thread.run_sync(
+        archive.count_at, video_id, t, exact, limiter=MEDIA_WORK
+    )
+    return body_of(answer)
 
 
 @router.get("/count_series")
@@ -193,7 +198,13 @@ async def count_series(
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     end = row.info.duration_s if to is None else min(to, row.info.duration_s)
     points = await anyio.to_thread.run_sync(archive.series, video_id, from_, end, step)
-    return {"id": video_id, "from": from_, "to": end, "step": step, "points": points}
+    return {
+        "id": video_id,
+        "from": from_,
+        "to": end,
+        "step": step,
+        "points": [body_of(p) for p in points],
+    }
 
 
 @router.get("/{video_id}/samples")
@@ -209,7 +220,13 @@ async def samples(
     end = from_ + 60.0 if to is None else to
     rows = await anyio.to_thread.run_sync(archive.samples, video_id, from_, end)
     interval_s = archive.settings.index_interval_s
-    return {"id": video_id, "from": from_, "to": end, "interval_s": interval_s, "samples": rows}
+    return {
+        "id": video_id,
+        "from": from_,
+        "to": end,
+        "interval_s": interval_s,
+        "samples": [body_of(r) for r in rows],
+    }
 
 
 class VideoZoneUpdate(BaseModel):
@@ -243,7 +260,7 @@ async def get_video(request: Request, video_id: RowIdPath) -> dict[str, Any]:
     archive = archive_of(request)
     row = await anyio.to_thread.run_sync(archive.video, video_id)
     out = video_out(row)
-    out["progress"] = await anyio.to_thread.run_sync(archive.progress, video_id)
+    out["progress"] = body_of(await anyio.to_thread.run_sync(archive.progress, video_id))
     zone = request.app.state.live.records.settings.zone()
     start = await anyio.to_thread.run_sync(recording_start, row.info.path, row.name, zone)
     out["recorded_at"] = _start_out(start, zone)
@@ -260,8 +277,8 @@ def _start_out(start: RecordingStart | None, zone: Any) -> dict[str, Any] | None
 
 @router.post("/{video_id}/cancel")
 async def cancel_index(request: Request, video_id: RowIdPath) -> dict[str, Any]:
-    """Stop indexing this video (what is indexed stays)."""
-    return await anyio.to_thread.run_sync(archive_of(request).cancel, video_id)
+    """Stop indexing this video (what is indexed stays); its progress then."""
+    return body_of(await anyio.to_thread.run_sync(archive_of(request).cancel, video_id))
 
 
 @router.get("/{video_id}/frame.jpg")
@@ -349,8 +366,8 @@ async def ws_progress(websocket: WebSocket, video_id: RowIdQuery) -> None:
             except PigWeightError as exc:
                 await websocket.close(code=4404, reason=str(exc)[:120])
                 return
-            await websocket.send_json({"id": video_id, **progress})
-            if progress.get("state") in ("done", "cancelled", "error"):
+            await websocket.send_json({"id": video_id, **body_of(progress)})
+            if progress.state in ("done", "cancelled", "error"):
                 await websocket.close()
                 return
             await anyio.sleep(PROGRESS_EVERY_S)

@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -26,11 +25,12 @@ from pigweight.media.probe import VideoInfo, probe_video
 from pigweight.media.roots import resolve_under_roots, video_files_in
 from pigweight.media.segment_cache import SegmentCache
 from pigweight.media.uploads import UploadStore
+from pigweight.pipeline.archive_answers import CountAt, CountedFrame, IndexProgress
 from pigweight.pipeline.archive_zone import split_outlines, zoned
 from pigweight.pipeline.indexer import VideoIndexer
 from pigweight.settings import Settings
 from pigweight.store import videos as repo
-from pigweight.store.videos import VideoRow
+from pigweight.store.videos import SeriesPoint, VideoRow
 from pigweight.vision.overlay import ZONE_RGB, draw_overlay
 from pigweight.vision.segmenter import Segmenter
 from pigweight.vision.zone import Zone, split
@@ -199,26 +199,26 @@ class Archive:
         with self.engine.connect() as conn:
             return repo.list_videos(conn)
 
-    def progress(self, video_id: int) -> dict[str, Any]:
+    def progress(self, video_id: int) -> IndexProgress:
         self.video(video_id)
         return self._indexer().progress(video_id)
 
-    def cancel(self, video_id: int) -> dict[str, Any]:
+    def cancel(self, video_id: int) -> IndexProgress:
         self.video(video_id)
         self._indexer().cancel(video_id)
         return self._indexer().progress(video_id)
 
-    def count_at(self, video_id: int, t: float, exact: bool = False) -> dict[str, Any]:
+    def count_at(self, video_id: int, t: float, exact: bool = False) -> CountAt:
         """The count at t (`exact`: of the very frame shown at t, counted now if need be);
         where the index has nothing yet, the indexer moves there next (someone is looking
         at that part of the file)."""
         _check_time(t, self._row_info(video_id))
         answer = self._indexer().count_at(video_id, t, exact)
-        if not answer["indexed"]:
+        if not answer.indexed:
             self._indexer().focus(video_id, t)
         return answer
 
-    def count_at_cached(self, video_id: int, t: float) -> dict[str, Any] | None:
+    def count_at_cached(self, video_id: int, t: float) -> CountAt | None:
         """count_at from memory (no database, no decoding), for the event loop; None where
         count_at has to do more than a lookup."""
         info = self._infos.get(video_id)
@@ -227,7 +227,7 @@ class Archive:
             return None
         _check_time(t, (video_id, info))
         answer = indexer.count_at_cached(video_id, t)
-        if answer is not None and not answer["indexed"]:
+        if answer is not None and not answer.indexed:
             indexer.focus(video_id, t)
         return answer
 
@@ -253,13 +253,13 @@ class Archive:
         """A recording's platform zone (None: the whole frame counts)."""
         return Zone.of(self.video(video_id).zone)
 
-    def series(self, video_id: int, t0: float, t1: float, step: float) -> list[dict[str, Any]]:
+    def series(self, video_id: int, t0: float, t1: float, step: float) -> list[SeriesPoint]:
         zone = self.zone(video_id)
         recount = None if zone is None else (lambda row: zoned(row, zone))
         with self.engine.connect() as conn:
             return repo.series(conn, video_id, t0, t1, step, recount)
 
-    def samples(self, video_id: int, t0: float, t1: float) -> list[dict[str, Any]]:
+    def samples(self, video_id: int, t0: float, t1: float) -> list[CountedFrame]:
         """Counted frames with t0 <= t <= t1 and their outlines ((x, y) in 0-1 of the frame)."""
         if t1 < t0:
             raise InvalidTime(f"to={t1:g} s is before from={t0:g} s")
@@ -271,35 +271,34 @@ class Archive:
         zone = self.zone(video_id)
         with self.engine.connect() as conn:
             rows = repo.samples_between(conn, video_id, t0, t1, limit=MAX_SAMPLES)
-        out: list[dict[str, Any]] = []
+        out: list[CountedFrame] = []
         for r in rows:
-            outlines = json.loads(r.outlines)
-            inside, outside = split_outlines(outlines, zone)
+            inside, outside = split_outlines(json.loads(r.outlines), zone)
             out.append(
-                {
-                    "t": r.t,
-                    "count": r.count if zone is None else len(inside),
-                    "outside": len(outside),
-                    "confidence": r.confidence,
-                    "indexed": not r.on_demand,
-                    "outlines": inside,
-                    "outside_outlines": outside,
-                }
+                CountedFrame(
+                    t=r.t,
+                    count=r.count if zone is None else len(inside),
+                    outside=len(outside),
+                    confidence=r.confidence,
+                    indexed=not r.on_demand,
+                    outlines=inside,
+                    outside_outlines=outside,
+                )
             )
         return out
 
-    def frame_evidence(self, video_id: int, t: float) -> tuple[dict[str, Any], bytes]:
+    def frame_evidence(self, video_id: int, t: float) -> tuple[CountAt, bytes]:
         """The count at t (count_at) and a JPEG of the frame at t with the counted animals
         outlined: the evidence of a weighing recorded from a recording."""
         answer = self.count_at(video_id, t)
         row = self.video(video_id)
         _, image = hls.frame_at(Path(row.path), row.info, t, self.files)
-        sample_t = float(answer["sample_t"])
+        sample_t = answer.sample_t
         with self.engine.connect() as conn:
             rows = repo.samples_between(conn, video_id, sample_t - 1e-3, sample_t + 1e-3, limit=1)
         zone = Zone.of(row.zone)
         inside, outside = split_outlines(json.loads(rows[0].outlines) if rows else [], zone)
-        picture = draw_outlines(image, inside, answer["count"], outside, zone)
+        picture = draw_outlines(image, inside, answer.count, outside, zone)
         return answer, encode_jpeg(picture, quality=85)
 
     def raw_frame(self, video_id: int, t: float) -> tuple[float, Image]:

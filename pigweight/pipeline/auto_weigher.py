@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -44,6 +45,26 @@ def on_edge(outlines: list[Outline]) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedLoad:
+    """The last weighing a platform recorded by itself."""
+
+    id: int
+    count: int
+    total_kg: float
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class WeigherState:
+    """What the live view shows of a platform's events."""
+
+    state: str  # idle, loading, settled, unloading
+    pending: Action | None  # a weighing waiting for the operator's confirmation
+    warning: Action | None  # a request to re-zero the scale
+    last_record: RecordedLoad | None
+
+
 class AutoWeigher:
     """The weighing events of one platform, and the records they write."""
 
@@ -67,7 +88,7 @@ class AutoWeigher:
         )
         self.pending: Action | None = None  # a confirm the operator has not answered
         self.warning: Action | None = None  # a re-zero request
-        self.last_record: dict[str, Any] | None = None
+        self.last_record: RecordedLoad | None = None
         self._holds_recorded_load = False  # the load on the platform now is last_record's
         self._message: CountMessage | None = None  # the camera's newest count
         self._loop_task = LoopTask(self._run)
@@ -78,14 +99,9 @@ class AutoWeigher:
     async def stop(self) -> None:
         await self._loop_task.stop()
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> WeigherState:
         """What the live view shows of the platform's events."""
-        return {
-            "state": self.events.state,
-            "pending": _action_out(self.pending),
-            "warning": _action_out(self.warning),
-            "last_record": self.last_record,
-        }
+        return WeigherState(self.events.state, self.pending, self.warning, self.last_record)
 
     def recent_record(self, now: float, window_s: float) -> int | None:
         """The id of the record this platform made of the load it holds now, or of one it
@@ -94,8 +110,8 @@ class AutoWeigher:
         last = self.last_record
         if last is None:
             return None
-        if self._holds_recorded_load or now - float(last["ts"]) <= window_s:
-            return int(last["id"])
+        if self._holds_recorded_load or now - last.ts <= window_s:
+            return last.id
         return None
 
     def dismiss(self) -> None:
@@ -185,12 +201,7 @@ class AutoWeigher:
             logger.warning("platform %s: automatic weighing not recorded: %s", self.camera, exc)
             return
         record = saved.record
-        self.last_record = {
-            "id": record.id,
-            "count": record.count,
-            "total_kg": record.total_weight_kg,
-            "ts": record.ts,
-        }
+        self.last_record = RecordedLoad(record.id, record.count, record.total_weight_kg, record.ts)
         self._holds_recorded_load = self.events.state == "settled"
         await self._keep_frame(record.count, False)
         logger.info(
@@ -256,16 +267,3 @@ class AutoWeigher:
                 ],
             },
         }
-
-
-def _action_out(action: Action | None) -> dict[str, Any] | None:
-    if action is None:
-        return None
-    return {
-        "kind": action.kind,
-        "count": action.count,
-        "total_kg": action.total_kg,
-        "reason": action.reason,  # English, for a script's log
-        "code": action.code,  # what the page says, in its language, with params
-        "params": action.params,
-    }

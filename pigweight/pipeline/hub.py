@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from pigweight.domain import Image
 
@@ -41,9 +41,10 @@ class CountMessage:
     outside_outlines: list[Outline] = field(default_factory=list)  # outside the zone
     zone: list[list[float]] | None = None  # the platform polygon, 0-1
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object the WebSocket sends (its keys in this order)."""
-        return {
+    def json_text(self) -> str:
+        """The JSON text the WebSocket sends (its keys in this order), as Starlette's
+        send_json writes it."""
+        body = {
             "camera": self.camera,
             "ts": self.ts,
             "count": self.count,
@@ -58,6 +59,7 @@ class CountMessage:
             "outside_outlines": self.outside_outlines,
             "zone": self.zone,
         }
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +69,6 @@ class LiveUpdate:
     camera: str
     body: CountMessage
     jpeg: bytes | None = None  # annotated frame; None for a status-only update
-
-    @property
-    def message(self) -> dict[str, Any]:
-        """The WebSocket /ws/count body, as JSON."""
-        return self.body.to_json()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -34,6 +33,7 @@ from pigweight.media import hls
 from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX, fit_size
 from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo
+from pigweight.pipeline.archive_answers import CountAt, IndexProgress
 from pigweight.pipeline.archive_zone import zoned
 from pigweight.pipeline.index_job import EPS_S, IndexJob, plan_samples, sample_row
 from pigweight.pipeline.sample_cache import SampleCache
@@ -51,17 +51,6 @@ _FOCUS_SPAN_S = 60.0  # after focus(t), [t, t + this) is indexed before anything
 _PENDING = ("queued", "indexing")
 
 ProgressCallback = Callable[[int, int], None]
-
-
-def _answer(t: float, sample: SampleRow) -> dict[str, Any]:
-    return {
-        "t": t,
-        "count": sample.count,
-        "confidence": sample.confidence,
-        "sample_t": sample.t,
-        "indexed": not sample.on_demand,
-        "outside": sample.outside,
-    }
 
 
 @dataclass(slots=True)
@@ -174,9 +163,8 @@ class VideoIndexer:
 
     # --- queries -------------------------------------------------------------------------
 
-    def progress(self, video_id: int) -> dict[str, Any]:
-        """{state, percent, eta_s, fps, samples_done, samples_total, error, indexed_until_s,
-        speed_x}: fps is frames counted per second, speed_x the multiple of real time."""
+    def progress(self, video_id: int) -> IndexProgress:
+        """How far the video's indexing is, and how fast it goes now."""
         with self.engine.connect() as conn:
             row = repo.get_video(conn, video_id)
         if row is None:
@@ -191,20 +179,20 @@ class VideoIndexer:
         eta = None
         if rate is not None and rate.samples_per_s > 0:
             eta = round(max(total - done, 0) / rate.samples_per_s, 1)
-        return {
-            "state": row.index_state,
-            "percent": percent,
-            "eta_s": eta,
-            "fps": None if rate is None else round(rate.samples_per_s, 2),
-            "speed_x": None if rate is None else round(rate.video_s_per_s, 1),
-            "samples_done": done,
-            "samples_total": total,
-            "indexed_until_s": round(row.indexed_until_s, 3),
-            "error": row.index_error,
-        }
+        return IndexProgress(
+            state=row.index_state,
+            percent=percent,
+            eta_s=eta,
+            fps=None if rate is None else round(rate.samples_per_s, 2),
+            speed_x=None if rate is None else round(rate.video_s_per_s, 1),
+            samples_done=done,
+            samples_total=total,
+            indexed_until_s=round(row.indexed_until_s, 3),
+            error=row.index_error,
+        )
 
-    def count_at(self, video_id: int, t: float, exact: bool = False) -> dict[str, Any]:
-        """{t, count, confidence, sample_t, indexed} at t.
+    def count_at(self, video_id: int, t: float, exact: bool = False) -> CountAt:
+        """The count at t.
 
         From the latest stored sample at or before t when it is at most one interval (plus
         a frame) older, or (`exact`) when it is the very frame shown at t; `indexed` is
@@ -230,16 +218,14 @@ class VideoIndexer:
             )
         if sample is None or t - sample.t > self._reach(info, exact):
             sample = self._sample_on_demand(video_id, info, t)
-        return _answer(t, zoned(sample, zone))
+        return CountAt.of(t, zoned(sample, zone))
 
     @staticmethod
     def _zone(conn: Connection, video_id: int) -> Zone | None:
         row = repo.get_video(conn, video_id)
         return None if row is None else Zone.of(row.zone)
 
-    def count_at_cached(
-        self, video_id: int, t: float, exact: bool = False
-    ) -> dict[str, Any] | None:
+    def count_at_cached(self, video_id: int, t: float, exact: bool = False) -> CountAt | None:
         """count_at from memory only (no database, no decoding): None where that is not
         enough (the video's samples not loaded yet, or none near t). Cheap enough for the
         event loop."""
@@ -250,7 +236,7 @@ class VideoIndexer:
         loaded, sample = self.samples.at_or_before(video_id, t + EPS_S)
         if not loaded or sample is None or t - sample.t > self._reach(info, exact):
             return None
-        return _answer(t, sample)
+        return CountAt.of(t, sample)
 
     def _reach(self, info: VideoInfo, exact: bool = False) -> float:
         """How old a sample may be and still answer for t: one interval plus a frame, or
@@ -464,7 +450,7 @@ def index_file_blocking(
     thumbs_dir: Path | None = None,
     batch: int = 4,
     max_side_px: int = INDEX_MAX_SIDE_PX,
-) -> dict[str, Any]:
+) -> IndexProgress:
     """Index one video in the calling thread (the CLI); returns its final progress.
 
     Resumes a job a previous run left half done; raises PigWeightError when it fails.
@@ -477,10 +463,10 @@ def index_file_blocking(
         while video_id in indexer.pending() and indexer.step():
             if progress_cb is not None:
                 state = indexer.progress(video_id)
-                progress_cb(state["samples_done"], state["samples_total"])
+                progress_cb(state.samples_done, state.samples_total)
     finally:
         indexer.stop()
     final = indexer.progress(video_id)
-    if final["state"] == "error":
-        raise PigWeightError(f"video {video_id}: {final['error']}")
+    if final.state == "error":
+        raise PigWeightError(f"video {video_id}: {final.error}")
     return final

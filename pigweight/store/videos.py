@@ -51,6 +51,19 @@ class SampleRow:
     outside: int = 0  # animals outside the recording's zone (worked out at read time)
 
 
+@dataclass(slots=True)
+class SeriesPoint:
+    """One bucket of a timeline (`series`): its peak sample, and the lowest count in it."""
+
+    t: float  # the bucket's start
+    count: int  # the peak
+    min: int
+    confidence: float  # the peak sample's
+    sample_t: float  # the peak sample's time: where a click on the timeline seeks
+    samples: int
+    outside: int  # the peak sample's animals outside the zone
+
+
 def add_video(conn: Connection, info: VideoInfo, name: str, source: str) -> int:
     """Insert a probed file, queued for indexing; returns its id."""
     values = {
@@ -235,7 +248,7 @@ def series(
     t1: float,
     step: float,
     recount: Callable[[SampleRow], SampleRow] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[SeriesPoint]:
     """One point per `step` seconds in [t0, t1) that has samples, for a timeline.
 
     `count` is the bucket's maximum: the timeline exists to find when a group stood on the
@@ -250,8 +263,8 @@ def series(
     s = video_samples.c
     columns = [s.t, s.count, s.confidence] + ([s.outlines] if recount else [])
     query = select(*columns).where(s.video_id == video_id, s.t >= t0, s.t < t1).order_by(s.t)
-    points: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
+    points: list[SeriesPoint] = []
+    current: SeriesPoint | None = None
     bucket_index = -1
     for r in conn.execute(query).mappings():
         sample = SampleRow(r["t"], r["count"], r["confidence"], r["outlines"] if recount else "")
@@ -261,22 +274,21 @@ def series(
         k = int((t - t0) // step)
         if current is None or k != bucket_index:
             bucket_index = k
-            current = {
-                "t": round(t0 + k * step, 3),
-                "count": count,
-                "min": count,
-                "confidence": round(confidence, 3),
-                "sample_t": t,
-                "samples": 0,
-                "outside": outside,
-            }
-            points.append(current)
-        current["samples"] += 1
-        current["min"] = min(current["min"], count)
-        if count > current["count"]:
-            current.update(
-                count=count, confidence=round(confidence, 3), sample_t=t, outside=outside
+            current = SeriesPoint(
+                t=round(t0 + k * step, 3),
+                count=count,
+                min=count,
+                confidence=round(confidence, 3),
+                sample_t=t,
+                samples=0,
+                outside=outside,
             )
+            points.append(current)
+        current.samples += 1
+        current.min = min(current.min, count)
+        if count > current.count:
+            current.count, current.confidence = count, round(confidence, 3)
+            current.sample_t, current.outside = t, outside
     return points
 
 

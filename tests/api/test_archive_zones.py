@@ -155,7 +155,7 @@ def test_the_slow_path_counts_with_the_zone_too(indexed: tuple[TestClient, int])
     for s in zoned:
         indexer.samples.drop(video_id)  # not in memory: read from the database
         answer = indexer.count_at(video_id, s["t"])
-        assert (answer["count"], answer["outside"]) == (s["count"], s["outside"])
+        assert (answer.count, answer.outside) == (s["count"], s["outside"])
 
 
 def test_a_weighing_from_a_frame_counts_inside_the_zone(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -52,8 +53,9 @@ def test_a_file_camera_streams_counts_and_stores(tmp_path: Path, tiny_clip: Path
         assert status.inference_ms_p50 is not None and status.count is not None
         update = hub.latest_frame("pen1")
         assert update is not None and update.jpeg is not None and update.jpeg[:2] == b"\xff\xd8"
+        body = json.loads(update.body.json_text())
         assert {"camera", "ts", "count", "stable_count", "confidence", "status", "outlines"} <= set(
-            update.message
+            body
         )
     finally:
         worker.stop()

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
@@ -19,6 +18,7 @@ from pigweight.domain import Detections, Image
 from pigweight.errors import ModelLoadError
 from pigweight.media.frame_reader import FrameReader
 from pigweight.media.probe import VideoInfo, probe_video
+from pigweight.pipeline.archive_answers import CountAt, IndexProgress
 from pigweight.pipeline.index_job import plan_samples
 from pigweight.pipeline.indexer import VideoIndexer, index_file_blocking
 from pigweight.store import videos as repo
@@ -68,11 +68,11 @@ def _samples(engine: Engine, video_id: int) -> list[repo.SampleRow]:
         return repo.samples_between(conn, video_id, -1.0, 1e9)
 
 
-def _wait_for(indexer: VideoIndexer, video_id: int, states: set[str]) -> dict[str, Any]:
+def _wait_for(indexer: VideoIndexer, video_id: int, states: set[str]) -> IndexProgress:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         progress = indexer.progress(video_id)
-        if progress["state"] in states:
+        if progress.state in states:
             return progress
         time.sleep(0.05)
     raise AssertionError(f"video {video_id} never reached {states}: {progress}")
@@ -85,7 +85,7 @@ def test_index_counts_agree_with_the_ground_truth(clip: Path, tmp_path: Path) ->
     final = index_file_blocking(
         engine, video_id, ClassicSegmenter(), 1.0, lambda d, n: calls.append((d, n)), tmp_path
     )
-    assert final["state"] == "done" and final["percent"] == 100.0
+    assert final.state == "done" and final.percent == 100.0
     assert calls[-1] == (SECONDS, SECONDS) and calls == sorted(calls)
 
     truth = load_truth(clip)
@@ -102,14 +102,14 @@ def test_index_counts_agree_with_the_ground_truth(clip: Path, tmp_path: Path) ->
 
     indexer = VideoIndexer(engine, ClassicSegmenter)
     answer = indexer.count_at(video_id, 4.6)  # between two samples: the one before it
-    assert answer == {
-        "t": 4.6,
-        "count": samples[4].count,
-        "confidence": samples[4].confidence,
-        "sample_t": 4.0,
-        "indexed": True,
-        "outside": 0,  # no zone: every animal counts
-    }
+    assert answer == CountAt(
+        t=4.6,
+        count=samples[4].count,
+        confidence=samples[4].confidence,
+        sample_t=4.0,
+        indexed=True,
+        outside=0,  # no zone: every animal counts
+    )
     # Outlines: one polygon per animal, at most 32 points, in 0-1 with 3 decimals.
     outlines = json.loads(samples[0].outlines)
     assert len(outlines) == samples[0].count
@@ -149,7 +149,7 @@ def test_a_killed_job_resumes_without_redoing_or_duplicating(clip: Path, tmp_pat
         progress = _wait_for(second, video_id, {"done", "error"})
     finally:
         second.stop()
-    assert progress["state"] == "done" and progress["samples_done"] == SECONDS
+    assert progress.state == "done" and progress.samples_done == SECONDS
     assert spy.frames == SECONDS - 4  # only what the first run had not committed
     assert [s.t for s in _samples(engine, video_id)] == [float(t) for t in range(SECONDS)]
 
@@ -161,18 +161,18 @@ def test_cancel_stops_a_job_and_enqueue_resumes_it(clip: Path, tmp_path: Path) -
     indexer.enqueue(video_id)
     assert indexer.step()
     running = indexer.progress(video_id)
-    assert (running["state"], running["percent"], running["samples_total"]) == ("indexing", 37.5, 8)
-    assert running["fps"] > 0 and running["eta_s"] > 0 and running["speed_x"] > 0
+    assert (running.state, running.percent, running.samples_total) == ("indexing", 37.5, 8)
+    assert running.fps > 0 and running.eta_s > 0 and running.speed_x > 0
     indexer.cancel(video_id)
     assert not indexer.step()  # nothing left to do
     progress = indexer.progress(video_id)
-    assert progress["state"] == "cancelled" and progress["samples_done"] == 3
+    assert progress.state == "cancelled" and progress.samples_done == 3
     assert len(_samples(engine, video_id)) == 3  # what was indexed stays
 
     indexer.enqueue(video_id)
     while indexer.step():
         pass
-    assert indexer.progress(video_id)["state"] == "done"
+    assert indexer.progress(video_id).state == "done"
     assert [s.t for s in _samples(engine, video_id)] == [float(t) for t in range(SECONDS)]
 
 
@@ -193,12 +193,14 @@ def test_cancel_while_the_worker_runs(clip: Path, tmp_path: Path) -> None:
     indexer.enqueue(video_id)
     assert started.wait(10)
     indexer.cancel(video_id)
-    time.sleep(0.5)  # the batch in hand commits, and no other follows
+    deadline = time.monotonic() + 10  # the batch in hand commits first, and no other follows
+    while indexer._jobs and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not indexer._jobs  # idle: the cancelled file is closed, not held until shutdown
     indexer.stop()
     progress = indexer.progress(video_id)
-    assert progress["state"] == "cancelled"
-    assert progress["samples_done"] == spy.frames < SECONDS
+    assert progress.state == "cancelled"
+    assert progress.samples_done == spy.frames < SECONDS
 
 
 def test_focus_indexes_what_the_user_watches_first(clip: Path, tmp_path: Path) -> None:
@@ -217,7 +219,7 @@ def test_focus_indexes_what_the_user_watches_first(clip: Path, tmp_path: Path) -
         pass
     # The samples indexed for the focus are neither redone nor duplicated later.
     assert [s.t for s in _samples(engine, watched)] == [float(t) for t in range(SECONDS)]
-    assert indexer.progress(watched)["samples_done"] == SECONDS
+    assert indexer.progress(watched).samples_done == SECONDS
 
 
 def test_count_at_an_unindexed_moment_counts_it_once_and_keeps_it(
@@ -228,13 +230,13 @@ def test_count_at_an_unindexed_moment_counts_it_once_and_keeps_it(
     spy = Spy()
     indexer = VideoIndexer(engine, lambda: spy)
     answer = indexer.count_at(video_id, 3.3)
-    assert answer["indexed"] is False and answer["sample_t"] == 3.28  # frame 82, shown at 3.3
+    assert answer.indexed is False and answer.sample_t == 3.28  # frame 82, shown at 3.3
     truth = load_truth(clip).counts[82]
-    assert abs(answer["count"] - truth) <= 2
+    assert abs(answer.count - truth) <= 2
     stored = _samples(engine, video_id)
-    assert [(s.t, s.count, s.on_demand) for s in stored] == [(3.28, answer["count"], True)]
+    assert [(s.t, s.count, s.on_demand) for s in stored] == [(3.28, answer.count, True)]
     again = indexer.count_at(video_id, 3.35)
-    assert again["sample_t"] == 3.28 and again["count"] == answer["count"]
+    assert again.sample_t == 3.28 and again.count == answer.count
     assert spy.frames == 1  # the second query read the stored sample
 
 
@@ -260,8 +262,8 @@ def test_a_model_that_does_not_load_marks_the_job_and_the_worker_goes_on(
         done = _wait_for(indexer, fine, {"error", "done"})
     finally:
         indexer.stop()
-    assert failed["state"] == "error" and "MODEL_PATH" in failed["error"]
-    assert done["state"] == "done"
+    assert failed.state == "error" and "MODEL_PATH" in failed.error
+    assert done.state == "done"
 
 
 def _info(keyframes: tuple[float, ...], duration_s: float = 10.0) -> VideoInfo:
@@ -319,7 +321,7 @@ def test_a_truncated_recording_is_indexed_as_far_as_it_reads(tmp_path: Path) -> 
     engine = open_database(tmp_path)
     video_id = _add(engine, cut)
     final = index_file_blocking(engine, video_id, ClassicSegmenter(), 0.5, None)
-    assert final["state"] == "done" and final["percent"] == 100.0 and final["error"] is None
+    assert final.state == "done" and final.percent == 100.0 and final.error is None
     times = [s.t for s in _samples(engine, video_id)]
     assert times and times == sorted(set(times)) and times[-1] < 4.0 * 0.7
 
@@ -354,14 +356,14 @@ def test_count_at_answers_from_memory_once_loaded_and_sees_new_batches(
     assert indexer.step()  # samples at 0 s and 1 s
     assert indexer.count_at_cached(video_id, 0.5) is None  # nothing asked yet: not loaded
     first = indexer.count_at(video_id, 0.5)  # loads the video's samples
-    assert first["sample_t"] == 0.0 and first["indexed"] is True
+    assert first.sample_t == 0.0 and first.indexed is True
     assert indexer.count_at_cached(video_id, 0.5) == first
     assert indexer.count_at_cached(video_id, 3.5) is None  # not indexed yet: no answer
     assert indexer.step()  # samples at 2 s and 3 s, committed after the load
     stored = {s.t: s.count for s in _samples(engine, video_id)}
     answer = indexer.count_at_cached(video_id, 3.5)
-    assert answer is not None and answer["sample_t"] == 3.0 and answer["indexed"] is True
-    assert answer["count"] == stored[3.0]
+    assert answer is not None and answer.sample_t == 3.0 and answer.indexed is True
+    assert answer.count == stored[3.0]
     indexer.stop()
 
 
@@ -379,5 +381,5 @@ def test_on_demand_counts_use_the_index_frame_size(tmp_path: Path) -> None:
             return Detections.empty(image.shape[:2])
 
     indexer = VideoIndexer(engine, Recorder, max_side_px=640)
-    assert indexer.count_at(video_id, 0.5)["indexed"] is False
+    assert indexer.count_at(video_id, 0.5).indexed is False
     assert seen == [(360, 640, 3)]  # as the index pass would have counted it

@@ -138,10 +138,10 @@ def test_series_gives_the_peak_of_each_bucket(engine: Engine, tmp_path: Path) ->
         assert repo.series(conn, vid, 100.0, 200.0, 5.0) == []
         with pytest.raises(ValueError):
             repo.series(conn, vid, 0.0, 30.0, 0.0)
-    assert [(p["t"], p["count"], p["min"], p["sample_t"], p["samples"]) for p in points] == [
+    assert [(p.t, p.count, p.min, p.sample_t, p.samples) for p in points] == [
         (0.0, 20, 0, 2.0, 5),
         (5.0, 2, 0, 5.0, 5),
         (10.0, 25, 25, 10.0, 2),
         (20.0, 7, 7, 20.0, 1),  # 15-20 has no samples: no point, the timeline shows a gap
     ]
-    assert points[0]["confidence"] == 0.52  # the peak sample's own confidence
+    assert points[0].confidence == 0.52  # the peak sample's own confidence
