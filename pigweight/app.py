@@ -37,11 +37,13 @@ from pigweight.api.multipart_check import MultipartCheck
 from pigweight.auth.gate import AuthGate, AuthState
 from pigweight.cameras import load_cameras
 from pigweight.metrics import AppMetrics
+from pigweight.perf import stage
 from pigweight.pipeline.archive import Archive
 from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
+from pigweight.store.db import open_database
 from pigweight.streaming.webrtc import WebRTCService
 from pigweight.teaching.service import Teaching
 from pigweight.vision.lazy_segmenter import LazySegmenter
@@ -82,15 +84,19 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live_services.open_perf_log(settings_ms)
+        # The app's one database, opened here and handed to every service that keeps
+        # something in it; closed below once they all stopped.
+        with stage("database", live_services.timings_ms):
+            engine = await anyio.to_thread.run_sync(open_database, settings.data_dir)
         # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
-        await live_services.startup(settings_ms)
-        # Users live in the same database; until it is open every request waits outside.
-        await anyio.to_thread.run_sync(access.attach, live_services.store.engine)
-        # The archive shares the database the live services opened; its indexer resumes
-        # the jobs a restart interrupted.
-        await anyio.to_thread.run_sync(archive.start, live_services.store.engine)
+        await live_services.startup(engine)
+        # Users: until they are read every request waits outside.
+        await anyio.to_thread.run_sync(access.attach, engine)
+        # The archive's indexer resumes the jobs a restart interrupted.
+        await anyio.to_thread.run_sync(archive.start, engine)
         # Which model counts where, and a training a restart interrupted (it resumes).
-        await anyio.to_thread.run_sync(teacher.start, live_services.store.engine)
+        await anyio.to_thread.run_sync(teacher.start, engine)
         webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
         # sight, a full collection no longer walks it (pauses of several ms under load).
@@ -103,6 +109,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             await anyio.to_thread.run_sync(teacher.stop)
             await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
+            engine.dispose()
 
     # No /docs or /redoc: their pages load scripts from a CDN a farm PC cannot reach, and a
     # blank page helps nobody; the schema itself stays at /openapi.json (docs/api.md).

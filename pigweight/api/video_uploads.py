@@ -15,6 +15,7 @@ from pigweight.api.filename_header import header_filename
 from pigweight.api.multipart_stream import file_part
 from pigweight.api.video_files import MEDIA_WORK, archive_of, video_out
 from pigweight.errors import PigWeightError
+from pigweight.media.uploads import UploadState
 
 router = APIRouter(prefix="/api/video_file", tags=["video archive"])
 
@@ -119,7 +120,7 @@ async def upload_bytes(
     return out
 
 
-def _upload_out(state: Any) -> dict[str, Any]:
+def _upload_out(state: UploadState) -> dict[str, Any]:
     return {
         "upload_id": state.id,
         "filename": state.filename,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
+from sqlalchemy import Engine
 
 from pigweight.aio import cancel_and_wait
 from pigweight.cameras import CameraConfig, demo_video_path
@@ -73,7 +74,7 @@ class LiveServices:
         source_factory: SourceFactory,
     ) -> LiveServices:
         hub = Hub()
-        store = CountStore(settings.data_dir, settings.count_retention_days)
+        store = CountStore(settings.count_retention_days)
         manager = CameraManager(
             settings, cameras, hub, store, default_holder, holder_factory, source_factory
         )
@@ -88,17 +89,20 @@ class LiveServices:
             scales=scales,
         )
 
-    async def startup(self, settings_ms: float) -> None:
-        """Open the database, warm the model (PRELOAD_MODEL), start cameras (AUTO_START_CAM)."""
+    def open_perf_log(self, settings_ms: float) -> None:
+        """Start perf.log (the start-up stages that follow are timed in it)."""
         self.perf.open()
         perf_logger.info("stage=settings duration_ms=%.1f", settings_ms)
         self.timings_ms["settings"] = round(settings_ms, 1)
+
+    async def startup(self, engine: Engine) -> None:
+        """With the app's database: warm the model (PRELOAD_MODEL), start the cameras
+        (AUTO_START_CAM), the scales and the automatic weighers."""
         self.hub.bind(asyncio.get_running_loop())
-        with stage("database", self.timings_ms):
-            await anyio.to_thread.run_sync(self.store.start)
+        self.store.start(engine)
         with stage("records", self.timings_ms):
             # CSV files rebuilt from the database where they differ (a crash, a lost file).
-            await anyio.to_thread.run_sync(self.records.start, self.store.engine)
+            await anyio.to_thread.run_sync(self.records.start, engine)
         if self.settings.preload_model:
             await self.preload()
         if self.settings.auto_start_cam:

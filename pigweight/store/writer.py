@@ -11,12 +11,10 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from pigweight.store.counts import CountRow, add_samples, count_series, purge_before
-from pigweight.store.db import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +24,10 @@ _PURGE_EVERY_S = 3600.0
 
 
 class CountStore:
-    """Owns the engine and the writer thread; reads go straight to the database."""
+    """Owns the writer thread; reads go straight to the database (the app's, which the
+    lifespan opens, hands to start() and closes after stop())."""
 
-    def __init__(self, data_dir: Path, retention_days: float) -> None:
-        self.data_dir = Path(data_dir)
+    def __init__(self, retention_days: float) -> None:
         self._engine: Engine | None = None
         self.retention_s = retention_days * 86400.0
         self.dropped = 0
@@ -44,30 +42,27 @@ class CountStore:
 
     @property
     def engine(self) -> Engine:
-        """The database engine; start() opens it."""
+        """The database start() was given."""
         if self._engine is None:
             raise RuntimeError("CountStore.start() was not called")
         return self._engine
 
-    def start(self) -> None:
-        """Open the database and start the writer thread (idempotent; blocking)."""
-        if self._engine is None:
-            self._engine = open_database(self.data_dir)
+    def start(self, engine: Engine) -> None:
+        """Write into this database from a thread of its own (idempotent)."""
+        self._engine = engine
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
             self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued, stop the thread and close the engine."""
+        """Write what is queued and stop the thread (the database stays open: its owner
+        closes it)."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 logger.warning("store writer did not stop within %.1f s", timeout_s)
             self._thread = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     def submit(self, row: CountRow) -> None:
         """Queue one row for writing; never blocks."""

@@ -12,6 +12,7 @@ from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.hub import Hub
 from pigweight.pipeline.sources import open_camera_source
 from pigweight.settings import Settings
+from pigweight.store.db import open_database
 from pigweight.store.writer import CountStore
 from pigweight.vision.segmenter import create_segmenter
 
@@ -40,8 +41,8 @@ def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
 
 def test_a_file_camera_streams_counts_and_stores(tmp_path: Path, tiny_clip: Path) -> None:
     settings = _settings(tmp_path, target_fps=10)
-    store = CountStore(settings.data_dir, retention_days=1)
-    store.start()
+    store = CountStore(retention_days=1)
+    store.start(open_database(settings.data_dir))
     hub = Hub()
     worker = _worker(settings, CameraConfig(id="pen1", url=str(tiny_clip), kind="file"), hub, store)
     worker.start()

@@ -5,13 +5,13 @@ import time
 from pathlib import Path
 
 from pigweight.store.counts import CountRow
-from pigweight.store.db import DB_FILE_NAME
+from pigweight.store.db import DB_FILE_NAME, open_database
 from pigweight.store.writer import CountStore
 
 
 def test_samples_are_written_read_back_and_old_ones_purged(tmp_path: Path) -> None:
-    store = CountStore(tmp_path, retention_days=1)
-    store.start()
+    store = CountStore(retention_days=1)
+    store.start(open_database(tmp_path))
     now = time.time()
     store.submit(CountRow("old", now - 3 * 86400, 9, 9, 1.0))  # past the retention
     for i in range(50):
