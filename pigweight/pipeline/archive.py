@@ -85,7 +85,6 @@ class Archive:
         self.cache = SegmentCache(self.data_dir / "hls_cache", int(settings.hls_cache_mb * 2**20))
         self._segmenter = segmenter
         self._engine: Engine | None = None
-        self._infos: dict[int, VideoInfo] = {}  # id -> probe (immutable once stored)
         self.indexer: VideoIndexer | None = None
 
     @property
@@ -212,8 +211,10 @@ class Archive:
         """The count at t (`exact`: of the very frame shown at t, counted now if need be);
         where the index has nothing yet, the indexer moves there next (someone is looking
         at that part of the file)."""
-        _check_time(t, self._row_info(video_id))
-        answer = self._indexer().count_at(video_id, t, exact)
+        indexer = self._indexer()
+        info = indexer.cached_info(video_id) or self.video(video_id).info
+        _check_time(t, (video_id, info))
+        answer = indexer.count_at(video_id, t, exact)
         if not answer.indexed:
             self._indexer().focus(video_id, t)
         return answer
@@ -221,23 +222,15 @@ class Archive:
     def count_at_cached(self, video_id: int, t: float) -> CountAt | None:
         """count_at from memory (no database, no decoding), for the event loop; None where
         count_at has to do more than a lookup."""
-        info = self._infos.get(video_id)
         indexer = self.indexer
-        if info is None or indexer is None:
+        info = None if indexer is None else indexer.cached_info(video_id)
+        if indexer is None or info is None:
             return None
         _check_time(t, (video_id, info))
         answer = indexer.count_at_cached(video_id, t)
         if answer is not None and not answer.indexed:
             indexer.focus(video_id, t)
         return answer
-
-    def _row_info(self, video_id: int) -> tuple[int, VideoInfo]:
-        """A video's probe, cached: it never changes, and queries come many a second."""
-        info = self._infos.get(video_id)
-        if info is None:
-            info = self.video(video_id).info
-            self._infos[video_id] = info
-        return video_id, info
 
     def set_zone(self, video_id: int, zone: Zone | None) -> VideoRow:
         """Keep (None: remove) a recording's platform zone; every count of it uses the new

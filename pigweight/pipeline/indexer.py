@@ -202,12 +202,7 @@ class VideoIndexer:
         where the in-memory samples have nothing near t).
         """
         info = self._info(video_id)
-        if not self.samples.loaded(video_id):
-            self.samples.begin_load(video_id)
-            with self.engine.connect() as conn:  # the zone after begin_load: see drop()
-                zone = self._zone(conn, video_id)
-                stored = repo.sample_counts(conn, video_id, with_outlines=zone is not None)
-            self.samples.finish_load(video_id, stored, zone)
+        self.samples.load(video_id, lambda: self._stored_samples(video_id))
         answer = self.count_at_cached(video_id, t, exact)
         if answer is not None:
             return answer
@@ -219,6 +214,13 @@ class VideoIndexer:
         if sample is None or t - sample.t > self._reach(info, exact):
             sample = self._sample_on_demand(video_id, info, t)
         return CountAt.of(t, zoned(sample, zone))
+
+    def _stored_samples(self, video_id: int) -> tuple[list[SampleRow], Zone | None]:
+        """A video's samples in the database, and its zone (read after the cache began
+        collecting: see SampleCache.drop)."""
+        with self.engine.connect() as conn:
+            zone = self._zone(conn, video_id)
+            return repo.sample_counts(conn, video_id, with_outlines=zone is not None), zone
 
     @staticmethod
     def _zone(conn: Connection, video_id: int) -> Zone | None:
@@ -246,9 +248,13 @@ class VideoIndexer:
             return max(frame_s - EPS_S, EPS_S)
         return self.interval_s + frame_s + EPS_S
 
-    def _info(self, video_id: int) -> VideoInfo:
+    def cached_info(self, video_id: int) -> VideoInfo | None:
+        """A video's probe if a query or a job has read it (it never changes once stored)."""
         with self._cond:
-            info = self._infos.get(video_id)
+            return self._infos.get(video_id)
+
+    def _info(self, video_id: int) -> VideoInfo:
+        info = self.cached_info(video_id)
         if info is None:
             with self.engine.connect() as conn:
                 row = repo.get_video(conn, video_id)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pigweight.pipeline.archive_zone import zoned
 from pigweight.store.videos import SampleRow
@@ -75,6 +75,17 @@ class SampleCache:
         with self._lock:
             entry = self._videos.get(video_id)
             return entry is not None and entry.ready
+
+    def load(
+        self, video_id: int, read: Callable[[], tuple[Iterable[SampleRow], Zone | None]]
+    ) -> None:
+        """Fill a video's samples from the database (`read`: its samples and its zone),
+        keeping what the index adds while the read runs."""
+        if self.loaded(video_id):
+            return
+        self.begin_load(video_id)
+        stored, zone = read()
+        self.finish_load(video_id, stored, zone)
 
     def begin_load(self, video_id: int) -> None:
         """Start collecting what is added for this video; call before reading the database."""
