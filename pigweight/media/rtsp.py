@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,7 +29,7 @@ from pigweight.background import BackgroundThread
 from pigweight.domain import Frame
 from pigweight.media.av_interrupt import InterruptScope
 from pigweight.media.rtsp_preflight import REFUSALS, RtspAnswer, preflight
-from pigweight.media.source import FrameSlot, SourceState, SourceStatus
+from pigweight.media.source import FrameSlot, SourceState, SourceStatus, StatusKeeping
 from pigweight.redact import redact_text, redact_url, secret_forms, url_password
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ class DtsGuard:
         return True
 
 
-class RtspSource:
+class RtspSource(StatusKeeping):
     """A FrameSource for `rtsp://` and `rtsps://` cameras."""
 
     def __init__(
@@ -136,6 +135,7 @@ class RtspSource:
         host_check: Callable[[str], None] | None = None,
     ) -> None:
         validate_rtsp_url(url)
+        super().__init__()
         # Called with the host before every connection: ValueError refuses it (state error),
         # OSError (a name that does not resolve) ends the session like a network error.
         self._host_check = host_check
@@ -151,8 +151,6 @@ class RtspSource:
         self.backoff_max_s = backoff_max_s
         self.healthy_reset_s = healthy_reset_s
         self._slot = FrameSlot()
-        self._status = SourceStatus()
-        self._lock = threading.Lock()
         self._worker = BackgroundThread(
             f"rtsp-{self.source_id}", self._run, self.open_timeout_s + self.read_timeout_s
         )
@@ -165,11 +163,6 @@ class RtspSource:
         self._rng = random.Random()
 
     # -- FrameSource -------------------------------------------------------------------
-
-    @property
-    def status(self) -> SourceStatus:
-        with self._lock:
-            return self._status
 
     def start(self) -> None:
         """Start decoding; a decode thread still ending after a stop that timed out is
@@ -185,14 +178,6 @@ class RtspSource:
         return self._slot.get(after_index, timeout_s)
 
     # -- decode thread -------------------------------------------------------------------
-
-    def _set_status(self, status: SourceStatus) -> None:
-        with self._lock:
-            self._status = status
-
-    def _set(self, **changes: object) -> None:
-        with self._lock:
-            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
 
     def _should_interrupt(self) -> bool:
         """Polled by FFmpeg (via PyAV's clock) while it waits on the network."""

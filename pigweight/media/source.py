@@ -85,20 +85,12 @@ class FrameSlot:
             return self._frame
 
 
-class FileSource:
-    """A video file replayed at real-time pace, in a loop (the demo camera, replays)."""
+class StatusKeeping:
+    """A source's status: set by its thread, read by the camera worker (under `_lock`)."""
 
-    def __init__(self, path: Path, source_id: str = "", loop: bool = True) -> None:
-        self.path = Path(path)
-        self.source_id = source_id
-        self.loop = loop
-        self._slot = FrameSlot()
+    def __init__(self) -> None:
         self._status = SourceStatus()
         self._lock = threading.Lock()
-        self._worker = BackgroundThread(
-            f"source-{self.source_id or self.path.name}", self._run, STOP_WAIT_S
-        )
-        self._stop = self._worker.stopping
 
     @property
     def status(self) -> SourceStatus:
@@ -112,6 +104,21 @@ class FileSource:
     def _set(self, **changes: object) -> None:
         with self._lock:
             self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+
+class FileSource(StatusKeeping):
+    """A video file replayed at real-time pace, in a loop (the demo camera, replays)."""
+
+    def __init__(self, path: Path, source_id: str = "", loop: bool = True) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.source_id = source_id
+        self.loop = loop
+        self._slot = FrameSlot()
+        self._worker = BackgroundThread(
+            f"source-{self.source_id or self.path.name}", self._run, STOP_WAIT_S
+        )
+        self._stop = self._worker.stopping
 
     def start(self) -> None:
         """Start playing; a thread still ending after a stop that timed out is waited for

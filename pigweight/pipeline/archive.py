@@ -380,26 +380,9 @@ def draw_outlines(
         cv2.polylines(out, [line], True, ZONE_RGB, thickness, cv2.LINE_AA)
     scale = max(h, w) / 640
     origin = (round(12 * scale), round(40 * scale))
-    cv2.putText(
-        out,
-        str(count),
-        origin,
-        cv2.FONT_HERSHEY_SIMPLEX,
-        1.2 * scale,
-        (0, 0, 0),
-        thickness + 3,
-        cv2.LINE_AA,
-    )
-    cv2.putText(
-        out,
-        str(count),
-        origin,
-        cv2.FONT_HERSHEY_SIMPLEX,
-        1.2 * scale,
-        _OUTLINE_RGB,
-        thickness,
-        cv2.LINE_AA,
-    )
+    for colour, width in (((0, 0, 0), thickness + 3), (_OUTLINE_RGB, thickness)):  # edged
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        cv2.putText(out, str(count), origin, font, 1.2 * scale, colour, width, cv2.LINE_AA)
     return out
 
 

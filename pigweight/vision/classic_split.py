@@ -246,16 +246,29 @@ def _peak_markers(dist: FloatMap, size: AnimalSize) -> tuple[int, Labels]:
     return n_peaks - 1 if n_peaks > 0 else 0, markers
 
 
+class _Merges:
+    """Which regions were merged into which (a union-find over region labels)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)  # parent[r] = r: r stands for itself
+
+    def root(self, i: int) -> int:
+        """The region `i` now belongs to."""
+        while self.parent[i] != i:
+            i = int(self.parent[i])
+        return i
+
+    def relabel(self, labels: Labels) -> Labels:
+        """`labels` with every region replaced by the region it was merged into."""
+        lookup = np.array([self.root(i) for i in range(len(self.parent))], np.int32)
+        return lookup[labels]
+
+
 def _merge_fragments(labels: Labels, size: AnimalSize) -> Labels:
     """Join regions far smaller than one animal to the neighbour they touch most."""
     areas = np.bincount(labels.ravel()).astype(np.float64)
-    parent = np.arange(len(areas))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = int(parent[i])
-        return i
-
+    regions = _Merges(len(areas))
+    root = regions.root
     borders = _shared_borders(labels)
     for region in np.argsort(areas).tolist():
         if region == 0 or areas[region] == 0 or areas[region] >= 0.45 * size.area_px:
@@ -271,11 +284,10 @@ def _merge_fragments(labels: Labels, size: AnimalSize) -> Labels:
         if not touching:
             continue
         target = max(touching, key=lambda k: touching[k])
-        parent[own] = target
+        regions.parent[own] = target
         areas[target] += areas[own]
         areas[own] = 0
-    lookup = np.array([root(i) for i in range(len(areas))], np.int32)
-    return lookup[labels]
+    return regions.relabel(labels)
 
 
 def _shared_borders(labels: Labels) -> dict[tuple[int, int], int]:
@@ -303,13 +315,8 @@ def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
     border between them is as wide as a body; two animals touch over a short border.
     """
     areas = np.bincount(labels.ravel()).astype(np.float64)
-    parent = np.arange(len(areas))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = int(parent[i])
-        return i
-
+    regions = _Merges(len(areas))
+    root = regions.root
     moments = region_moments(labels)
     typical = typical_axes_px(moments, size.area_px)
     borders = sorted(_shared_borders(labels).items(), key=lambda kv: -kv[1])
@@ -324,11 +331,10 @@ def _merge_cut_bodies(labels: Labels, size: AnimalSize) -> Labels:
         one_animal = together <= _ONE_ANIMAL_AREA and border_px >= 0.5 * size.half_width_px
         if not (one_body or one_animal):
             continue
-        parent[rb] = ra
+        regions.parent[rb] = ra
         areas[ra] += areas[rb]
         moments.add(ra, rb)
-    lookup = np.array([root(i) for i in range(len(areas))], np.int32)
-    return lookup[labels]
+    return regions.relabel(labels)
 
 
 def _divide_oversized(labels: Labels, size: AnimalSize) -> Labels:
