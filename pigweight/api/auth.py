@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.deps import RowIdPath
 from pigweight.api.pages import WEB_DIR
-from pigweight.api.refusals import LoginRefused, NotFound, RequestRefused, Unavailable
+from pigweight.api.refusals import LoginRefused, RequestRefused, Unavailable
 from pigweight.auth import signing
 from pigweight.auth.gate import COOKIE, AuthState
 from pigweight.auth.login_limits import LoginBusy
 from pigweight.auth.redirects import same_origin_path
-from pigweight.auth.users import ROLES, TokenInfo, User, UserBook, UserError
+from pigweight.auth.users import ROLES, TokenInfo, User, UserBook
 
 router = APIRouter(tags=["access"])
 page_router = APIRouter(include_in_schema=False)
@@ -205,11 +205,9 @@ class NewTokenOut(TokenOut):
 
 
 async def _run(request: Request, work: Any, *args: Any) -> Any:
+    """The user book's `work` in a thread; its UserError answers as api/errors.py maps it."""
     try:
         return await anyio.to_thread.run_sync(work, *args)
-    except UserError as exc:
-        refusal = NotFound if str(exc).startswith("no ") else RequestRefused
-        raise refusal(str(exc)) from None
     finally:
         _state(request).forget()
 

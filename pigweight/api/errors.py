@@ -29,6 +29,7 @@ from pigweight.api.refusals import (
 )
 from pigweight.api.schemas import ErrorPublic
 from pigweight.auth.login_limits import LoginBusy, TooManyLogins
+from pigweight.auth.users import UnknownToken, UnknownUser, UserError
 from pigweight.background import StillStopping
 from pigweight.camera_policy import CameraHostRefused, CameraHostUnresolved
 from pigweight.errors import (
@@ -110,6 +111,10 @@ STATUS: dict[type[PigWeightError], int] = {
     LoginRefused: 401,
     TooManyLogins: 429,
     LoginBusy: 503,
+    # users and tokens
+    UserError: 422,
+    UnknownUser: 404,
+    UnknownToken: 404,
     # media roots, uploads and the archive
     PathRefused: 403,
     MediaNotFound: 404,

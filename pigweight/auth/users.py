@@ -40,6 +40,26 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 class UserError(PigWeightError):
     """A user, token or password that cannot be accepted (the message says why)."""
 
+    code = "http_422"  # the pages' code for "not accepted as sent"
+
+
+class UnknownUser(UserError):
+    """No user has this name (any more)."""
+
+    code = "http_404"  # the pages read it as "gone: reload"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no user {name!r}")
+
+
+class UnknownToken(UserError):
+    """No API token has this id, or it is revoked already."""
+
+    code = "http_404"
+
+    def __init__(self, token_id: int) -> None:
+        super().__init__(f"no active token {token_id}")
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -138,7 +158,7 @@ class UserBook:
         for user in self.all():
             if user.name == name:
                 return user
-        raise UserError(f"no user {name!r}")
+        raise UnknownUser(name)
 
     def set_password(self, name: str, password: str) -> None:
         """A new password; the user's sessions end (tokens stay: scripts keep working)."""
@@ -180,7 +200,7 @@ class UserBook:
         """Why a change guarded by _leaves_an_admin changed no row."""
         with self.engine.connect() as conn:
             if conn.execute(select(users.c.id).where(users.c.id == user.id)).first() is None:
-                return UserError(f"no user {user.name!r}")
+                return UnknownUser(user.name)
         return UserError(
             f"{user.name} is the last admin: make another user admin first, "
             "or nobody could manage users any more"
@@ -283,7 +303,7 @@ class UserBook:
                 .values(revoked_ts=time.time())
             )
         if done.rowcount == 0:
-            raise UserError(f"no active token {token_id}")
+            raise UnknownToken(token_id)
         logger.info("users: token %d revoked", token_id)
 
     def token_user(self, token: str) -> User | None:

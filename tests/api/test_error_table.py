@@ -80,6 +80,52 @@ ROUTE_REFUSALS = {
         401,
         {"detail": "wrong user name or password", "code": "http_401"},
     ),
+    # the user book's refusals (no user yet: the service is open, so these reach the book)
+    "unknown-user": (
+        "PATCH",
+        "/api/users/nobody",
+        {"role": "viewer"},
+        404,
+        {"detail": "no user 'nobody'", "code": "http_404"},
+    ),
+    "unknown-user-removed": (
+        "DELETE",
+        "/api/users/nobody",
+        None,
+        404,
+        {"detail": "no user 'nobody'", "code": "http_404"},
+    ),
+    "token-of-unknown-user": (
+        "POST",
+        "/api/tokens",
+        {"user": "nobody"},
+        404,
+        {"detail": "no user 'nobody'", "code": "http_404"},
+    ),
+    "unknown-token": (
+        "DELETE",
+        "/api/tokens/99",
+        None,
+        404,
+        {"detail": "no active token 99", "code": "http_404"},
+    ),
+    "unknown-role": (
+        "PATCH",
+        "/api/users/nobody",
+        {"role": "owner"},
+        422,
+        {
+            "detail": "role 'owner' is unknown: use one of viewer, operator, admin",
+            "code": "http_422",
+        },
+    ),
+    "short-password": (
+        "POST",
+        "/api/users",
+        {"name": "anna", "role": "admin", "password": "short"},
+        422,
+        {"detail": "the password is too short: use at least 10 characters", "code": "http_422"},
+    ),
 }
 
 
