@@ -31,7 +31,7 @@ from pigweight.api import (
     weight,
 )
 from pigweight.api.body_limits import BodyLimitMiddleware, body_limits
-from pigweight.api.errors import install_error_handlers
+from pigweight.api.errors import install_error_handlers, refusal_response
 from pigweight.api.file_response import RangeStaticFiles
 from pigweight.api.multipart_check import MultipartCheck
 from pigweight.auth.gate import AuthGate, AuthState
@@ -143,7 +143,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
     app.add_middleware(video_files.CountAtTimeFastPath, archive=archive)
     # Outermost: nothing, not even the fast path above, answers before the gate.
-    app.add_middleware(AuthGate, state=access)
+    app.add_middleware(AuthGate, state=access, answer=refusal_response)
     for router in (
         health.router,
         images.router,

@@ -28,6 +28,7 @@ from pigweight.api.refusals import (
     Unavailable,
 )
 from pigweight.api.schemas import ErrorPublic
+from pigweight.auth.gate import Forbidden, NotSignedIn
 from pigweight.auth.login_limits import LoginBusy, TooManyLogins
 from pigweight.auth.users import UnknownToken, UnknownUser, UserError
 from pigweight.background import StillStopping
@@ -107,8 +108,10 @@ STATUS: dict[type[PigWeightError], int] = {
     NotFound: 404,
     RequestRefused: 422,
     Unavailable: 503,
-    # logging in
+    # logging in, and the gate every request passes (auth/gate.py)
     LoginRefused: 401,
+    NotSignedIn: 401,
+    Forbidden: 403,
     TooManyLogins: 429,
     LoginBusy: 503,
     # users and tokens

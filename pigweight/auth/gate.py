@@ -13,13 +13,12 @@ snapshot files and the middleware fast paths are all behind it. Lookups are cach
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote
 
 import anyio
@@ -29,12 +28,44 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pigweight.auth import roles, signing
 from pigweight.auth.login_limits import LoginLimiter, PasswordChecks
 from pigweight.auth.users import Role, User, UserBook, digest
+from pigweight.errors import PigWeightError, Refusal
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "pigweight_session"
 CACHE_S = 30.0  # a revoked token or ended session may work this much longer
 USERS_CHECK_S = 5.0  # how often "is there any user yet?" is asked again
+
+# The answer to a refusal (api/errors.refusal_response): its status, body and headers come
+# from api/errors.py like every other error's. Passed in, as auth sits below the API.
+Answer = Callable[[PigWeightError], ASGIApp]
+
+
+class NotSignedIn(Refusal):
+    """A request that needs a user and came with no session, token or signed link."""
+
+    code = "unauthorized"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="pigweight"'}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "log in first: open /login in the browser, or send 'Authorization: Bearer <token>' "
+            "(an admin makes tokens with `pigweight users token NAME`)"
+        )
+
+
+class Forbidden(Refusal):
+    """A user whose role is below what the request needs."""
+
+    code = "forbidden"
+
+    def __init__(self, user: User, needed: Role) -> None:
+        why = (
+            f"{user.name} is a {user.role}; this needs an {needed}"
+            if needed in ("admin", "operator")
+            else f"{user.name} may not do this"
+        )
+        super().__init__(why + ": ask an admin for the role")
 
 
 def required_role(method: str, scope: Scope) -> Role | None:
@@ -170,9 +201,10 @@ def session_cookie(scope: Scope) -> str | None:
 class AuthGate:
     """ASGI middleware: 401 without a user, 403 when the user's role is too low."""
 
-    def __init__(self, app: ASGIApp, state: AuthState) -> None:
+    def __init__(self, app: ASGIApp, state: AuthState, answer: Answer) -> None:
         self.app = app
         self.state = state
+        self.answer = answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -188,14 +220,9 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         if user is None:
-            await self._refuse(scope, send, 401, "unauthorized", _LOGIN_FIRST)
+            await self._refuse(scope, receive, send, NotSignedIn())
         elif not user.may(needed):
-            detail = (
-                f"{user.name} is a {user.role}; this needs an {needed}"
-                if needed in ("admin", "operator")
-                else f"{user.name} may not do this"
-            ) + ": ask an admin for the role"
-            await self._refuse(scope, send, 403, "forbidden", detail)
+            await self._refuse(scope, receive, send, Forbidden(user, needed))
         else:
             await self.app(scope, receive, send)
 
@@ -214,13 +241,16 @@ class AuthGate:
                 return await self.state.link_user(path, query)
         return None
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, refusal: NotSignedIn | Forbidden
+    ) -> None:
+        signed_in = not isinstance(refusal, NotSignedIn)
         if scope["type"] == "websocket":
             # Closing before accepting: the client sees the handshake refused (HTTP 403).
-            await send({"type": "websocket.close", "code": 4401 if status == 401 else 4403})
+            await send({"type": "websocket.close", "code": 4403 if signed_in else 4401})
             return
         wants_page = scope["method"] == "GET" and "text/html" in _headers(scope).get("accept", "")
-        if status == 401 and wants_page:
+        if not signed_in and wants_page:
             query = scope.get("query_string", b"").decode("latin-1")
             target = scope["path"] + ("?" + query if query else "")
             await send(
@@ -232,18 +262,4 @@ class AuthGate:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        body = json.dumps({"detail": detail, "code": code}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        if status == 401:
-            headers.append((b"www-authenticate", b'Bearer realm="pigweight"'))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-_LOGIN_FIRST = (
-    "log in first: open /login in the browser, or send 'Authorization: Bearer <token>' "
-    "(an admin makes tokens with `pigweight users token NAME`)"
-)
+        await self.answer(refusal)(scope, receive, send)

@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from pigweight import cli
+from pigweight.api.errors import refusal_response
 from pigweight.auth import signing
+from pigweight.auth.gate import Forbidden, NotSignedIn
 from pigweight.store.db import DB_FILE_NAME
 from pigweight.synthetic import write_demo_video
 from tests.api.conftest import MakeClient
@@ -58,6 +60,31 @@ def test_once_a_user_exists_everything_but_the_login_needs_one(client: TestClien
     assert client.get("/static/css/app.css").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/auth/me").json() == {"user": None, "login_required": True}
+
+
+LOGIN_FIRST = (
+    "log in first: open /login in the browser, or send 'Authorization: Bearer <token>' "
+    "(an admin makes tokens with `pigweight users token NAME`)"
+)
+
+
+def test_the_gate_answers_as_every_error_does(client: TestClient) -> None:
+    """Its 401 and 403 are the body, code and headers the page and scripts read, made by
+    api/errors.py from the gate's refusals like every other error's (not written apart)."""
+    add_users(client)
+    r = client.post("/api/weight/average", json=WEIGHING)
+    assert (r.status_code, r.json()) == (401, {"detail": LOGIN_FIRST, "code": "unauthorized"})
+    assert r.headers["www-authenticate"] == 'Bearer realm="pigweight"'
+    assert r.headers["content-type"] == "application/json"
+    assert r.content == refusal_response(NotSignedIn()).body
+    login(client, "vera")
+    r = client.post("/api/weight/average", json=WEIGHING)
+    forbidden = "vera is a viewer; this needs an operator: ask an admin for the role"
+    assert (r.status_code, r.json()) == (403, {"detail": forbidden, "code": "forbidden"})
+    assert "www-authenticate" not in r.headers
+    assert r.headers["content-type"] == "application/json"
+    vera = client.app.state.auth.book.get("vera")  # type: ignore[attr-defined]
+    assert r.content == refusal_response(Forbidden(vera, "operator")).body
 
 
 def test_a_session_cookie_is_httponly_samesite_and_ends_with_logout(client: TestClient) -> None:
