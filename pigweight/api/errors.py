@@ -18,6 +18,7 @@ from pigweight.api.file_response import BadRange, RangeOutside
 from pigweight.api.filename_header import InvalidFilename
 from pigweight.api.idempotency import InvalidIdempotencyKey
 from pigweight.api.refusals import (
+    BadHttpRequest,
     BadMultipart,
     BodyTooLarge,
     FormTooLarge,
@@ -90,6 +91,7 @@ class UploadTooLarge(PigWeightError):
 STATUS: dict[type[PigWeightError], int] = {
     PigWeightError: 400,
     # what a request sends
+    BadHttpRequest: 400,
     InvalidImage: 422,
     ImageTooLarge: 413,
     InvalidVideo: 422,
@@ -262,6 +264,12 @@ def refusal_response(exc: PigWeightError) -> JSONResponse:
     if isinstance(headers, dict):
         response.headers.update(headers)
     return response
+
+
+def refusal_bytes(exc: PigWeightError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """refusal_response's status, headers and body, for a protocol that writes them itself."""
+    response = refusal_response(exc)
+    return response.status_code, response.raw_headers, bytes(response.body)
 
 
 async def _domain_error(request: Request, exc: PigWeightError) -> JSONResponse:

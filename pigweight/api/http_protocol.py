@@ -2,42 +2,40 @@
 parse, sent as `{detail, code}` JSON like every other error of the service.
 
 Such a request (a bad request line, a header without a colon, a bad chunk size) never
-reaches the app, so no exception handler can shape the answer: the protocol writes it.
-`pigweight serve` passes HTTP_PROTOCOL to uvicorn.
+reaches the app, so no exception handler can shape the answer: the protocol writes the
+bytes api/errors.py renders for BadHttpRequest. `pigweight serve` passes HTTP_PROTOCOL to
+uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+from http import HTTPStatus
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-BAD_HTTP_CODE = "bad_http_request"
+from pigweight.api.errors import refusal_bytes
+from pigweight.api.refusals import BadHttpRequest
 
 
-def bad_http_body(msg: str) -> bytes:
-    """The JSON body of uvicorn's 400 for a request that is not valid HTTP/1.1."""
-    detail = (
-        f"the request is not valid HTTP/1.1 ({msg.rstrip('.')}); "
-        "check the request line and the headers the client sends"
-    )
-    return json.dumps({"detail": detail, "code": BAD_HTTP_CODE}).encode()
+def bad_http_answer(msg: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The status, headers (the connection closes after it) and body of uvicorn's 400."""
+    status_code, headers, body = refusal_bytes(BadHttpRequest(msg))
+    return status_code, [*headers, (b"connection", b"close")], body
 
 
 class JsonErrorH11Protocol(H11Protocol):
     """h11 (pure Python, the same on every platform) with a JSON 400."""
 
     def send_400_response(self, msg: str) -> None:
-        body = bad_http_body(msg)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
+        status_code, headers, body = bad_http_answer(msg)
         for event in (
-            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Response(
+                status_code=status_code,
+                headers=headers,
+                reason=HTTPStatus(status_code).phrase.encode(),
+            ),
             h11.Data(data=body),
             h11.EndOfMessage(),
         ):
@@ -55,18 +53,11 @@ else:
         """httptools (uvicorn's default where installed) with a JSON 400."""
 
         def send_400_response(self, msg: str) -> None:
-            body = bad_http_body(msg)
-            content = [STATUS_LINE[400]]
-            for name, value in self.server_state.default_headers:
+            status_code, headers, body = bad_http_answer(msg)
+            content = [STATUS_LINE[status_code]]
+            for name, value in [*self.server_state.default_headers, *headers]:
                 content.extend([name, b": ", value, b"\r\n"])
-            content.extend(
-                [
-                    b"content-type: application/json\r\n",
-                    b"content-length: " + str(len(body)).encode() + b"\r\n",
-                    b"connection: close\r\n\r\n",
-                    body,
-                ]
-            )
+            content.extend([b"\r\n", body])
             self.transport.write(b"".join(content))
             self.transport.close()
 

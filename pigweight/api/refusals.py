@@ -57,3 +57,16 @@ class BodyTooLarge(PigWeightError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class BadHttpRequest(PigWeightError):
+    """Bytes that are not an HTTP/1.1 request (a bad request line, a header without a colon,
+    a bad chunk size): uvicorn's protocol answers it before any app sees it."""
+
+    code = "bad_http_request"
+
+    def __init__(self, parser_message: str) -> None:
+        super().__init__(
+            f"the request is not valid HTTP/1.1 ({parser_message.rstrip('.')}); "
+            "check the request line and the headers the client sends"
+        )

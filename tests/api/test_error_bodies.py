@@ -205,18 +205,25 @@ def _raw_exchange(port: int, request: bytes) -> bytes:
     return answer
 
 
-@pytest.mark.parametrize("case", list(NOT_HTTP))
-def test_a_request_that_is_not_http_gets_the_error_body(serve_port: int, case: str) -> None:
-    answer = _raw_exchange(serve_port, NOT_HTTP[case])
+def _assert_bad_http_answer(answer: bytes) -> None:
+    """A 400 with the one error body, `{detail, code}`, and the connection closed after it."""
     head, _, body = answer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1.1 400"), answer[:200]
+    assert lines[0] == "HTTP/1.1 400 Bad Request", answer[:200]
     fields = (line.partition(":") for line in lines[1:])
     headers = {name.strip().lower(): value.strip() for name, _, value in fields}
     assert headers["content-type"].startswith("application/json"), answer[:300]
+    assert headers["content-length"] == str(len(body)) and headers["connection"] == "close"
     error = json.loads(body)
+    assert sorted(error) == ["code", "detail"]
     assert error["code"] == "bad_http_request"
-    assert "not valid HTTP" in error["detail"]
+    assert error["detail"].startswith("the request is not valid HTTP/1.1 (")
+    assert error["detail"].endswith("); check the request line and the headers the client sends")
+
+
+@pytest.mark.parametrize("case", list(NOT_HTTP))
+def test_a_request_that_is_not_http_gets_the_error_body(serve_port: int, case: str) -> None:
+    _assert_bad_http_answer(_raw_exchange(serve_port, NOT_HTTP[case]))
 
 
 def test_the_h11_fallback_answers_the_same_body() -> None:
@@ -240,12 +247,8 @@ def test_the_h11_fallback_answers_the_same_body() -> None:
         while not server.started:
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.05)
-        for case, request in NOT_HTTP.items():
-            answer = _raw_exchange(port, request)
-            head, _, body = answer.partition(b"\r\n\r\n")
-            assert head.startswith(b"HTTP/1.1 400"), (case, answer[:200])
-            assert b"content-type: application/json" in head.lower(), (case, head)
-            assert json.loads(body)["code"] == "bad_http_request", case
+        for request in NOT_HTTP.values():
+            _assert_bad_http_answer(_raw_exchange(port, request))
     finally:
         server.should_exit = True
         thread.join(timeout=30)
