@@ -1,6 +1,9 @@
 // Talks to the PigWeight server: every request of the page goes through here. Errors come
-// back as {code, detail, params} (api/errors.py): the page translates `code`, and shows the
-// server's English `detail` as the technical detail.
+// back as {code, detail, params} (api/errors.py): the page translates `code` (refusalKey,
+// below, is the one place that does), and shows the server's English `detail` as the
+// technical detail.
+
+import { hasText, localParams, t } from "./i18n.js";
 
 let onUnauthorized = () => {};
 
@@ -62,17 +65,54 @@ export function answerDetail({ status, payload }) {
   return payload?.detail ?? `HTTP ${status}`;
 }
 
+// The page's own sentence for a refusal that no view has words for.
+function pageWide(status) {
+  if (status === 401) return "error.unauthorized";
+  if (status === 403) return "error.forbidden";
+  return status >= 500 ? "error.server" : "error.refused";
+}
+
+// refusalKey's `how` for a view with texts of its own for the codes it expects, and
+// `${scope}.server` and `${scope}.unknown` for any other refusal.
+export function viewTexts(scope) {
+  return { scopes: [scope], otherwise: (status) => `${scope}.${status >= 500 ? "server" : "unknown"}` };
+}
+
+// How a refusal (a call()'s {status, payload}) reads on the page: {key, params} of its text
+// in texts/*.js, kept by views that write it again when the language changes. The server's
+// code picks the sentence, never its English detail: the check that refused it
+// (params.problem), else the first `${scope}.${code}` there is a text for, else
+// otherwise(status), which is filled with the status and the code.
+export function refusalKey({ status, payload }, { scopes = ["error"], otherwise = pageWide } = {}) {
+  const code = payload?.code ?? "";
+  const params = localParams(payload?.params);
+  if (params.problem && hasText(`problem.${params.problem}`)) return { key: `problem.${params.problem}`, params };
+  const scope = code ? scopes.find((prefix) => hasText(`${prefix}.${code}`)) : undefined;
+  if (scope) return { key: `${scope}.${code}`, params };
+  return { key: otherwise(status), params: { status, code: code || "—" } };
+}
+
+// The sentence refusalKey picks, in the page's language now.
+export function refusalText(answer, how = {}) {
+  const { key, params } = refusalKey(answer, how);
+  return t(key, params);
+}
+
 // GET `url`'s JSON, or null whatever went wrong: for what the page can show without.
 export async function getJson(url, options = {}) {
   const answer = await call("GET", url, undefined, options);
   return answer.ok ? answer.payload : null;
 }
 
+// A photo not counted, shaped as a call()'s answer ({status, payload}) for refusalKey;
+// `status` 0: refused before it was sent, or no answer.
 export class CountError extends Error {
-  constructor(code, detail = "") {
+  constructor(code, detail = "", status = 0) {
     super(detail || code);
     this.code = code;
     this.detail = detail;
+    this.status = status;
+    this.payload = { code, detail };
   }
 }
 
@@ -90,7 +130,7 @@ export async function countImage(file, zone = null) {
   const { ok, status, payload } = answer;
   if (!ok) {
     const code = payload?.code ?? (status === 413 ? "upload_too_large" : "unknown");
-    throw new CountError(code, answerDetail(answer));
+    throw new CountError(code, answerDetail(answer), status);
   }
   if (!payload || typeof payload.count !== "number") {
     throw new CountError("unknown", "unexpected answer from the server");

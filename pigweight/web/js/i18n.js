@@ -53,20 +53,6 @@ export function localParams(params) {
   return out;
 }
 
-// A server's refusal ({code, params, detail}) as a sentence in the page's language: the
-// check that refused it (params.problem), else `${prefix}.${code}`, else `error.${code}`,
-// else what the answer was. The English `detail` never becomes the sentence.
-export function serverError(payload, status, prefix = "error") {
-  const code = payload?.code ?? "";
-  const params = localParams(payload?.params);
-  if (params.problem && hasText(`problem.${params.problem}`)) return t(`problem.${params.problem}`, params);
-  if (code && hasText(`${prefix}.${code}`)) return t(`${prefix}.${code}`, params);
-  if (code && hasText(`error.${code}`)) return t(`error.${code}`, params);
-  if (status === 401) return t("error.unauthorized");
-  if (status === 403) return t("error.forbidden");
-  return t(status >= 500 ? "error.server" : "error.refused", { status, code: code || "—" });
-}
-
 // The server's or the browser's own words (English) as a technical detail: shown on an
 // English page only; a Russian page says what happened in Russian and nothing else.
 export function technicalDetail(detail) {

@@ -1,8 +1,8 @@
 // The login page: POST /api/auth/login, then back to where the user was going (?next=).
 // The session cookie is HttpOnly: this script never sees it.
 
-import { call } from "./api.js";
-import { initialLanguage, onLanguage, serverError, setLanguage, t } from "./i18n.js";
+import { call, refusalText } from "./api.js";
+import { initialLanguage, onLanguage, setLanguage, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let shown = null; // [key, params] of the message on screen, re-translated on a switch
@@ -41,7 +41,8 @@ async function submit(event) {
   }
   const button = $("login-submit");
   button.disabled = true;
-  const { ok, status, payload: body, headers } = await call("POST", "/api/auth/login", { name, password });
+  const answer = await call("POST", "/api/auth/login", { name, password });
+  const { ok, status, payload: body, headers } = answer;
   button.disabled = false;
   if (status === 0) {
     show("error.network");
@@ -57,7 +58,7 @@ async function submit(event) {
   else if (status === 429) show("auth.tooMany", { seconds: headers.get("Retry-After") || "60" });
   else if (status === 503 && body?.code === "login_busy")
     show("auth.busy", { seconds: headers.get("Retry-After") || "1" });
-  else show("auth.failed", { error: serverError(body, status) });
+  else show("auth.failed", { error: refusalText(answer) });
 }
 
 function main() {

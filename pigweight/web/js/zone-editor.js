@@ -5,7 +5,7 @@
 // «Убрать зону» saves null. Animals outside the zone are not counted (the server decides;
 // the page only shows it).
 
-import { answerCode, answerDetail } from "./api.js";
+import { answerDetail, refusalKey, viewTexts } from "./api.js";
 import { t, technicalDetail } from "./i18n.js";
 import { drawZone, placeOver } from "./outlines.js";
 
@@ -92,12 +92,6 @@ export function createZoneEditor(els, how) {
     render();
   }
 
-  function errorKey(status, code) {
-    const key = `${how.texts}.error.${code}`;
-    if (t(key) !== key) return key;
-    return status >= 500 ? `${how.texts}.error.server` : `${how.texts}.error.unknown`;
-  }
-
   async function send(zone) {
     const shown = how.subject();
     if (!shown || busy) return;
@@ -112,7 +106,8 @@ export function createZoneEditor(els, how) {
         draft = null;
         how.onSaved(shown, answer.payload);
       } else {
-        error = { key: errorKey(answer.status, answerCode(answer)), detail: answerDetail(answer) };
+        const { key } = refusalKey(answer, viewTexts(`${how.texts}.error`));
+        error = { key, detail: answerDetail(answer) };
       }
     } catch (err) {
       error = { key: "error.network", detail: String(err?.message ?? err) };

@@ -1,7 +1,8 @@
 // The upload panel: the chosen file's name, a progress bar, a status line and a cancel
 // button around uploadFile (archive-upload.js), which does the resumable transfer.
 
-import { hasText, t } from "../i18n.js";
+import { refusalKey } from "../api.js";
+import { t } from "../i18n.js";
 import { $, clearError, megabytes, showError } from "./archive-common.js";
 import { discardUpload, uploadFile } from "./archive-upload.js";
 
@@ -49,8 +50,8 @@ async function startUpload(file) {
     } else {
       // The server's code says why, in the page's language; its English detail is for an
       // English page only.
-      const why = `archive.upload.error.${err.code}`;
-      const key = err.status === 0 ? "archive.upload.offline" : hasText(why) ? why : "archive.upload.refused";
+      const how = { scopes: ["archive.upload.error"], otherwise: () => "archive.upload.refused" };
+      const key = err.status === 0 ? "archive.upload.offline" : refusalKey(err, how).key;
       uploadLine(key, { status: err.status });
       showError(key, err.detail, { status: err.status });
     }

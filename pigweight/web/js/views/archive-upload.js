@@ -7,13 +7,15 @@ import { call, readJson, request } from "../api.js";
 export const CHUNK_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000];
 
-// A refusal to show: `status` 0 is the network, `detail` is the server's own reason.
+// A refusal to show, shaped as a call()'s answer ({status, payload}) for refusalKey: `status`
+// 0 is the network, `detail` is the server's own reason.
 export class UploadError extends Error {
   constructor(status, code, detail) {
     super(detail || code);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.payload = { code, detail };
   }
 }
 

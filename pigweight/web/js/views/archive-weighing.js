@@ -5,9 +5,9 @@
 // file itself, GET /api/video_file/{id}) plus the frame's time, or what the operator enters
 // where the recording does not say.
 
-import { answerDetail, call } from "../api.js";
+import { answerDetail, call, refusalText } from "../api.js";
 import { formatKg } from "../format.js";
-import { locale, serverError, t } from "../i18n.js";
+import { locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { $, getJson, state } from "./archive-common.js";
 
@@ -129,7 +129,7 @@ async function submitWeighing(event) {
   }
   if (!ok) {
     result.dataset.state = "error";
-    result.textContent = `${t("archive.weighRefused")}: ${serverError(payload, status, "weigh.error")}`;
+    result.textContent = `${t("archive.weighRefused")}: ${refusalText(answer, { scopes: ["weigh.error", "error"] })}`;
     return;
   }
   result.dataset.state = "ok";

@@ -5,7 +5,7 @@
 // weighed than the batch has. The server decides where a weighing goes (the camera's open
 // batch), so automatic weighings land in the same batch as typed ones.
 
-import { call } from "../api.js";
+import { call, refusalText } from "../api.js";
 import { formatKg } from "../format.js";
 import { locale, t } from "../i18n.js";
 import { parseNumber } from "../numbers.js";
@@ -26,12 +26,6 @@ function current() {
   return state.batches.find((b) => b.open) ?? null;
 }
 
-function errorText(status, payload) {
-  const key = `batch.error.${payload?.code}`;
-  if (t(key) !== key) return t(key, payload?.params ?? {});
-  return t("batch.failed", { status });
-}
-
 // {value} of the server's answer, or {error}: the sentence to show.
 async function send(method, url, body) {
   const answer = await call(method, url, body);
@@ -39,7 +33,7 @@ async function send(method, url, body) {
     console.warn("batch:", answer.payload.detail);
     return { error: t("error.network") };
   }
-  if (!answer.ok) return { error: errorText(answer.status, answer.payload) };
+  if (!answer.ok) return { error: refusalText(answer, { scopes: ["batch.error"], otherwise: () => "batch.failed" }) };
   return { value: answer.payload };
 }
 

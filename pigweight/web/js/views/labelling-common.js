@@ -2,8 +2,8 @@
 // (a line of text that may be a server's refusal, said again in the language just chosen),
 // roles and the time formats.
 
-import { call as apiCall } from "../api.js";
-import { locale, serverError, t, technicalDetail } from "../i18n.js";
+import { call as apiCall, refusalText } from "../api.js";
+import { locale, t, technicalDetail } from "../i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 export const enc = encodeURIComponent;
@@ -34,9 +34,8 @@ export function say(id, note) {
     return;
   }
   if (note.answer) {
-    const { payload, status } = note.answer;
-    const title = serverError(payload, status, "labelling.error");
-    const detail = technicalDetail(payload?.detail);
+    const title = refusalText(note.answer, { scopes: ["labelling.error", "error"] });
+    const detail = technicalDetail(note.answer.payload?.detail);
     element.textContent = note.key ? `${t(note.key, note.params)} ${title}` : title;
     if (detail) element.append(document.createElement("br"), detail);
   } else {

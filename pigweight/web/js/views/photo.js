@@ -2,8 +2,8 @@
 // zone drawn on it (photo-zone.js) counts it again, and the next photos, without the animals
 // outside.
 
-import { countImage, CountError } from "../api.js";
-import { hasText, language, onLanguage, t, technicalDetail } from "../i18n.js";
+import { countImage, CountError, refusalKey } from "../api.js";
+import { language, onLanguage, t, technicalDetail } from "../i18n.js";
 import { createPhotoZone } from "./photo-zone.js";
 
 const root = document.documentElement;
@@ -74,8 +74,8 @@ function render() {
   el.fileName.textContent = state.fileName;
   el.error.hidden = !error;
   if (error) {
-    const key = hasText(`error.${error.code}`) ? `error.${error.code}` : "error.unknown";
-    el.errorTitle.textContent = t(key, limits);
+    const { key, params } = refusalKey(error, { otherwise: () => "error.unknown" });
+    el.errorTitle.textContent = t(key, { ...params, ...limits });
     el.errorDetail.textContent = technicalDetail(error.detail);
   }
   zoneEditor?.render();

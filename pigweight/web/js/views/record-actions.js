@@ -4,8 +4,8 @@
 // (DELETE …). Both leave the day's CSV and summary at once. The buttons are for operators
 // and admins (.operator-only): a viewer does not see them.
 
-import { answerCode, call } from "../api.js";
-import { hasText, localParams, locale, t } from "../i18n.js";
+import { call, refusalText, viewTexts } from "../api.js";
+import { locale, t } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 
 export const UNDO_S = 60; // how long after saving the operator may take a weighing back
@@ -19,23 +19,12 @@ export function button(className, key, onClick) {
   return b;
 }
 
-// What went wrong, in the page's language: the server's code picks the sentence, never its
-// English detail.
-function problemText(status, code, params = {}) {
-  if (params.problem && hasText(`problem.${params.problem}`)) {
-    return t(`problem.${params.problem}`, localParams(params));
-  }
-  const key = `record.error.${code}`;
-  if (t(key) !== key) return t(key);
-  return t(status >= 500 ? "record.error.server" : "record.error.unknown", { status });
-}
-
 // null when the server took it, else the sentence to show.
 export async function send(method, url, body) {
   const answer = await call(method, url, body);
   if (answer.ok) return null;
   if (answer.status === 0) return t("record.error.network");
-  return problemText(answer.status, answerCode(answer), answer.payload?.params ?? {});
+  return refusalText(answer, viewTexts("record.error"));
 }
 
 function field(labelKey, value, inputmode, className = "") {

@@ -4,9 +4,9 @@
 // just saved can be undone for a minute. POST /api/weight/average with an Idempotency-Key,
 // so pressing Save again after a lost answer never records twice.
 
-import { answerDetail, call } from "../api.js";
+import { answerDetail, call, refusalKey, viewTexts } from "../api.js";
 import { formatKg, isoDay } from "../format.js";
-import { csvDialect, hasText, localParams, locale, t, technicalDetail } from "../i18n.js";
+import { csvDialect, locale, t, technicalDetail } from "../i18n.js";
 import { MAX_COUNT, parseCount, parseNumber } from "../numbers.js";
 import { snapshotThumb } from "../snapshot.js";
 import { batchAfterWeighing, initBatch, loadBatches, rerenderBatch, setBatchCamera } from "./batch.js";
@@ -241,12 +241,6 @@ function request() {
   return body;
 }
 
-function errorKey(status, code) {
-  const key = `weigh.error.${code}`;
-  if (t(key) !== key) return key;
-  return status >= 500 ? "weigh.error.server" : "weigh.error.unknown";
-}
-
 async function post(text) {
   const headers = { "Idempotency-Key": state.pending.key };
   const answer = await call("POST", "/api/weight/average", text, { headers });
@@ -265,8 +259,8 @@ async function post(text) {
   const field = code === "count_unavailable" || problem?.startsWith("count") ? "weigh-count" : problem?.startsWith("total") ? "weigh-total" : null;
   if (field === "weigh-count") state.typed = true; // the operator types it now; the camera must not refill it
   // The check that refused it says what to fix, with its numbers, in the page's language.
-  const key = problem && hasText(`problem.${problem}`) ? `problem.${problem}` : errorKey(status, code);
-  showError(key, localParams(payload?.params), answerDetail(answer), field);
+  const { key, params } = refusalKey(answer, viewTexts("weigh.error"));
+  showError(key, params, answerDetail(answer), field);
   return null;
 }
 
