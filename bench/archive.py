@@ -508,7 +508,7 @@ def bench_index(args: argparse.Namespace, path: Path, info: VideoInfo, work: Pat
     decode = [keyframe_decode(path, info, window, tt) for tt in ("SLICE", "AUTO")]
     out: dict[str, Any] = {"window_s": window, "keyframe_decode": decode, "runs": []}
     no_env: dict[str, Any] = {"_env_file": None}  # only the values given here count
-    classic = create_segmenter(Settings(segmenter="classic", **no_env))
+    classic = create_segmenter(Settings(segmenter="classic", **no_env).vision)
     full = INDEX_MAX_SIDE_PX
     runs: list[tuple[str, Callable[[], Segmenter], float, float, int]] = [
         ("classic", lambda: classic, args.interval, window, full),
@@ -520,10 +520,10 @@ def bench_index(args: argparse.Namespace, path: Path, info: VideoInfo, work: Pat
         # The default INDEX_INTERVAL_S=1 on a 2 s GOP: not keyframes only (a shorter window).
         runs.append(("classic", lambda: classic, 1.0, min(window, 60.0), full))
     if default_model_present():
-        pig = Settings(segmenter="pig", **no_env)  # the shipped detector, the default
+        pig = Settings(segmenter="pig", **no_env).vision  # the shipped detector, the default
         runs.append(("pig", lambda: create_segmenter(pig), args.interval, window, full))
     if ONNX_MODEL.is_file():
-        onnx = Settings(segmenter="yolo_onnx", model_path=ONNX_MODEL, **no_env)
+        onnx = Settings(segmenter="yolo_onnx", model_path=ONNX_MODEL, **no_env).vision
         runs.append(("yolo_onnx", lambda: create_segmenter(onnx), args.interval, window, full))
     else:
         out["onnx_note"] = f"{ONNX_MODEL} is absent: the ONNX segmenter was not measured"

@@ -68,7 +68,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def bench_classic(frames: list[Image]) -> dict[str, Any]:
-    segmenter = create_segmenter(load_settings(segmenter="classic"))
+    segmenter = create_segmenter(load_settings(segmenter="classic").vision)
     segmenter.segment(frames[0])
     times, counts = [], []
     for image in frames:

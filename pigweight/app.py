@@ -63,23 +63,23 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     camera host rules of CAMERA_ALLOW_HOSTS); tests and benchmarks pass their own.
     """
     started = time.perf_counter()
-    holder = LazySegmenter(settings, create_segmenter)
+    holder = LazySegmenter(settings.vision, create_segmenter)
     live_services = LiveServices.build(
         settings,
         load_cameras(settings),
         holder,
-        lambda s: LazySegmenter(s, create_segmenter),
-        source_factory or camera_source_factory(settings),
+        lambda vision: LazySegmenter(vision, create_segmenter),
+        source_factory or camera_source_factory(settings.cameras),
     )
-    archive = Archive(settings, holder.get)
+    archive = Archive(settings.archive, settings.server.data_dir, holder.get)
     # The labelling queue, the farm's models (which one counts on each camera: asked on every
     # frame, so a switch needs no restart) and the trainer.
-    teacher = Teaching(settings, live_services.hub)
+    teacher = Teaching(settings.teaching, settings.server.data_dir, live_services.hub)
     live_services.manager.model_of = teacher.models.active_path
     teacher.models.prepare = live_services.manager.prepare_model
     live_services.keep_frame = teacher.after_weighing
-    webrtc_service = WebRTCService(settings, live_services.hub)
-    access = AuthState(settings.data_dir)
+    webrtc_service = WebRTCService(settings.webrtc, live_services.hub)
+    access = AuthState(settings.server.data_dir)
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
@@ -88,7 +88,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         # The app's one database, opened here and handed to every service that keeps
         # something in it; closed below once they all stopped.
         with stage("database", live_services.timings_ms):
-            engine = await anyio.to_thread.run_sync(open_database, settings.data_dir)
+            engine = await anyio.to_thread.run_sync(open_database, settings.server.data_dir)
         # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
         await live_services.startup(engine)
         # Users: until they are read every request waits outside.
@@ -130,7 +130,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.teaching = teacher
     app.state.webrtc = webrtc_service
     app.state.auth = access
-    app.state.login_html = auth.render_login(settings.ui_language)
+    app.state.login_html = auth.render_login(settings.server.ui_language)
     app.state.metrics = AppMetrics(live_services, archive)
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
     app.state.index_html = pages.render_index(settings)
@@ -140,7 +140,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     # A malformed form is answered 422 bad_multipart before a route reads it (inside the
     # body limit, which counts the bytes first).
     app.add_middleware(MultipartCheck)
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings.limits))
     app.add_middleware(video_files.CountAtTimeFastPath, archive=archive)
     # Outermost: nothing, not even the fast path above, answers before the gate.
     app.add_middleware(AuthGate, state=access, answer=refusal_response)

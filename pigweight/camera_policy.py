@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pigweight.errors import PigWeightError
-from pigweight.settings import Settings
+from pigweight.settings import CameraSettings, Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -66,9 +66,9 @@ class HostPolicy:
     names: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, settings: Settings) -> HostPolicy:
-        """The policy for these settings (entries were validated by Settings)."""
-        return cls.from_entries(settings.camera_allow_hosts)
+    def of(cls, cameras: CameraSettings) -> HostPolicy:
+        """The policy for these settings (entries were validated by CameraSettings)."""
+        return cls.from_entries(cameras.camera_allow_hosts)
 
     @classmethod
     def from_entries(cls, entries: Iterable[str]) -> HostPolicy:
@@ -173,8 +173,8 @@ def camera_file_roots(settings: Settings) -> list[Path]:
 
     MEDIA_ROOTS (the NVR exports), the uploaded recordings and the demo clip's folder.
     """
-    data_dir = Path(settings.data_dir)
-    return [*settings.media_roots, data_dir / "videos", data_dir / "demo"]
+    data_dir = Path(settings.server.data_dir)
+    return [*settings.archive.media_roots, data_dir / "videos", data_dir / "demo"]
 
 
 def _refusal(host: str, kind: str, address: IPAddress | None, allow: str) -> str:

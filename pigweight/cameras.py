@@ -24,7 +24,7 @@ from pigweight.camera_policy import (
 )
 from pigweight.errors import PigWeightError
 from pigweight.redact import redact_text, redact_url, secret_forms, url_password
-from pigweight.settings import SegmenterName, Settings
+from pigweight.settings import CameraSettings, SegmenterName, Settings
 from pigweight.vision.zone import ZonePoints
 
 LIVE_SCHEMES = ("rtsp", "rtsps")
@@ -262,9 +262,10 @@ def _explain(exc: ValidationError) -> str:
 
 def load_cameras(settings: Settings) -> list[CameraConfig]:
     """Every configured camera: the YAML file, then CAM_URL, else the demo camera."""
+    group = settings.cameras
     cameras: list[CameraConfig] = []
-    if settings.cameras_file is not None:
-        path = Path(settings.cameras_file)
+    if group.cameras_file is not None:
+        path = Path(group.cameras_file)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -272,25 +273,26 @@ def load_cameras(settings: Settings) -> list[CameraConfig]:
                 f"CAMERAS_FILE {path}: cannot be read ({exc.strerror}); fix the path"
             ) from None
         cameras = parse_cameras(text, f"CAMERAS_FILE {path.name}", path.parent)
-        _check_hosts(cameras, settings, f"CAMERAS_FILE {path.name}: camera ")
-    if settings.cam_url is not None:
-        legacy = _legacy_camera(settings.cam_url.get_secret_value(), cameras)
-        _check_hosts([legacy], settings, "CAM_URL")
+        _check_hosts(cameras, group, f"CAMERAS_FILE {path.name}: camera ")
+    if group.cam_url is not None:
+        legacy = _legacy_camera(group.cam_url.get_secret_value(), cameras)
+        _check_hosts([legacy], group, "CAM_URL")
         cameras = [*cameras, legacy]
-    if not cameras and settings.demo_video_seconds > 0:
+    if not cameras and group.demo_video_seconds > 0:
         cameras = [demo_camera(settings)]
-    if settings.scale_url and cameras:
-        cameras[0] = _with_scale(cameras[0], settings.scale_url)
+    scale_url = settings.weighing.scale_url
+    if scale_url and cameras:
+        cameras[0] = _with_scale(cameras[0], scale_url)
     return cameras
 
 
-def _check_hosts(cameras: list[CameraConfig], settings: Settings, source: str) -> None:
+def _check_hosts(cameras: list[CameraConfig], group: CameraSettings, source: str) -> None:
     """Refuse at start a camera URL naming a loopback, link-local or metadata host.
 
     No DNS here (a name is checked for what it points at before every connection, see
     pipeline/sources.py): an unreachable DNS server must not stop the program starting.
     """
-    policy = HostPolicy.of(settings)
+    policy = HostPolicy.of(group)
     for camera in cameras:
         host = url_host(camera.url) if camera.kind == "rtsp" else None
         if host is None:
@@ -348,16 +350,19 @@ def _legacy_camera(url: str, others: list[CameraConfig]) -> CameraConfig:
 def demo_camera(settings: Settings) -> CameraConfig:
     """The synthetic platform camera shown when nothing else is configured."""
     return CameraConfig(
-        id=DEMO_CAMERA_ID, name="Demo", url=str(demo_video_path(settings)), kind="demo"
+        id=DEMO_CAMERA_ID,
+        name="Demo",
+        url=str(demo_video_path(settings.cameras, settings.server.data_dir)),
+        kind="demo",
     )
 
 
-def demo_video_path(settings: Settings) -> Path:
+def demo_video_path(cameras: CameraSettings, data_dir: Path) -> Path:
     """Where the demo clip for these settings is cached (rendered on first use)."""
-    width = settings.demo_video_width // 2 * 2
+    width = cameras.demo_video_width // 2 * 2
     height = round(width * 9 / 16 / 2) * 2
-    seconds = f"{settings.demo_video_seconds:g}"
-    return Path(settings.data_dir) / "demo" / f"demo_{width}x{height}_{seconds}s.mp4"
+    seconds = f"{cameras.demo_video_seconds:g}"
+    return Path(data_dir) / "demo" / f"demo_{width}x{height}_{seconds}s.mp4"
 
 
 def check_submitted_url(url: str, settings: Settings) -> str:
@@ -377,7 +382,7 @@ def check_submitted_url(url: str, settings: Settings) -> str:
     except ValueError as exc:
         raise CameraConfigError(f"url: {exc}") from None
     if _kind_of(url) == "rtsp":
-        HostPolicy.of(settings).check(url_host(url) or "")
+        HostPolicy.of(settings.cameras).check(url_host(url) or "")
         return url
     path = resolve_under_roots(url, camera_file_roots(settings))
     if not path.is_file() or path.suffix.lower() not in VIDEO_SUFFIXES:

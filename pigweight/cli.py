@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pigweight.errors import PigWeightError
-from pigweight.settings import Settings, SettingsError, load_settings
+from pigweight.settings import ServerSettings, Settings, SettingsError, load_settings
 from pigweight.weighing.scale_protocols import PROTOCOLS
 
 EXIT_USAGE = 2
@@ -176,18 +176,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = load_settings(**overrides)
-    _refuse_open_service(settings)
+    _refuse_open_service(settings.server)
     from pigweight.api.http_protocol import HTTP_PROTOCOL
     from pigweight.api.live import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
     from pigweight.app import create_app
 
-    print(f"PigWeight: http://{settings.host}:{settings.port}", file=sys.stderr)
+    print(f"PigWeight: http://{settings.server.host}:{settings.server.port}", file=sys.stderr)
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         log_level="info",
-        access_log=settings.access_log,
+        access_log=settings.server.access_log,
         http=HTTP_PROTOCOL,  # its own 400 for a request that is not HTTP is JSON too
         ws_ping_interval=WS_PING_INTERVAL_S,  # a live client that stops reading is dropped
         ws_ping_timeout=WS_PING_TIMEOUT_S,
@@ -195,22 +195,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_open_service(settings: Settings) -> None:
+def _refuse_open_service(server: ServerSettings) -> None:
     """Bound beyond this machine with no user, anyone on the network could do anything."""
     from pigweight.auth.gate import is_loopback
     from pigweight.auth.users import UserBook
     from pigweight.store.db import open_database
 
-    if is_loopback(settings.host):
+    if is_loopback(server.host):
         return
-    engine = open_database(settings.data_dir)
+    engine = open_database(server.data_dir)
     try:
         users = UserBook(engine).count()
     finally:
         engine.dispose()
     if users == 0:
         raise CliError(
-            f"HOST={settings.host} would open PigWeight to the network with no login: create "
+            f"HOST={server.host} would open PigWeight to the network with no login: create "
             "the first admin with `pigweight users add NAME --role admin`, then start again "
             "(or keep HOST=127.0.0.1 and reach it through a reverse proxy, docs/operations.md)"
         )

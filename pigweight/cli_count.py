@@ -33,7 +33,7 @@ def count_paths(
     """
     if overlay_dir is not None:
         overlay_dir.mkdir(parents=True, exist_ok=True)
-    segmenter = create_segmenter(settings)
+    segmenter = create_segmenter(settings.vision)
     results: list[dict[str, Any]] = []
     failures: list[str] = []
     for path in paths:
@@ -41,7 +41,7 @@ def count_paths(
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 results.extend(_count_video(segmenter, path, every_s, overlay_dir, zone))
             else:
-                image = load_image(path, settings.max_image_megapixels)
+                image = load_image(path, settings.limits.max_image_megapixels)
                 results.append(_count_one(segmenter, image, str(path), None, overlay_dir, zone))
         except (InvalidImage, InvalidVideo) as exc:
             failures.append(str(exc))

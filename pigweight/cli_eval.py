@@ -61,14 +61,14 @@ def run_eval(
     dataset = load_dataset(target)
     if held_out:
         dataset = _held_out_only(dataset, split_at)
-    segmenter = create_segmenter(settings)
+    segmenter = create_segmenter(settings.vision)
     with _progress_bar(dataset.name, "img") as step:
         report = evaluate_dataset(
             segmenter,
             dataset,
             progress=step,
             overlay_dir=overlay_dir,
-            max_megapixels=settings.max_image_megapixels,
+            max_megapixels=settings.limits.max_image_megapixels,
         )
     report = replace(report, model=_model_file(segmenter))
     return EvalOutcome(report.to_json(), format_report(report))
@@ -102,7 +102,7 @@ def _eval_video(settings: Settings, video: Path, frames: int) -> EvalOutcome:
             f"{video}: no ground truth beside it ({truth.name}); "
             "write one with `pigweight demo-video`, or pass a folder with images/ and counts.csv"
         )
-    segmenter = create_segmenter(settings)
+    segmenter = create_segmenter(settings.vision)
     with _progress_bar(video.name, "frame") as step:
         result = evaluate_synthetic(
             segmenter, video_path=video, n_frames=frames or 10**9, progress=step

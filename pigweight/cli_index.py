@@ -29,8 +29,8 @@ def index_paths(
     files = [f for p in paths for f in video_files_in(Path(p).resolve())]
     if not files:
         raise NoVideos(f"no video files in {', '.join(str(p) for p in paths)}")
-    engine = open_database(settings.data_dir)
-    segmenter = create_segmenter(settings)
+    engine = open_database(settings.server.data_dir)
+    segmenter = create_segmenter(settings.vision)
     results = []
     try:
         for path in files:
@@ -48,10 +48,10 @@ def index_paths(
                     engine,
                     video_id,
                     segmenter,
-                    settings.index_interval_s,
+                    settings.archive.index_interval_s,
                     progress,
-                    thumbs_dir=Path(settings.data_dir) / "thumbs",
-                    max_side_px=settings.index_max_side_px,
+                    thumbs_dir=Path(settings.server.data_dir) / "thumbs",
+                    max_side_px=settings.archive.index_max_side_px,
                 )
             results.append(
                 {

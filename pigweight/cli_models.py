@@ -37,8 +37,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    engine = open_database(settings.data_dir)
-    book = ModelBook(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
+    book = ModelBook(settings.server.data_dir)
     book.start(engine)
     user = f"{getpass.getuser()} (cli)"
     try:

@@ -1,404 +1,120 @@
-"""Every knob of PigWeight, read from the environment and `.env`.
+"""Every knob of PigWeight, read from the environment and `.env`, grouped by concern.
 
-The field names double as environment names (case-insensitive, no prefix) so that the
-farm's legacy `.env` files (`MODEL_PATH`, `CONF_THRESHOLD`, `FPS`, ...) keep working.
+The environment names are the field names of the groups (case-insensitive, no prefix), so
+the farm's legacy `.env` files (`MODEL_PATH`, `CONF_THRESHOLD`, `FPS`, ...) keep working:
+the environment and `.env` are read flat, through pydantic-settings' own sources, and each
+name is routed into its group (`FPS` -> `settings.cameras.fps`). Keyword arguments in code
+may be flat too (`Settings(fps=5)`, `load_settings(records_dir=...)`); code that reads a
+setting reads it from its group, and a service that needs one concern takes only that group.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from pigweight.redact import MASK, redact_url
+from pigweight.settings_groups import (
+    ArchiveSettings,
+    CameraSettings,
+    LimitSettings,
+    SegmenterName,
+    ServerSettings,
+    TeachingSettings,
+    VisionSettings,
+    WebRTCSettings,
+    WeighingSettings,
+)
 
-SegmenterName = Literal["pig", "classic", "yolo_onnx"]
-_HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})?\.?")
+__all__ = [
+    "ArchiveSettings",
+    "CameraSettings",
+    "LimitSettings",
+    "SegmenterName",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "TeachingSettings",
+    "VisionSettings",
+    "WebRTCSettings",
+    "WeighingSettings",
+    "load_settings",
+]
+
+_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="forbid",
+    case_sensitive=False,
+    validate_default=True,
+)
+
+
+def _group(model: type[BaseModel]) -> Any:
+    """A group as a field of Settings: every default of it, its docstring as description."""
+    return Field(default_factory=lambda: model(), description=model.__doc__)
 
 
 class Settings(BaseSettings):
-    """PigWeight configuration; unknown keys in `.env` are errors."""
+    """PigWeight configuration, one group per concern; unknown keys in `.env` are errors."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="forbid",
-        case_sensitive=False,
-        validate_default=True,
-    )
+    model_config = _CONFIG
 
-    # --- server -------------------------------------------------------------------------
-    host: str = Field("127.0.0.1", description="Address the web server binds to.")
-    port: int = Field(8000, ge=1, le=65535, description="TCP port of the web server.")
-    data_dir: Path = Field(Path("data"), description="Where the database and media live.")
-    records_dir: Path = Field(
-        Path("records"), description="Folder of the daily CSV exports weight_avg_YYYYMMDD.csv."
-    )
-    log_dir: Path = Field(Path("logs"), description="Folder of perf.log and other logs.")
-    access_log: bool = Field(
-        False,
-        description="Log every HTTP request (uvicorn's access log). Off by default: a player "
-        "asks for counts and segments many times a second.",
-    )
-    ui_language: Literal["ru", "en"] = Field("ru", description="Default language of the web UI.")
+    server: ServerSettings = _group(ServerSettings)
+    limits: LimitSettings = _group(LimitSettings)
+    vision: VisionSettings = _group(VisionSettings)
+    cameras: CameraSettings = _group(CameraSettings)
+    webrtc: WebRTCSettings = _group(WebRTCSettings)
+    weighing: WeighingSettings = _group(WeighingSettings)
+    archive: ArchiveSettings = _group(ArchiveSettings)
+    teaching: TeachingSettings = _group(TeachingSettings)
 
-    # --- segmentation -------------------------------------------------------------------
-    segmenter: SegmenterName = Field(
-        "pig",
-        description="Which segmenter counts the animals: 'pig' (the trained pig detector "
-        "shipped in the package; 'classic' when its file is missing), 'classic' (hand-made "
-        "colour and shape rules, no weights) or 'yolo_onnx' (a YOLOv8/YOLO11 model exported "
-        "to ONNX, see MODEL_PATH).",
-    )
-    model_path: Path | None = Field(
-        None,
-        description="ONNX file of the model: a YOLOv8/YOLO11 detect or segment export "
-        "(SEGMENTER=yolo_onnx), or a pig model fine-tuned by `pigweight train` "
-        "(SEGMENTER=pig). Empty with SEGMENTER=pig: the shipped model.",
-    )
-    conf_threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Minimum confidence of a detection (0-1). Empty: the model's own "
-        "(picked on validation images when `pigweight train` made it; 0.25 otherwise).",
-    )
-    iou_threshold: float = Field(
-        0.5, gt=0.0, le=1.0, description="IoU above which overlapping boxes are merged by NMS."
-    )
-    target_class_ids: Annotated[list[int] | None, NoDecode] = Field(
-        None,
-        description="Class ids of the model that count as pigs, e.g. '0' or '0,2'. "
-        "Empty: the class named 'pig' (or every class of a one-class model).",
-    )
-    imgsz: int | None = Field(
-        None,
-        ge=32,
-        le=4096,
-        description="Inference size for a dynamic-shape ONNX model (multiple of 32). "
-        "Empty: the model's own imgsz.",
-    )
-    onnx_threads: int = Field(
-        0, ge=0, le=256, description="onnxruntime intra-op threads; 0 lets onnxruntime decide."
-    )
-    onnx_use_gpu: bool = Field(
-        True, description="Use a GPU execution provider (CUDA, TensorRT...) when one is present."
-    )
-    max_detections: int = Field(300, ge=1, le=10000, description="Most detections per frame.")
-    classic_work_px: int = Field(
-        1280,
-        ge=320,
-        le=4096,
-        description="Longest side, in pixels, the classic segmenter works at (the frame is "
-        "downscaled to it; masks are returned at full size).",
-    )
-
-    scale_url: str | None = Field(
-        None,
-        description="The scale indicator of the first camera's platform, e.g. "
-        "tcp://192.168.1.50:4001?protocol=toledo (docs/scales.md); other cameras name theirs "
-        "in the cameras file (scale: ...). Empty: weights are typed.",
-    )
-
-    demo_scale: bool = Field(
-        True,
-        description="With only the demo camera and no SCALE_URL, a simulated scale (ASCII "
-        "protocol, on 127.0.0.1) weighs the demo's animals, so automatic weighings show "
-        "with no hardware.",
-    )
-    auto_weigh: bool = Field(
-        True,
-        description="Record a weighing by itself when a platform's scale and camera count have "
-        "both been steady for AUTO_WEIGH_SETTLE_S (platforms with a scale only).",
-    )
-    auto_weigh_settle_s: float = Field(
-        3.0, gt=0, le=120, description="Seconds scale and count must stay steady to record."
-    )
-    auto_weigh_min_confidence: float = Field(
-        0.8,
-        ge=0,
-        le=1,
-        description="Count confidence needed to record by itself; below it the operator is "
-        "asked to confirm.",
-    )
-
-    # --- WebRTC live view -------------------------------------------------------------------
-    webrtc_enabled: bool = Field(
-        True, description="Offer the live view over WebRTC (the page falls back to MJPEG)."
-    )
-    webrtc_max_peers: int = Field(
-        3,
-        ge=1,
-        le=100,
-        description="Most browsers one camera streams to over WebRTC (each 720p viewer costs "
-        "the server about 0.3 of a core); a page past the limit shows the MJPEG stream.",
-    )
-    webrtc_ice_servers: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="STUN/TURN servers for farms behind NAT, comma-separated, e.g. "
-        "'stun:stun.example.org:3478,turn:turn.example.org:3478'. Empty: the LAN only.",
-    )
-    webrtc_turn_username: str = Field("", description="User name for the TURN servers.")
-    webrtc_turn_password: SecretStr | None = Field(
-        None, description="Password for the TURN servers; never printed."
-    )
-    webrtc_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Local IP addresses WebRTC may use (ICE host candidates), comma-separated. "
-        "Empty: every interface but loopback. 127.0.0.1 for a browser on the same PC only.",
-    )
-
-    # --- inputs ---------------------------------------------------------------------------
-    max_image_megapixels: float = Field(
-        60.0, gt=0, le=500, description="Largest image accepted, in megapixels."
-    )
-    max_upload_mb: float = Field(
-        50.0, gt=0, le=100_000, description="Largest photo upload accepted, in megabytes."
-    )
-    max_json_body_bytes: int = Field(
-        1024 * 1024,
-        ge=1024,
-        le=1024**3,
-        description="Largest body of a JSON request, in bytes; a larger one gets 413 before it "
-        "is read (photo and video uploads have their own limits).",
-    )
-
-    # --- live cameras (legacy names) -----------------------------------------------------
-    cam_url: SecretStr | None = Field(
-        None, description="URL of the camera (rtsp://user:pass@host/...); never printed."
-    )
-    fps: float = Field(25.0, gt=0, le=240, description="Expected frame rate of the camera.")
-    target_fps: float = Field(
-        5.0, gt=0, le=240, description="How many frames per second are counted."
-    )
-    frame_skip: int = Field(0, ge=0, le=1000, description="Frames skipped between inferences.")
-    auto_start_cam: bool = Field(True, description="Start enabled cameras when the server starts.")
-    preload_model: bool = Field(
-        True, description="Load the segmenter and run a warm-up inference before serving."
-    )
-    count_window: int = Field(
-        15, ge=1, le=10000, description="Samples in the sliding window of the stable count."
-    )
-    cameras_file: Path | None = Field(
-        None,
-        description="YAML file listing the cameras (id, name, url, password_env, overrides); "
-        "see docs/settings.md. Empty: only CAM_URL, or the demo camera when that is empty too.",
-    )
-    demo_video_seconds: float = Field(
-        30.0,
-        ge=0,
-        le=600,
-        description="Length of the synthetic clip the demo camera loops (one group of piglets "
-        "per 30 s; rendered once into DATA_DIR); 0 turns the demo camera off.",
-    )
-    demo_video_width: int = Field(
-        1280, ge=160, le=3840, description="Width in pixels of the demo clip (16:9)."
-    )
-    count_retention_days: float = Field(
-        30.0, gt=0, le=3650, description="Days the live count samples are kept in the database."
-    )
-    camera_allow_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Camera hosts allowed although they are this computer (loopback), "
-        "link-local or a cloud metadata address, comma-separated: addresses, networks or names, "
-        "e.g. '127.0.0.1' for an RTSP relay on this PC or '169.254.0.0/16' for cameras that "
-        "fell back to link-local addresses (a metadata address only when listed itself). "
-        "Empty: camera URLs with such hosts are refused.",
-    )
-    # --- weighing records ------------------------------------------------------------------
-    farm_timezone: str | None = Field(
-        None,
-        description="IANA time zone of the farm, e.g. 'Europe/Moscow': the local time of each "
-        "record and the date of its daily CSV. Empty: this computer's time zone.",
-    )
-    max_total_weight_kg: float = Field(
-        5000.0, gt=0, le=100000, description="Largest total weight a weighing may have (kg)."
-    )
-    min_avg_weight_kg: float = Field(
-        0.5,
-        gt=0,
-        description="Smallest plausible average weight per head (kg); below it the count or the "
-        "total is wrong and the weighing is refused.",
-    )
-    max_avg_weight_kg: float = Field(
-        200.0, gt=0, description="Largest plausible average weight per head (kg)."
-    )
-    records_retention_days: int = Field(
-        90,
-        ge=1,
-        le=36500,
-        description="Days the daily CSV files are kept in RECORDS_DIR (removed at start and "
-        "daily); the database keeps every record.",
-    )
-    # --- video archive -----------------------------------------------------------------------
-    media_roots: Annotated[list[Path], NoDecode] = Field(
-        default_factory=list,
-        description="Folders whose videos may be registered by path (the NVR export folders), "
-        "or replayed as a camera added over HTTP, comma-separated. Empty: only uploads.",
-    )
-    index_interval_s: float = Field(
-        1.0,
-        gt=0,
-        le=3600,
-        description="Seconds between the samples the video indexer counts. At the recorder's "
-        "keyframe interval (often 2 s) or more only keyframes are decoded: about twice as fast.",
-    )
-    index_max_side_px: int = Field(
-        1280,
-        ge=320,
-        le=7680,
-        description="Longest side, in pixels, of the frames the video indexer counts (larger "
-        "frames are scaled down while decoded). Smaller indexes faster and counts less "
-        "accurately: see docs/performance.md.",
-    )
-    max_video_upload_gb: float = Field(
-        50.0, gt=0, le=10000, description="Largest video file an upload may have (GB)."
-    )
-    hls_cache_mb: float = Field(
-        2048.0,
-        ge=0,
-        le=10_000_000,
-        description="Disk space for HLS segments remuxed on demand (MB); the least recently "
-        "used go first.",
-    )
-    perf_stats_interval_s: float = Field(
-        60.0,
-        gt=0,
-        le=86400,
-        description="Seconds between the per-camera statistics lines written to logs/perf.log.",
-    )
-
-    # --- teaching the counter (labelling, fine-tuning) ------------------------------------
-    label_queue_mb: float = Field(
-        500.0,
-        ge=0,
-        le=1_000_000,
-        description="Disk space for frames waiting to be labelled (MB). Over it, the oldest "
-        "unlabelled frames kept at random go first, then the oldest other unlabelled ones; "
-        "labelled frames are never dropped. 0: no frame is collected by itself.",
-    )
-    label_sample_share: float = Field(
-        0.05,
-        ge=0,
-        le=1,
-        description="Share of confident weighings whose frame is kept for labelling anyway "
-        "(a random sample, so the model is also checked where it is sure).",
-    )
-    label_low_confidence: float = Field(
-        0.7,
-        ge=0,
-        le=1,
-        description="A weighing counted with a confidence below this keeps its frame for "
-        "labelling.",
-    )
-    train_threads: int = Field(
-        1,
-        ge=1,
-        le=256,
-        description="CPU threads a fine-tune started from the page may use (it also runs at a "
-        "lower priority, so the live counting keeps its frame rate).",
-    )
-
-    @field_validator(
-        "media_roots", "webrtc_ice_servers", "webrtc_hosts", "camera_allow_hosts", mode="before"
-    )
     @classmethod
-    def _parse_list(cls, value: Any) -> Any:
-        """Comma-separated in the environment; a list when given in code."""
-        if value is None:
-            return []
-        if isinstance(value, list):
-            return value
-        return [p.strip() for p in str(value).split(",") if p.strip()]
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords, then the environment, then `.env` (first wins), each read flat and
+        routed into the groups, so a group given whole in code wins over its variables."""
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        env = EnvSettingsSource(_FlatSettings)
+        # The file as this instance was asked to read it (`_env_file=None`: none).
+        dotenv = DotEnvSettingsSource(
+            _FlatSettings,
+            env_file=dotenv_settings.env_file,
+            env_file_encoding=dotenv_settings.env_file_encoding,
+        )
+        return (
+            _Grouped(settings_cls, init_settings),
+            _Grouped(settings_cls, env, environment=True),
+            _Grouped(settings_cls, dotenv, environment=True),
+        )
 
-    @field_validator("camera_allow_hosts")
+    @model_validator(mode="before")
     @classmethod
-    def _hosts_or_networks(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                if not _HOST_NAME.fullmatch(entry):
-                    raise ValueError(
-                        f"{entry!r} is neither an address, a network like 127.0.0.0/8, "
-                        "nor a host name"
-                    ) from None
-        return [e.lower().rstrip(".") for e in entries]
-
-    @field_validator("target_class_ids", mode="before")
-    @classmethod
-    def _parse_class_ids(cls, value: Any) -> Any:
-        if value is None or isinstance(value, list):
-            return value
-        text = str(value).strip().strip("[]")
-        if not text:
-            return None
-        parts = [p for p in re.split(r"[,\s;]+", text) if p]
-        try:
-            return [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(
-                f"expected comma-separated integers like '0' or '0,2', got {value!r}"
-            ) from None
-
-    @field_validator(
-        "model_path", "cam_url", "imgsz", "cameras_file", "farm_timezone", mode="before"
-    )
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    @field_validator("imgsz")
-    @classmethod
-    def _imgsz_multiple_of_32(cls, value: int | None) -> int | None:
-        if value is not None and value % 32:
-            raise ValueError(f"must be a multiple of 32, got {value}")
-        return value
-
-    @field_validator("farm_timezone")
-    @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"unknown time zone {value!r}; use an IANA name like 'Europe/Moscow'"
-                ) from None
-        return value
-
-    @model_validator(mode="after")
-    def _average_band(self) -> Settings:
-        if self.min_avg_weight_kg >= self.max_avg_weight_kg:
-            raise ValueError("MIN_AVG_WEIGHT_KG must be below MAX_AVG_WEIGHT_KG")
-        return self
-
-    @model_validator(mode="after")
-    def _model_needed(self) -> Settings:
-        if self.segmenter == "yolo_onnx" and self.model_path is None:
-            raise ValueError("SEGMENTER=yolo_onnx needs MODEL_PATH (an .onnx file)")
-        return self
-
-    def zone(self) -> tzinfo:
-        """The farm's time zone (FARM_TIMEZONE, else this computer's)."""
-        if self.farm_timezone:
-            return ZoneInfo(self.farm_timezone)
-        local = datetime.now().astimezone().tzinfo
-        return local if local is not None else UTC
+    def _route_flat_names(cls, data: Any) -> Any:
+        """`Settings.model_validate({"fps": 5})` too: flat names go into their groups."""
+        return route_into_groups(data) if isinstance(data, dict) else data
 
     def public_dict(self) -> dict[str, Any]:
-        """The effective settings with every secret redacted, for printing."""
+        """The effective settings by their flat names, every secret redacted, for printing."""
         out: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
+        for name, group in FIELD_GROUP.items():
+            value = getattr(getattr(self, group), name)
             if isinstance(value, SecretStr):
                 value = _redact_secret(value.get_secret_value())
             elif isinstance(value, str) and "://" in value:
@@ -409,6 +125,84 @@ class Settings(BaseSettings):
                 value = [str(v) for v in value]
             out[name] = value
         return out
+
+
+GROUPS: dict[str, type[BaseModel]] = {
+    name: field.annotation
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+}
+
+
+class _FlatSettings(
+    BaseSettings,
+    ServerSettings,
+    LimitSettings,
+    VisionSettings,
+    CameraSettings,
+    WebRTCSettings,
+    WeighingSettings,
+    ArchiveSettings,
+    TeachingSettings,
+):
+    """Every field of every group under its flat name: what the environment sources read
+    (never built: only its fields are used, so the sources parse each variable as its
+    field asks, lists with NoDecode included)."""
+
+    model_config = _CONFIG
+
+
+def flat_fields() -> dict[str, FieldInfo]:
+    """Every setting by its flat (environment) name, lower case."""
+    return {name: field for group in GROUPS.values() for name, field in group.model_fields.items()}
+
+
+# flat name -> the group it lives in, in the order of the groups ('fps' -> 'cameras').
+FIELD_GROUP: dict[str, str] = {
+    name: group for group, model in GROUPS.items() for name in model.model_fields
+}
+
+
+def route_into_groups(values: dict[str, Any]) -> dict[str, Any]:
+    """Flat names moved into their group's dict; a group given whole keeps its values
+    unless a flat name of it is given too. Unknown names stay, to be reported."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in GROUPS and isinstance(value, BaseModel):
+            value = dict(value)
+        if key in GROUPS and isinstance(value, dict):
+            out.setdefault(key, {}).update(value)
+        elif key not in FIELD_GROUP:
+            out[key] = value
+    for key, value in values.items():
+        group = FIELD_GROUP.get(key)
+        if group is not None:
+            out.setdefault(group, {})[key] = value
+    return out
+
+
+class _Grouped(PydanticBaseSettingsSource):
+    """One of pydantic-settings' sources, its flat names routed into the groups."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        source: PydanticBaseSettingsSource,
+        environment: bool = False,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._source = source
+        self._environment = environment
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the wrapped source
+
+    def __call__(self) -> dict[str, Any]:
+        values = self._source()
+        if self._environment:
+            # `VISION=...` in .env is an unknown setting, not a group given whole.
+            values = {k.upper() if k in GROUPS else k: v for k, v in values.items()}
+        return route_into_groups(values)
 
 
 class SettingsError(Exception):
@@ -422,13 +216,20 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "settings"
-            name = loc.upper()
+            name = _env_name(err["loc"])
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown setting (check the spelling in .env)"
             lines.append(f"{name}: {msg}")
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    """The variable an error is about: ('cameras', 'fps') -> 'FPS'; a check across a
+    group's fields (its message names them) -> 'SETTINGS', as before the groups."""
+    if loc and loc[0] in GROUPS:
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc).upper() or "SETTINGS"
 
 
 def _redact_secret(value: str) -> str:

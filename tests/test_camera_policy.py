@@ -135,7 +135,7 @@ def test_the_rtsp_source_refuses_before_connecting(
     path = _cameras_file(tmp_path, "rtsp://cam.example:9/live")
     settings = _settings(tmp_path, cameras_file=path)
     (camera,) = load_cameras(settings)
-    source = camera_source_factory(settings)(camera)
+    source = camera_source_factory(settings.cameras)(camera)
     source.start()
     try:
         deadline = time.monotonic() + 10
@@ -181,6 +181,6 @@ def test_urls_from_the_api_are_held_to_the_media_roots(tmp_path: Path) -> None:
 
 def test_the_setting_takes_only_addresses_networks_and_names() -> None:
     settings = load_settings(_env_file=None, camera_allow_hosts="127.0.0.1, fe80::/10,Relay.lan")
-    assert settings.camera_allow_hosts == ["127.0.0.1", "fe80::/10", "relay.lan"]
+    assert settings.cameras.camera_allow_hosts == ["127.0.0.1", "fe80::/10", "relay.lan"]
     with pytest.raises(SettingsError, match="CAMERA_ALLOW_HOSTS"):
         load_settings(_env_file=None, camera_allow_hosts="rtsp://127.0.0.1/")

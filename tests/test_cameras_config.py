@@ -110,6 +110,6 @@ def test_a_cameras_model_is_read_relative_to_the_file(tmp_path: Path) -> None:
     )
     (camera,) = parse_cameras(text, base_dir=tmp_path)
     assert camera.model == tmp_path / "models" / "scale1.onnx"
-    settings = with_conf(load_settings(segmenter="classic", preload_model=False), camera)
-    assert settings.model_path == tmp_path / "models" / "scale1.onnx"
-    assert settings.segmenter == "pig"  # a camera's own pig model counts with the pig detector
+    vision = with_conf(load_settings(segmenter="classic", preload_model=False).vision, camera)
+    assert vision.model_path == tmp_path / "models" / "scale1.onnx"
+    assert vision.segmenter == "pig"  # a camera's own pig model counts with the pig detector

@@ -7,7 +7,13 @@ import pytest
 
 from pigweight.cli import main
 from pigweight.redact import redact_url
-from pigweight.settings import Settings, SettingsError, load_settings
+from pigweight.settings import (
+    FIELD_GROUP,
+    Settings,
+    SettingsError,
+    flat_fields,
+    load_settings,
+)
 
 PASSWORD = "p@ss:w/rd%21"
 CAM_URL = "rtsp://admin:p%40ss%3Aw%2Frd%2521@192.0.2.10:554/Streaming/Channels/101"
@@ -17,19 +23,19 @@ CAM_URL = "rtsp://admin:p%40ss%3Aw%2Frd%2521@192.0.2.10:554/Streaming/Channels/1
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Settings read .env from the working directory: run in an empty one.
     monkeypatch.chdir(tmp_path)
-    for name in Settings.model_fields:
+    for name in FIELD_GROUP:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
 def test_every_setting_has_a_description_and_a_default() -> None:
-    for name, field in Settings.model_fields.items():
+    for name, field in [*Settings.model_fields.items(), *flat_fields().items()]:
         assert field.description, f"{name} has no description"
         assert not field.is_required(), f"{name} has no default"
 
 
 def test_every_setting_is_documented() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "settings.md").read_text()
-    missing = [n.upper() for n in Settings.model_fields if f"`{n.upper()}`" not in text]
+    missing = [n.upper() for n in FIELD_GROUP if f"`{n.upper()}`" not in text]
     assert not missing, f"docs/settings.md does not describe {missing}"
 
 
@@ -44,17 +50,18 @@ def test_legacy_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAM_URL", CAM_URL)
     monkeypatch.setenv("TARGET_CLASS_IDS", "0,2")
     s = load_settings()
-    assert s.model_path == Path("/models/pig.onnx")
-    assert s.conf_threshold == 0.4
-    assert (s.fps, s.target_fps, s.frame_skip) == (12.5, 3.0, 2)
-    assert s.auto_start_cam is False and s.preload_model is False
-    assert s.target_class_ids == [0, 2]
-    assert s.cam_url is not None and s.cam_url.get_secret_value() == CAM_URL
+    assert s.vision.model_path == Path("/models/pig.onnx")
+    assert s.vision.conf_threshold == 0.4
+    assert (s.cameras.fps, s.cameras.target_fps, s.cameras.frame_skip) == (12.5, 3.0, 2)
+    assert s.cameras.auto_start_cam is False and s.vision.preload_model is False
+    assert s.vision.target_class_ids == [0, 2]
+    assert s.cameras.cam_url is not None
+    assert s.cameras.cam_url.get_secret_value() == CAM_URL
 
 
 def test_dotenv_is_read_and_unknown_keys_are_errors(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("CONF_THRESHOLD=0.6\n")
-    assert load_settings().conf_threshold == 0.6
+    assert load_settings().vision.conf_threshold == 0.6
     (tmp_path / ".env").write_text("CONF_TRESHOLD=0.6\n")
     with pytest.raises(SettingsError, match="CONF_TRESHOLD: unknown setting"):
         load_settings()

@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from pigweight.api.deps import RowIdPath
+from pigweight.api.deps import RowIdPath, get_settings
 from pigweight.api.idempotency import IdempotencyKey
 from pigweight.api.video_files import MEDIA_WORK, archive_of
 from pigweight.api.weight import saved_answer
@@ -61,7 +61,7 @@ async def weighing_from_frame(
     counted = LiveCount(
         stable_count=answer.count or None,
         confidence=round(answer.confidence, 3),
-        segmenter=archive.settings.segmenter,
+        segmenter=get_settings(request).vision.segmenter,
         jpeg=jpeg,
     )
     where = f"{row.name} · {_timecode(body.t)}"  # no words: the note reads in any language

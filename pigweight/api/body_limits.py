@@ -16,7 +16,7 @@ from pigweight.api.errors import (
     upload_limit_message,
 )
 from pigweight.api.refusals import BodyTooLarge
-from pigweight.settings import Settings
+from pigweight.settings import LimitSettings
 
 CHUNK_BYTES = 1024 * 1024
 # Room for the multipart boundary and part headers around the file itself.
@@ -99,16 +99,16 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-def body_limits(settings: Settings) -> LimitFor:
+def body_limits(limits: LimitSettings) -> LimitFor:
     """Each route's body limit: photos MAX_UPLOAD_MB, videos their own, the rest JSON's."""
     photo = BodyLimit(
-        limit_bytes(settings.max_upload_mb) + MULTIPART_OVERHEAD_BYTES,
-        upload_limit_message(settings.max_upload_mb),
+        limit_bytes(limits.max_upload_mb) + MULTIPART_OVERHEAD_BYTES,
+        upload_limit_message(limits.max_upload_mb),
         "upload_too_large",
     )
     json_body = BodyLimit(
-        settings.max_json_body_bytes,
-        f"the request body is larger than {settings.max_json_body_bytes} bytes "
+        limits.max_json_body_bytes,
+        f"the request body is larger than {limits.max_json_body_bytes} bytes "
         "(MAX_JSON_BODY_BYTES); send a smaller request",
         "body_too_large",
     )

@@ -21,11 +21,13 @@ async def healthz(holder: LazySegmenterDep) -> HealthPublic:
 async def config(settings: SettingsDep, holder: LazySegmenterDep) -> ConfigPublic:
     """Defaults and limits the web page shows before the first upload."""
     return ConfigPublic(
-        ui_language=settings.ui_language,
-        max_upload_mb=settings.max_upload_mb,
-        max_image_megapixels=settings.max_image_megapixels,
+        ui_language=settings.server.ui_language,
+        max_upload_mb=settings.limits.max_upload_mb,
+        max_image_megapixels=settings.limits.max_image_megapixels,
         segmenter=holder.name,
         version=__version__,
-        webrtc_enabled=settings.webrtc_enabled,
-        webrtc_stun=[u for u in settings.webrtc_ice_servers if u.startswith(("stun:", "stuns:"))],
+        webrtc_enabled=settings.webrtc.webrtc_enabled,
+        webrtc_stun=[
+            u for u in settings.webrtc.webrtc_ice_servers if u.startswith(("stun:", "stuns:"))
+        ],
     )

@@ -46,15 +46,15 @@ async def count_image(
     """Count the animals on an uploaded photo and return the overlay to show."""
     # Checked first: a bad zone is reported before any decoding or counting work.
     platform = zone_from_text(zone) if zone and zone.strip() else None
-    data = await read_upload(file, settings.max_upload_mb)
-    analysis_max_px = max(settings.classic_work_px, settings.imgsz or 0)
+    data = await read_upload(file, settings.limits.max_upload_mb)
+    analysis_max_px = max(settings.vision.classic_work_px, settings.vision.imgsz or 0)
     # Decoding, inference and encoding are CPU work: off the event loop, at most
     # `limiter.total_tokens` photos at a time so a burst cannot starve live cameras.
     result: PhotoCount = await anyio.to_thread.run_sync(
         count_photo,
         data,
         holder.get,
-        settings.max_image_megapixels,
+        settings.limits.max_image_megapixels,
         analysis_max_px,
         _display_name(file.filename),
         platform,

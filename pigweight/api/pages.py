@@ -25,9 +25,9 @@ def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
     one level deep in them too), the default language and the limits the page starts with.
     """
     values = {
-        "__UI_LANGUAGE__": settings.ui_language,
-        "__MAX_UPLOAD_MB__": f"{settings.max_upload_mb:g}",
-        "__MAX_IMAGE_MEGAPIXELS__": f"{settings.max_image_megapixels:g}",
+        "__UI_LANGUAGE__": settings.server.ui_language,
+        "__MAX_UPLOAD_MB__": f"{settings.limits.max_upload_mb:g}",
+        "__MAX_IMAGE_MEGAPIXELS__": f"{settings.limits.max_image_megapixels:g}",
         "__VERSION__": __version__,
     }
     page = (web_dir / "index.html").read_text(encoding="utf-8")

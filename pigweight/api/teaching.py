@@ -200,7 +200,7 @@ async def export_labels(request: Request, camera_id: str, live: LiveDep) -> Resp
     teaching = _teaching(request)
 
     def build() -> bytes:
-        with temporary_dir(teaching.settings.data_dir / "tmp") as tmp:
+        with temporary_dir(teaching.data_dir / "tmp") as tmp:
             root = Path(tmp) / f"{camera}-labels"
             write_folder(root, teaching.queue.rows(teaching.queue.split(camera)))
             return zip_folder(root)

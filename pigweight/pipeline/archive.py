@@ -28,7 +28,7 @@ from pigweight.media.uploads import UploadStore
 from pigweight.pipeline.archive_answers import CountAt, CountedFrame, IndexProgress
 from pigweight.pipeline.archive_zone import split_outlines, zoned
 from pigweight.pipeline.indexer import VideoIndexer
-from pigweight.settings import Settings
+from pigweight.settings import ArchiveSettings
 from pigweight.store import videos as repo
 from pigweight.store.videos import SeriesPoint, VideoRow
 from pigweight.vision.overlay import ZONE_RGB, draw_overlay
@@ -72,10 +72,12 @@ class VideoNotFound(PigWeightError):
 class Archive:
     """Uploads, registered files, the indexer, HLS segments and frames of one data folder."""
 
-    def __init__(self, settings: Settings, segmenter: Callable[[], Segmenter]) -> None:
+    def __init__(
+        self, settings: ArchiveSettings, data_dir: Path, segmenter: Callable[[], Segmenter]
+    ) -> None:
         self.settings = settings
         # Absolute: stored paths must not depend on the folder the server starts in.
-        self.data_dir = Path(settings.data_dir).resolve()
+        self.data_dir = Path(data_dir).resolve()
         self.videos_dir = self.data_dir / "videos"
         self.uploads = UploadStore(
             self.data_dir / "uploads", max_bytes=int(settings.max_video_upload_gb * GB)

@@ -33,7 +33,7 @@ from pigweight.media.source import FrameSource, SourceState
 from pigweight.pipeline.demo import ensure_demo_video
 from pigweight.pipeline.hub import CountMessage, Hub, LiveUpdate
 from pigweight.pipeline.stats import LatencyWindow, RateMeter
-from pigweight.settings import Settings
+from pigweight.settings import CameraSettings, VisionSettings
 from pigweight.store.counts import CountRow
 from pigweight.store.writer import CountStore
 from pigweight.vision.overlay import draw_overlay, mask_outlines
@@ -90,7 +90,8 @@ class CameraWorker:
     def __init__(
         self,
         config: CameraConfig,
-        settings: Settings,
+        cameras: CameraSettings,
+        data_dir: Path,
         segmenter: SegmenterGetter,
         hub: Hub,
         store: CountStore | None,
@@ -100,16 +101,15 @@ class CameraWorker:
         self.config = config
         # Asked on every frame: a zone drawn on the page applies to the next one.
         self._zone: ZoneGetter = zone or (lambda: Zone.of(config.zone))
-        self.target_fps = config.target_fps or settings.target_fps
-        self.frame_skip = (
-            config.frame_skip if config.frame_skip is not None else settings.frame_skip
-        )
-        self._settings = settings
+        self.target_fps = config.target_fps or cameras.target_fps
+        self.frame_skip = config.frame_skip if config.frame_skip is not None else cameras.frame_skip
+        self._cameras = cameras
+        self._data_dir = data_dir  # the demo clip is rendered into it
         self._segmenter = segmenter
         self._hub = hub
         self._store = store
         self._source_factory = source_factory
-        self._counter = WindowCounter(window=settings.count_window)
+        self._counter = WindowCounter(window=cameras.count_window)
         self._results: queue.Queue[_Result] = queue.Queue(maxsize=1)
         self._worker = BackgroundThread(f"camera-{config.id}", self._run, STOP_WAIT_S)
         self._stop = self._worker.stopping
@@ -207,7 +207,7 @@ class CameraWorker:
         )
         try:
             if self.config.kind == "demo":
-                ensure_demo_video(self._settings, self._stop)
+                ensure_demo_video(self._cameras, self._data_dir, self._stop)
             if self._stop.is_set():
                 return
             opened = time.perf_counter()
@@ -370,8 +370,8 @@ def segmenter_label(segmenter: Segmenter) -> str:
     return f"{segmenter.name}:{Path(model).name}" if model else segmenter.name
 
 
-def with_conf(settings: Settings, config: CameraConfig) -> Settings:
-    """The settings a camera's segmenter is built with (its own threshold and backend)."""
+def with_conf(vision: VisionSettings, config: CameraConfig) -> VisionSettings:
+    """The vision settings a camera's segmenter is built with (its own threshold, backend)."""
     changes: dict[str, object] = {}
     if config.conf_threshold is not None:
         changes["conf_threshold"] = config.conf_threshold
@@ -379,6 +379,6 @@ def with_conf(settings: Settings, config: CameraConfig) -> Settings:
         changes["segmenter"] = config.segmenter
     if config.model is not None:
         changes["model_path"] = config.model.expanduser()
-        if config.segmenter is None and settings.segmenter == "classic":
+        if config.segmenter is None and vision.segmenter == "classic":
             changes["segmenter"] = "pig"
-    return settings.model_copy(update=changes) if changes else settings
+    return vision.model_copy(update=changes) if changes else vision

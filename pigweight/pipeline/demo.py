@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from pigweight.cameras import demo_video_path
-from pigweight.settings import Settings
+from pigweight.settings import CameraSettings
 from pigweight.synthetic import truth_path, write_demo_video
 
 logger = logging.getLogger(__name__)
@@ -22,16 +22,18 @@ class _Cancelled(Exception):
     """The camera was stopped while its clip was being rendered."""
 
 
-def ensure_demo_video(settings: Settings, stop: threading.Event) -> Path | None:
+def ensure_demo_video(
+    cameras: CameraSettings, data_dir: Path, stop: threading.Event
+) -> Path | None:
     """The demo clip, rendering it first if missing (~0.6 s per second of 720p video).
 
     Returns None when `stop` was set meanwhile; the half-written file is removed.
     """
-    path = demo_video_path(settings)
+    path = demo_video_path(cameras, data_dir)
     with _render_lock:
         if path.is_file():
             return path
-        width = settings.demo_video_width // 2 * 2
+        width = cameras.demo_video_width // 2 * 2
         height = round(width * 9 / 16 / 2) * 2
         # Rendered under a temporary name: a crash mid-way must not leave a clip that
         # looks finished and plays only its first seconds.
@@ -45,7 +47,7 @@ def ensure_demo_video(settings: Settings, stop: threading.Event) -> Path | None:
         try:
             write_demo_video(
                 partial,
-                seconds=settings.demo_video_seconds,
+                seconds=cameras.demo_video_seconds,
                 width=width,
                 height=height,
                 progress=progress,

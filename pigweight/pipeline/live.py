@@ -74,7 +74,7 @@ class LiveServices:
         source_factory: SourceFactory,
     ) -> LiveServices:
         hub = Hub()
-        store = CountStore(settings.count_retention_days)
+        store = CountStore(settings.cameras.count_retention_days)
         manager = CameraManager(
             settings, cameras, hub, store, default_holder, holder_factory, source_factory
         )
@@ -84,8 +84,8 @@ class LiveServices:
             manager,
             hub,
             store,
-            PerfLog(settings.log_dir),
-            RecordBook(settings),
+            PerfLog(settings.server.log_dir),
+            RecordBook(settings.weighing, settings.server.data_dir),
             scales=scales,
         )
 
@@ -103,15 +103,15 @@ class LiveServices:
         with stage("records", self.timings_ms):
             # CSV files rebuilt from the database where they differ (a crash, a lost file).
             await anyio.to_thread.run_sync(self.records.start, engine)
-        if self.settings.preload_model:
+        if self.settings.vision.preload_model:
             await self.preload()
-        if self.settings.auto_start_cam:
+        if self.settings.cameras.auto_start_cam:
             with stage("cameras_start", self.timings_ms):
                 self.manager.start_enabled()
         self._start_demo_scale()
         for camera, scale in self.scales.items():
             scale.start()  # its own thread: connects, reconnects, never blocks the loop
-            if self.settings.auto_weigh:
+            if self.settings.weighing.auto_weigh:
                 weigher = AutoWeigher(camera, self.hub, scale, self.records, self._event_settings())
                 weigher.keep_frame = self.keep_frame
                 weigher.start()
@@ -125,24 +125,25 @@ class LiveServices:
         """The demo platform's scale: a simulator weighing the demo clip's animals, in step
         with the frame on screen, served on 127.0.0.1 and read like a real indicator."""
         cameras = list(self.manager.cameras)
-        if not self.settings.demo_scale or self.scales or cameras != ["demo"]:
+        if not self.settings.weighing.demo_scale or self.scales or cameras != ["demo"]:
             return
         worker = self.manager.worker("demo")
+        clip = demo_video_path(self.settings.cameras, self.settings.server.data_dir)
         truth: dict[str, list[int]] = {}
 
         def counts() -> list[int] | None:
             if "counts" not in truth:
-                path = truth_path(demo_video_path(self.settings))
+                path = truth_path(clip)
                 if not path.is_file():
                     return None  # still rendering
-                truth["counts"] = list(load_truth(demo_video_path(self.settings)).counts)
+                truth["counts"] = list(load_truth(clip).counts)
             return truth["counts"]
 
         def frame_index() -> int | None:
             frame = worker.latest_frame()
             return None if frame is None else frame.index
 
-        follow = FollowVideo(counts, frame_index, fps=self.settings.fps)
+        follow = FollowVideo(counts, frame_index, fps=self.settings.cameras.fps)
         self.demo_scale = ScaleSimulator("ascii", follow, rate_hz=10)
         port = self.demo_scale.serve_tcp("127.0.0.1", 0)
         self.scales["demo"] = ScaleReader(f"tcp://127.0.0.1:{port}?protocol=ascii", "demo")
@@ -150,8 +151,8 @@ class LiveServices:
 
     def _event_settings(self) -> EventSettings:
         return EventSettings(
-            settle_s=self.settings.auto_weigh_settle_s,
-            min_confidence=self.settings.auto_weigh_min_confidence,
+            settle_s=self.settings.weighing.auto_weigh_settle_s,
+            min_confidence=self.settings.weighing.auto_weigh_min_confidence,
         )
 
     async def preload(self) -> dict[str, float]:
@@ -201,7 +202,7 @@ class LiveServices:
 
     async def _log_stats(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.perf_stats_interval_s)
+            await asyncio.sleep(self.settings.server.perf_stats_interval_s)
             self.log_stats()
 
     def log_stats(self) -> None:

@@ -16,7 +16,7 @@ from pigweight.pipeline.camera_worker import (
     with_conf,
 )
 from pigweight.pipeline.hub import Hub
-from pigweight.settings import Settings
+from pigweight.settings import Settings, VisionSettings
 from pigweight.store.writer import CountStore
 from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.vision.segmenter import Segmenter
@@ -26,7 +26,7 @@ from pigweight.zones import ZoneBook
 logger = logging.getLogger(__name__)
 
 
-HolderFactory = Callable[[Settings], LazySegmenter]
+HolderFactory = Callable[[VisionSettings], LazySegmenter]
 
 
 class UnknownCamera(KeyError):
@@ -48,9 +48,9 @@ class CameraManager:
     ) -> None:
         self.settings = settings
         self.cameras = {c.id: c for c in cameras}
-        self.zones = ZoneBook(settings.data_dir, self.cameras)
+        self.zones = ZoneBook(settings.server.data_dir, self.cameras)
         self._holders: dict[tuple[str, float | None, str | None], LazySegmenter] = {
-            _holder_key(settings): default_holder
+            _holder_key(settings.vision): default_holder
         }
         self._holder_factory = holder_factory
         # The farm's own model of a camera (teaching/models.py), None: its configured one.
@@ -62,7 +62,8 @@ class CameraManager:
         self._workers = {
             c.id: CameraWorker(
                 c,
-                settings,
+                settings.cameras,
+                settings.server.data_dir,
                 self._segmenter_getter(c, holder_factory),
                 hub,
                 store,
@@ -75,10 +76,10 @@ class CameraManager:
     def _segmenter_getter(
         self, config: CameraConfig, holder_factory: HolderFactory
     ) -> Callable[[], Segmenter]:
-        camera_settings = with_conf(self.settings, config)
-        key = _holder_key(camera_settings)
+        camera_vision = with_conf(self.settings.vision, config)
+        key = _holder_key(camera_vision)
         if key not in self._holders:
-            self._holders[key] = holder_factory(camera_settings)
+            self._holders[key] = holder_factory(camera_vision)
         configured = self._holders[key]
 
         def get() -> Segmenter:
@@ -105,8 +106,10 @@ class CameraManager:
         with self._model_lock:
             holder = self._model_holders.get(str(path))
             if holder is None:
-                settings = self.settings.model_copy(update={"segmenter": "pig", "model_path": path})
-                holder = self._holder_factory(settings)
+                vision = self.settings.vision.model_copy(
+                    update={"segmenter": "pig", "model_path": path}
+                )
+                holder = self._holder_factory(vision)
                 self._model_holders[str(path)] = holder
             return holder
 
@@ -164,6 +167,6 @@ class CameraManager:
         return list(self._holders.values())
 
 
-def _holder_key(settings: Settings) -> tuple[str, float | None, str | None]:
-    model = None if settings.model_path is None else str(settings.model_path)
-    return settings.segmenter, settings.conf_threshold, model
+def _holder_key(vision: VisionSettings) -> tuple[str, float | None, str | None]:
+    model = None if vision.model_path is None else str(vision.model_path)
+    return vision.segmenter, vision.conf_threshold, model

@@ -9,7 +9,7 @@ from pigweight.camera_policy import HostPolicy
 from pigweight.cameras import CameraConfig
 from pigweight.media.source import FileSource, FrameSource
 from pigweight.pipeline.camera_worker import SourceFactory
-from pigweight.settings import Settings
+from pigweight.settings import CameraSettings
 
 
 def open_camera_source(config: CameraConfig, policy: HostPolicy | None = None) -> FrameSource:
@@ -26,6 +26,6 @@ def open_camera_source(config: CameraConfig, policy: HostPolicy | None = None) -
     return FileSource(Path(config.url), source_id=config.id, loop=True)
 
 
-def camera_source_factory(settings: Settings) -> SourceFactory:
+def camera_source_factory(cameras: CameraSettings) -> SourceFactory:
     """open_camera_source with CAMERA_ALLOW_HOSTS applied: what create_app uses by default."""
-    return partial(open_camera_source, policy=HostPolicy.of(settings))
+    return partial(open_camera_source, policy=HostPolicy.of(cameras))

@@ -40,7 +40,7 @@ from pigweight.domain import Image
 from pigweight.errors import PigWeightError
 from pigweight.pipeline.camera_worker import CameraWorker
 from pigweight.pipeline.hub import Hub
-from pigweight.settings import Settings
+from pigweight.settings import WebRTCSettings
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _decode_jpeg(jpeg: bytes) -> Image:
     return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
 
 
-def ice_servers(settings: Settings) -> list[RTCIceServer]:
+def ice_servers(settings: WebRTCSettings) -> list[RTCIceServer]:
     """RTCIceServer of every WEBRTC_ICE_SERVERS URL; TURN ones with the TURN credentials."""
     password = settings.webrtc_turn_password
     servers = []
@@ -156,7 +156,7 @@ class _HostAddresses:
 class WebRTCService:
     """The peers of every camera, their limit, and their end."""
 
-    def __init__(self, settings: Settings, hub: Hub) -> None:
+    def __init__(self, settings: WebRTCSettings, hub: Hub) -> None:
         self.settings = settings
         self.hub = hub
         self._peers: dict[str, set[RTCPeerConnection]] = {}

@@ -33,7 +33,7 @@ def pig_segmenter(model: Path | None) -> Segmenter:
     from pigweight.vision.pig_detector import PigSegmenter
 
     settings = Settings(_env_file=None, segmenter="pig", model_path=model)  # type: ignore[call-arg]
-    return PigSegmenter.from_settings(settings)
+    return PigSegmenter.from_settings(settings.vision)
 
 
 def normalised_boxes(found: Detections, frame_hw: tuple[int, int]) -> list[list[float]]:

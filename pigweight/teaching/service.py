@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from pigweight.pipeline.hub import Hub
-from pigweight.settings import Settings
+from pigweight.settings import TeachingSettings
 from pigweight.teaching.compare import HeldOutFrame, compare, normalised_boxes, pig_segmenter
 from pigweight.teaching.folder import ImportRejected, temporary_dir, unzip_set
 from pigweight.teaching.frames import LabelFrame, LabelQueue
@@ -28,12 +28,13 @@ logger = logging.getLogger(__name__)
 
 
 class Teaching:
-    def __init__(self, settings: Settings, hub: Hub) -> None:
+    def __init__(self, settings: TeachingSettings, data_dir: Path, hub: Hub) -> None:
         self.settings = settings
+        self.data_dir = data_dir
         self.hub = hub
-        self.queue = LabelQueue(settings.data_dir, settings.label_queue_mb)
-        self.models = ModelBook(settings.data_dir)
-        self.trainer = Trainer(settings.data_dir, self.queue, self.models, settings.train_threads)
+        self.queue = LabelQueue(data_dir, settings.label_queue_mb)
+        self.models = ModelBook(data_dir)
+        self.trainer = Trainer(data_dir, self.queue, self.models, settings.train_threads)
         self._random = random.Random()
         self._segmenters: dict[str, Any] = {}  # the last model asked to pre-draw boxes
         self._pre_drawn: dict[int, list[list[float]]] = {}
@@ -198,7 +199,7 @@ class Teaching:
         from pigweight.media.images import load_image
         from pigweight.training.data import label_boxes
 
-        with temporary_dir(self.settings.data_dir / "tmp") as tmp:
+        with temporary_dir(self.data_dir / "tmp") as tmp:
             root = unzip_set(data, Path(tmp), max_bytes=4 * len(data) + 64 * 1024 * 1024)
             try:
                 dataset = load_dataset(root)

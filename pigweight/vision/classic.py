@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from pigweight.domain import Detections, Image
 from pigweight.errors import InvalidImage
-from pigweight.settings import Settings
+from pigweight.settings import VisionSettings
 from pigweight.vision.classic_colour import skin_map
 from pigweight.vision.classic_refine import grow_to_skin
 from pigweight.vision.classic_split import (
@@ -44,8 +44,8 @@ class ClassicSegmenter:
         self.work_px = work_px
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ClassicSegmenter:
-        return cls(work_px=settings.classic_work_px)
+    def from_settings(cls, vision: VisionSettings) -> ClassicSegmenter:
+        return cls(work_px=vision.classic_work_px)
 
     def segment(self, image: Image) -> Detections:
         """One instance per animal in an RGB frame; masks at frame size."""

@@ -11,20 +11,20 @@ from collections.abc import Callable
 import numpy as np
 
 from pigweight.errors import ModelLoadError
-from pigweight.settings import Settings
+from pigweight.settings import VisionSettings
 from pigweight.vision.segmenter import Segmenter
 
 logger = logging.getLogger(__name__)
 
-SegmenterFactory = Callable[[Settings], Segmenter]
+SegmenterFactory = Callable[[VisionSettings], Segmenter]
 _WARM_UP_SHAPE = (480, 640, 3)
 
 
 class LazySegmenter:
     """Builds the segmenter once, on first use or at startup; safe to call from any thread."""
 
-    def __init__(self, settings: Settings, factory: SegmenterFactory) -> None:
-        self._settings = settings
+    def __init__(self, vision: VisionSettings, factory: SegmenterFactory) -> None:
+        self._vision = vision
         self._factory = factory
         self._segmenter: Segmenter | None = None
         self._lock = threading.Lock()
@@ -37,7 +37,7 @@ class LazySegmenter:
     @property
     def name(self) -> str:
         """The loaded segmenter's name, or the configured one before loading."""
-        return self._segmenter.name if self._segmenter else self._settings.segmenter
+        return self._segmenter.name if self._segmenter else self._vision.segmenter
 
     def get(self) -> Segmenter:
         """The segmenter, loading it if needed; raises ModelLoadError (and retries next call)."""
@@ -58,11 +58,11 @@ class LazySegmenter:
     def _load(self) -> Segmenter:
         started = time.perf_counter()
         try:
-            segmenter = self._factory(self._settings)
+            segmenter = self._factory(self._vision)
         except ImportError as exc:
             # A backend whose runtime is not installed is a deployment problem to fix, not a bug.
             raise ModelLoadError(
-                f"segmenter {self._settings.segmenter!r} cannot be loaded here ({exc}); "
+                f"segmenter {self._vision.segmenter!r} cannot be loaded here ({exc}); "
                 "install its dependencies or set SEGMENTER=classic"
             ) from None
         logger.info("segmenter %s loaded in %.2f s", segmenter.name, time.perf_counter() - started)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pigweight.domain import Detections, Image
-from pigweight.settings import Settings
+from pigweight.settings import VisionSettings
 from pigweight.vision.box_masks import ellipse_masks
 from pigweight.vision.count_confidence import SCORE_BAND, layout_doubt, score_doubt
 from pigweight.vision.pig_model import DEFAULT_MODEL
@@ -37,8 +37,8 @@ class PigSegmenter:
         detector.keep_scores_from(max(0.01, self.threshold - SCORE_BAND))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PigSegmenter:
-        return cls(YoloOnnxSegmenter.from_settings(settings, default_model=DEFAULT_MODEL))
+    def from_settings(cls, vision: VisionSettings) -> PigSegmenter:
+        return cls(YoloOnnxSegmenter.from_settings(vision, default_model=DEFAULT_MODEL))
 
     @property
     def model_path(self) -> Path:

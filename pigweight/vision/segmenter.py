@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from pigweight.domain import Detections, Image
-from pigweight.settings import Settings
+from pigweight.settings import VisionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +27,14 @@ class Segmenter(Protocol):
         ...
 
 
-def create_segmenter(settings: Settings, name: str | None = None) -> Segmenter:
-    """Build the segmenter named in settings (or `name`); raises ModelLoadError."""
-    chosen = name or settings.segmenter
+def create_segmenter(vision: VisionSettings, name: str | None = None) -> Segmenter:
+    """Build the segmenter named in the vision settings (or `name`); raises ModelLoadError."""
+    chosen = name or vision.segmenter
     if chosen == "pig":
         from pigweight.vision.pig_detector import PigSegmenter, default_model_present
 
-        if settings.model_path is not None or default_model_present():
-            return PigSegmenter.from_settings(settings)
+        if vision.model_path is not None or default_model_present():
+            return PigSegmenter.from_settings(vision)
         logger.warning(
             "SEGMENTER=pig: the shipped model pigweight/models/pig_yolox_nano.onnx is missing "
             "(rebuild it with `pigweight train --recipe default`); counting with 'classic'"
@@ -43,9 +43,9 @@ def create_segmenter(settings: Settings, name: str | None = None) -> Segmenter:
     if chosen == "classic":
         from pigweight.vision.classic import ClassicSegmenter
 
-        return ClassicSegmenter.from_settings(settings)
+        return ClassicSegmenter.from_settings(vision)
     if chosen == "yolo_onnx":
         from pigweight.vision.yolo_onnx import YoloOnnxSegmenter
 
-        return YoloOnnxSegmenter.from_settings(settings)
+        return YoloOnnxSegmenter.from_settings(vision)
     raise ValueError(f"unknown segmenter {chosen!r}: use 'pig', 'classic' or 'yolo_onnx'")

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from pigweight.domain import Detections, Image
 from pigweight.errors import InvalidImage, ModelLoadError
-from pigweight.settings import Settings
+from pigweight.settings import VisionSettings
 from pigweight.vision.yolo_decode import DecodeParams, decode
 from pigweight.vision.yolo_letterbox import Letterbox, boxes_to_frame, plan_batch, write_input
 from pigweight.vision.yolo_masks import masks_in_frame
@@ -86,21 +86,21 @@ class YoloOnnxSegmenter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, default_model: Path | None = None
+        cls, vision: VisionSettings, default_model: Path | None = None
     ) -> YoloOnnxSegmenter:
         """The segmenter configured by MODEL_PATH, CONF_THRESHOLD, IMGSZ, ONNX_THREADS..."""
-        model_path = settings.model_path or default_model
+        model_path = vision.model_path or default_model
         if model_path is None:
             raise ModelLoadError("MODEL_PATH is empty: set it to the .onnx file of the model")
         return cls(
             model_path=model_path,
-            conf_threshold=settings.conf_threshold,
-            iou_threshold=settings.iou_threshold,
-            target_class_ids=settings.target_class_ids,
-            imgsz=settings.imgsz,
-            threads=settings.onnx_threads,
-            use_gpu=settings.onnx_use_gpu,
-            max_detections=settings.max_detections,
+            conf_threshold=vision.conf_threshold,
+            iou_threshold=vision.iou_threshold,
+            target_class_ids=vision.target_class_ids,
+            imgsz=vision.imgsz,
+            threads=vision.onnx_threads,
+            use_gpu=vision.onnx_use_gpu,
+            max_detections=vision.max_detections,
         )
 
     def keep_scores_from(self, floor: float) -> None:

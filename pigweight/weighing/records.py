@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from pigweight.domain import WeightRecord
 from pigweight.durable import write_new
-from pigweight.settings import Settings
+from pigweight.settings import WeighingSettings
 from pigweight.store import weighing_rows
 from pigweight.store.weighing_rows import DaySummary, RecordFilter
 from pigweight.weighing.batches import Batches
@@ -65,9 +65,14 @@ PENDING = "it is pending and written as soon as the disk takes writes again"
 class RecordBook:
     """Writes and reads the weighing records of one data folder; safe from any thread."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: WeighingSettings,
+        data_dir: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
-        self.data_dir = Path(settings.data_dir)
+        self.data_dir = Path(data_dir)
         self.csv = DailyCsv(settings.records_dir)
         self._clock = clock
         self._engine: Engine | None = None

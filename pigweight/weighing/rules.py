@@ -13,7 +13,7 @@ from typing import Any
 
 from pigweight.domain import WeightRecord
 from pigweight.errors import PigWeightError
-from pigweight.settings import Settings
+from pigweight.settings import WeighingSettings
 
 MAX_COUNT = 1000
 MAX_NOTE_CHARS = 500
@@ -117,7 +117,7 @@ def average_kg(total_weight_kg: float, count: int) -> float:
     return float(exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
-def check_total(total_weight_kg: float, settings: Settings) -> float:
+def check_total(total_weight_kg: float, settings: WeighingSettings) -> float:
     """The total as a weight in kg, or WeighingRejected saying what is wrong."""
     if isinstance(total_weight_kg, bool) or not isinstance(total_weight_kg, int | float):
         raise WeighingRejected(
@@ -151,7 +151,7 @@ def check_count(count: Any) -> int:
     return count
 
 
-def check_average(total: float, count: int, settings: Settings) -> float:
+def check_average(total: float, count: int, settings: WeighingSettings) -> float:
     """The average per head, refused when no group of pigs could weigh that."""
     avg = average_kg(total, count)
     if not settings.min_avg_weight_kg <= avg <= settings.max_avg_weight_kg:

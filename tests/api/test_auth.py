@@ -101,7 +101,7 @@ def test_a_session_cookie_is_httponly_samesite_and_ends_with_logout(client: Test
     client.post("/api/auth/logout")
     assert client.get("/api/cameras").status_code == 401
     # Only hashes are stored: the database opens nothing.
-    db = sqlite3.connect(client.app.state.settings.data_dir / DB_FILE_NAME)  # type: ignore[attr-defined]
+    db = sqlite3.connect(client.app.state.settings.server.data_dir / DB_FILE_NAME)  # type: ignore[attr-defined]
     hashes = [h for (h,) in db.execute("SELECT password_hash FROM users")]
     db.close()
     assert all(h.startswith("$argon2id$") and PASSWORD not in h for h in hashes)

@@ -107,7 +107,7 @@ def test_a_weighing_whose_csv_line_hits_a_full_disk_lands_and_its_line_follows(
     client = make_client(farm_timezone="Europe/Moscow")
     records = tmp_path / "records"
     records.mkdir(exist_ok=True)
-    today = datetime.now(client.app.state.settings.zone()).strftime("%Y%m%d")
+    today = datetime.now(client.app.state.settings.weighing.zone()).strftime("%Y%m%d")
     day_file = records / f"weight_avg_{today}.csv"
     # The day's file and the one it is rewritten through (durable.replace_file) lead to
     # /dev/full: every write to them fails with ENOSPC, as on a full disk.

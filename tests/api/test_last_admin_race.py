@@ -28,7 +28,7 @@ Act = Callable[[httpx.Client], httpx.Response]
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     settings = make_settings(tmp_path, demo_scale=False)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     for name in ("anna", "boris"):
         UserBook(engine).add(name, "admin", PASSWORD)
     engine.dispose()
@@ -49,7 +49,7 @@ def session(url: str, name: str) -> httpx.Client:
 
 
 def admins(settings: Settings) -> list[str]:
-    db = sqlite3.connect(settings.data_dir / DB_FILE_NAME)
+    db = sqlite3.connect(settings.server.data_dir / DB_FILE_NAME)
     try:
         return [n for (n,) in db.execute("SELECT name FROM users WHERE role = 'admin'")]
     finally:

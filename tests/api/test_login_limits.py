@@ -27,7 +27,7 @@ WRONG = "not the password at all"
 @pytest.fixture
 def url(tmp_path: Path) -> Iterator[str]:
     settings = make_settings(tmp_path, demo_scale=False)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     book = UserBook(engine)
     book.add("oleg", "operator", PASSWORD)
     book.add("vera", "viewer", PASSWORD)

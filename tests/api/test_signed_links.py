@@ -197,7 +197,7 @@ def test_a_link_dies_with_the_key_file_without_a_restart(
     path = f"/api/video_file/{video_id}/raw"
     url = sign(client, headers["anna"], path)
     assert client.get(url).status_code == 200
-    key_file = client.app.state.settings.data_dir / signing.KEY_FILE  # type: ignore[attr-defined]
+    key_file = client.app.state.settings.server.data_dir / signing.KEY_FILE  # type: ignore[attr-defined]
     if how == "delete":
         key_file.unlink()
     else:  # a new key put in place the way an admin would: a new file renamed over it

@@ -26,8 +26,16 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
 def _worker(
     settings: Settings, camera: CameraConfig, hub: Hub, store: CountStore | None
 ) -> CameraWorker:
-    segmenter = create_segmenter(settings)
-    return CameraWorker(camera, settings, lambda: segmenter, hub, store, open_camera_source)
+    segmenter = create_segmenter(settings.vision)
+    return CameraWorker(
+        camera,
+        settings.cameras,
+        settings.server.data_dir,
+        lambda: segmenter,
+        hub,
+        store,
+        open_camera_source,
+    )
 
 
 def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
@@ -42,7 +50,7 @@ def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
 def test_a_file_camera_streams_counts_and_stores(tmp_path: Path, tiny_clip: Path) -> None:
     settings = _settings(tmp_path, target_fps=10)
     store = CountStore(retention_days=1)
-    store.start(open_database(settings.data_dir))
+    store.start(open_database(settings.server.data_dir))
     hub = Hub()
     worker = _worker(settings, CameraConfig(id="pen1", url=str(tiny_clip), kind="file"), hub, store)
     worker.start()

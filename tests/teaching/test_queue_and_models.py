@@ -178,8 +178,8 @@ def test_which_weighings_keep_their_frame(
     from tests.api.conftest import make_settings
 
     settings = make_settings(tmp_path, label_sample_share=share)
-    teaching = Teaching(settings, _Hub())  # type: ignore[arg-type]
-    teaching.queue.start(open_database(settings.data_dir))
+    teaching = Teaching(settings.teaching, settings.server.data_dir, _Hub())  # type: ignore[arg-type]
+    teaching.queue.start(open_database(settings.server.data_dir))
     frame = teaching.after_weighing("pen1", typed, counted, confidence, confirm)
     if reason is None:
         assert frame is None and teaching.queue.frames("pen1")[0] == []

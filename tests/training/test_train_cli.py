@@ -61,7 +61,7 @@ def test_fine_tuning_fits_the_farms_frames_and_the_model_counts(
     assert made["input_hw"] == [160, 256]
     assert float(meta["conf_threshold"]) == result["conf_threshold"]  # as picked, unrounded
     settings = load_settings(segmenter="pig", model_path=out)
-    segmenter = create_segmenter(settings)
+    segmenter = create_segmenter(settings.vision)
     assert segmenter.name == "pig"
     assert 0.0 < segmenter.conf_threshold < 1.0  # picked on validation, kept in the file
     from PIL import Image

@@ -163,7 +163,7 @@ def test_empty_platform_ignores_walls_and_a_piglet_mostly_outside() -> None:
 
 
 def test_factory_builds_it_from_settings() -> None:
-    seg = create_segmenter(Settings.model_validate({"classic_work_px": 640}), "classic")
+    seg = create_segmenter(Settings.model_validate({"classic_work_px": 640}).vision, "classic")
     assert isinstance(seg, Segmenter) and seg.name == "classic"
     assert isinstance(seg, ClassicSegmenter) and seg.work_px == 640
 

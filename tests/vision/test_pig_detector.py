@@ -28,7 +28,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_the_package_ships_the_model_and_counts_with_it_by_default() -> None:
     assert DEFAULT_MODEL.is_file()
     assert DEFAULT_MODEL.stat().st_size < 15 * 1024 * 1024
-    segmenter = create_segmenter(load_settings(preload_model=False))
+    segmenter = create_segmenter(load_settings(preload_model=False).vision)
     assert segmenter.name == "pig"
     assert 0.05 < segmenter.conf_threshold < 0.95  # the threshold picked at training
 
@@ -38,7 +38,7 @@ def test_classic_counts_when_the_model_file_is_missing(
 ) -> None:
     monkeypatch.setattr(pig_detector, "default_model_present", lambda: False)
     with caplog.at_level(logging.WARNING):
-        segmenter = create_segmenter(load_settings(preload_model=False))
+        segmenter = create_segmenter(load_settings(preload_model=False).vision)
     assert segmenter.name == "classic"
     assert "pigweight train --recipe default" in caplog.text
 
@@ -46,7 +46,7 @@ def test_classic_counts_when_the_model_file_is_missing(
 @pytest.mark.parametrize(("seed", "animals"), [(21, 6), (22, 14), (23, 25)])
 def test_it_counts_a_platform_it_never_saw(seed: int, animals: int) -> None:
     frame = render_scene(seed, animals, width=1280, height=720)
-    found = create_segmenter(load_settings(preload_model=False)).segment(frame.image)
+    found = create_segmenter(load_settings(preload_model=False).vision).segment(frame.image)
     assert abs(len(found) - frame.count) <= 1
     masks = found.outline_masks()
     assert masks is not None and masks.shape == (len(found), 720, 1280)
@@ -55,7 +55,7 @@ def test_it_counts_a_platform_it_never_saw(seed: int, animals: int) -> None:
 
 def test_outlines_are_drawn_only_when_something_shows_them() -> None:
     frame = render_scene(24, 10, width=1280, height=720)
-    found = create_segmenter(load_settings(preload_model=False)).segment(frame.image)
+    found = create_segmenter(load_settings(preload_model=False).vision).segment(frame.image)
     assert len(found) >= 5
     assert found.masks is None  # counting does not pay for 720p masks nobody looks at
     left_half = Zone.of([(0, 0), (0.5, 0), (0.5, 1), (0, 1)])
@@ -74,7 +74,7 @@ def test_outlines_are_drawn_only_when_something_shows_them() -> None:
 
 def test_an_empty_floor_is_counted_as_none_and_sure() -> None:
     floor = np.full((360, 640, 3), (96, 92, 88), np.uint8)
-    found = create_segmenter(load_settings(preload_model=False)).segment(floor)
+    found = create_segmenter(load_settings(preload_model=False).vision).segment(floor)
     assert len(found) == 0
     assert found.confidence > 0.9
 

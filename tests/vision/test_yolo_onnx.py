@@ -320,7 +320,7 @@ def test_settings_build_the_segmenter(tmp_path: Path, monkeypatch: pytest.Monkey
     model = write_model(tmp_path / "m.onnx", [anchor(*CENTRE_BOX, scores=[0.4])])
     monkeypatch.chdir(tmp_path)  # no stray .env
     settings = load_settings(segmenter="yolo_onnx", model_path=model, conf_threshold=0.5)
-    seg = create_segmenter(settings)
+    seg = create_segmenter(settings.vision)
     assert seg.name == "yolo_onnx"
     assert len(seg.segment(frame())) == 0  # CONF_THRESHOLD=0.5 reached the segmenter
 

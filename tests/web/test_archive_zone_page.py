@@ -46,7 +46,7 @@ def zone_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("archive-zone")
     clip = write_demo_video(work / "nvr" / "cam1.mp4", seconds=6, width=640, height=360)
     settings = make_settings(work, media_roots=[clip.parent], demo_video_seconds=0)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     book = UserBook(engine)
     book.add("anna", "admin", PASSWORD)
     book.add("oleg", "operator", PASSWORD)

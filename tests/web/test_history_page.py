@@ -49,8 +49,8 @@ def picture() -> bytes:
 def write_records(settings: Settings) -> None:
     """Weighings on past days, written as the server writes them, before it starts."""
     moment = [0.0]
-    book = RecordBook(settings, clock=lambda: moment[0])
-    engine = open_database(Path(settings.data_dir))
+    book = RecordBook(settings.weighing, settings.server.data_dir, clock=lambda: moment[0])
+    engine = open_database(Path(settings.server.data_dir))
     book.start(engine)
     jpeg = picture()
 

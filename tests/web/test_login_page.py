@@ -24,7 +24,7 @@ def test_the_operator_logs_in_works_and_logs_out(
     browser: Browser, tmp_path: Path, screenshot: Any
 ) -> None:
     settings = make_settings(tmp_path, demo_scale=False)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     book = UserBook(engine)
     book.add("oleg", "operator", PASSWORD)
     book.add("vera", "viewer", PASSWORD)

@@ -32,7 +32,7 @@ HOSTILE = [
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = make_settings(tmp_path_factory.mktemp("login_redirect"), demo_scale=False)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     UserBook(engine).add("oleg", "operator", PASSWORD)
     engine.dispose()
     with serving_app(create_app(settings)) as served:

@@ -80,7 +80,7 @@ def wait_for_zone_line(page: Page, x: float, drawn: bool) -> None:
 def photo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server with one viewer: the least role that may count photos."""
     settings = make_settings(tmp_path_factory.mktemp("photo-zone"), preload_model=True)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     UserBook(engine).add("vera", "viewer", PASSWORD)
     engine.dispose()
     with serving_app(create_app(settings)) as url:

@@ -191,8 +191,8 @@ def test_history_corrects_and_deletes_any_record(open_page: Any, live_url: str) 
 
 
 def write_record(settings: Settings) -> None:
-    book = RecordBook(settings)
-    engine = open_database(Path(settings.data_dir))
+    book = RecordBook(settings.weighing, settings.server.data_dir)
+    engine = open_database(Path(settings.server.data_dir))
     book.start(engine)
     live = LiveCount(stable_count=None, confidence=None, segmenter="classic", jpeg=None)
     book.record(Weighing(CAMERA, 250.0, 20, "до входа"), live)
@@ -207,7 +207,7 @@ def test_a_viewer_sees_the_records_but_no_correct_delete_or_undo(
     cameras.write_text(f"cameras:\n  - {{id: {CAMERA}, name: Весы 1, url: '{clip}'}}\n")
     settings = make_settings(tmp_path, cameras_file=cameras, demo_scale=False)
     write_record(settings)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     UserBook(engine).add("vera", "viewer", PASSWORD)
     engine.dispose()
     with serving_app(create_app(settings)) as url:

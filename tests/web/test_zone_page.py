@@ -32,7 +32,7 @@ def zone_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cameras = work / "cameras.yaml"
     cameras.write_text(f"cameras:\n  - {{id: scale1, name: Весы 1, url: '{clip}'}}\n")
     settings = make_settings(work, cameras_file=cameras, auto_start_cam=True, demo_scale=False)
-    engine = open_database(settings.data_dir)
+    engine = open_database(settings.server.data_dir)
     book = UserBook(engine)
     book.add("anna", "admin", PASSWORD)
     book.add("oleg", "operator", PASSWORD)

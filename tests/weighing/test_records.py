@@ -47,7 +47,8 @@ def make_book(tmp_path: Path, clock: Clock | None = None, **overrides: Any) -> R
         "farm_timezone": "Europe/Moscow",
     }
     values.update(overrides)
-    book = RecordBook(Settings(**values), clock or Clock(NOON))
+    settings = Settings(**values)
+    book = RecordBook(settings.weighing, settings.server.data_dir, clock or Clock(NOON))
     book.start(open_database(tmp_path / "data"))
     return book
 
