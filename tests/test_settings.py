@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from pigweight.cli import main
 from pigweight.redact import redact_url
 from pigweight.settings import (
     FIELD_GROUP,
+    GROUPS,
+    CameraSettings,
     Settings,
     SettingsError,
     flat_fields,
@@ -134,3 +139,180 @@ def test_settings_command_reports_bad_values(
 
 def test_redact_url_leaves_at_signs_in_paths_alone() -> None:
     assert redact_url("rtsp://cam.local/live@main") == "rtsp://cam.local/live@main"
+
+
+# --- the groups ------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
+
+
+def _documented() -> dict[str, str]:
+    """Every variable in docs/settings.md's tables -> the group its section names."""
+    found: dict[str, str] = {}
+    group = ""
+    for line in DOCS.read_text().splitlines():
+        heading = re.match(r"### `([a-z]+)`", line)
+        if heading:
+            group = heading.group(1)
+        row = re.match(r"\| `([A-Z0-9_]+)` \|", line)
+        if row:
+            assert row.group(1) not in found, f"{row.group(1)} is documented twice"
+            found[row.group(1)] = group
+    return found
+
+
+# A valid value of every variable as the environment gives it, and what it becomes; each
+# differs from the default, so a value that did not land shows.
+SAMPLES: dict[str, tuple[str, Any]] = {
+    "HOST": ("0.0.0.0", "0.0.0.0"),
+    "PORT": ("8081", 8081),
+    "DATA_DIR": ("/srv/pw/data", Path("/srv/pw/data")),
+    "LOG_DIR": ("/srv/pw/logs", Path("/srv/pw/logs")),
+    "ACCESS_LOG": ("yes", True),
+    "UI_LANGUAGE": ("en", "en"),
+    "PERF_STATS_INTERVAL_S": ("30", 30.0),
+    "MAX_IMAGE_MEGAPIXELS": ("24.5", 24.5),
+    "MAX_UPLOAD_MB": ("20", 20.0),
+    "MAX_JSON_BODY_BYTES": ("65536", 65536),
+    "SEGMENTER": ("classic", "classic"),
+    "MODEL_PATH": ("/models/farm.onnx", Path("/models/farm.onnx")),
+    "CONF_THRESHOLD": ("0.35", 0.35),
+    "IOU_THRESHOLD": ("0.6", 0.6),
+    "TARGET_CLASS_IDS": ("0, 2", [0, 2]),
+    "IMGSZ": ("640", 640),
+    "ONNX_THREADS": ("2", 2),
+    "ONNX_USE_GPU": ("off", False),
+    "MAX_DETECTIONS": ("50", 50),
+    "CLASSIC_WORK_PX": ("960", 960),
+    "PRELOAD_MODEL": ("0", False),
+    "CAM_URL": (CAM_URL, CAM_URL),
+    "FPS": ("12.5", 12.5),
+    "TARGET_FPS": ("3", 3.0),
+    "FRAME_SKIP": ("2", 2),
+    "AUTO_START_CAM": ("false", False),
+    "COUNT_WINDOW": ("9", 9),
+    "CAMERAS_FILE": ("/etc/pw/cameras.yaml", Path("/etc/pw/cameras.yaml")),
+    "DEMO_VIDEO_SECONDS": ("0", 0.0),
+    "DEMO_VIDEO_WIDTH": ("640", 640),
+    "COUNT_RETENTION_DAYS": ("7.5", 7.5),
+    "CAMERA_ALLOW_HOSTS": ("127.0.0.1, Relay.LAN", ["127.0.0.1", "relay.lan"]),
+    "WEBRTC_ENABLED": ("no", False),
+    "WEBRTC_MAX_PEERS": ("5", 5),
+    "WEBRTC_ICE_SERVERS": (
+        "stun:stun.example.org:3478,turn:turn.example.org:3478",
+        ["stun:stun.example.org:3478", "turn:turn.example.org:3478"],
+    ),
+    "WEBRTC_TURN_USERNAME": ("farm", "farm"),
+    "WEBRTC_TURN_PASSWORD": ("s3cret", "s3cret"),
+    "WEBRTC_HOSTS": ("192.168.1.10", ["192.168.1.10"]),
+    "RECORDS_DIR": ("/srv/pw/records", Path("/srv/pw/records")),
+    "FARM_TIMEZONE": ("Europe/Moscow", "Europe/Moscow"),
+    "MAX_TOTAL_WEIGHT_KG": ("2500", 2500.0),
+    "MIN_AVG_WEIGHT_KG": ("1.5", 1.5),
+    "MAX_AVG_WEIGHT_KG": ("150", 150.0),
+    "RECORDS_RETENTION_DAYS": ("30", 30),
+    "SCALE_URL": ("tcp://192.168.1.50:4001?protocol=toledo",) * 2,
+    "DEMO_SCALE": ("false", False),
+    "AUTO_WEIGH": ("off", False),
+    "AUTO_WEIGH_SETTLE_S": ("5", 5.0),
+    "AUTO_WEIGH_MIN_CONFIDENCE": ("0.9", 0.9),
+    "MEDIA_ROOTS": ("/mnt/nvr,/mnt/usb", [Path("/mnt/nvr"), Path("/mnt/usb")]),
+    "INDEX_INTERVAL_S": ("2", 2.0),
+    "INDEX_MAX_SIDE_PX": ("960", 960),
+    "MAX_VIDEO_UPLOAD_GB": ("10", 10.0),
+    "HLS_CACHE_MB": ("512", 512.0),
+    "LABEL_QUEUE_MB": ("100", 100.0),
+    "LABEL_SAMPLE_SHARE": ("0.1", 0.1),
+    "LABEL_LOW_CONFIDENCE": ("0.5", 0.5),
+    "TRAIN_THREADS": ("2", 2),
+}
+
+
+def _value(settings: Settings, name: str) -> Any:
+    """The parsed value of a variable, read from its group (a secret as its text)."""
+    value = getattr(getattr(settings, FIELD_GROUP[name.lower()]), name.lower())
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def test_every_documented_variable_has_a_sample_and_a_field() -> None:
+    assert set(_documented()) == set(SAMPLES) == {n.upper() for n in FIELD_GROUP}
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    for name, (_raw, expected) in SAMPLES.items():
+        assert _value(defaults, name) != expected, f"{name}: the sample is the default"
+
+
+@pytest.mark.parametrize("name", sorted(_documented()))
+def test_every_documented_variable_works_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    raw, expected = SAMPLES[name]
+    monkeypatch.setenv(name, raw)
+    assert _value(load_settings(), name) == expected
+
+
+def test_every_documented_variable_works_from_dotenv(tmp_path: Path) -> None:
+    lines = [f"{name}={raw}" for name, (raw, _expected) in SAMPLES.items()]
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+    settings = load_settings()
+    for name, (_raw, expected) in SAMPLES.items():
+        assert _value(settings, name) == expected, name
+
+
+def test_each_variable_is_in_the_group_the_docs_name() -> None:
+    documented = _documented()
+    assert set(documented.values()) == set(GROUPS)
+    wrong = {n: g for n, g in documented.items() if FIELD_GROUP[n.lower()] != g}
+    assert not wrong, f"docs/settings.md puts these in another group: {wrong}"
+
+
+def test_names_are_unique_across_groups() -> None:
+    per_group = [name for model in GROUPS.values() for name in model.model_fields]
+    assert len(per_group) == len(set(per_group)) == len(FIELD_GROUP)
+    assert not set(GROUPS) & set(FIELD_GROUP)
+
+
+def test_environment_wins_over_dotenv_and_keywords_over_both(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("fps=10\nTARGET_FPS=2\nCOUNT_WINDOW=7\n")
+    monkeypatch.setenv("FPS", "12")
+    monkeypatch.setenv("TARGET_FPS", "4")
+    settings = load_settings(target_fps=6)
+    assert (settings.cameras.fps, settings.cameras.target_fps) == (12.0, 6.0)
+    assert settings.cameras.count_window == 7  # the rest of the group still from .env
+    assert load_settings(_env_file=None).cameras.count_window == 15
+
+
+def test_a_group_given_in_code_wins_over_its_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FPS", "12")
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    settings = Settings(cameras=CameraSettings(fps=7), target_fps=2)
+    assert (settings.cameras.fps, settings.cameras.target_fps) == (7.0, 2.0)
+    assert settings.server.host == "0.0.0.0"  # other groups still read the environment
+    assert Settings.model_validate({"fps": 3}).cameras.fps == 3.0
+
+
+@pytest.mark.parametrize("line", ["VISION=classic", "CAMERAS={}", "SERVER__HOST=x"])
+def test_a_group_name_in_dotenv_is_an_unknown_setting(tmp_path: Path, line: str) -> None:
+    (tmp_path / ".env").write_text(line + "\n")
+    key = line.split("=")[0]
+    with pytest.raises(SettingsError, match=f"{key}: unknown setting"):
+        load_settings()
+
+
+def test_checks_across_a_groups_fields_name_the_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MIN_AVG_WEIGHT_KG", "300")
+    with pytest.raises(SettingsError, match="MIN_AVG_WEIGHT_KG must be below MAX_AVG_WEIGHT_KG"):
+        load_settings()
+    with pytest.raises(SettingsError, match=r"invalid settings: MAX_AVG_WEIGHT_KG: .*greater"):
+        load_settings(max_avg_weight_kg=-1, min_avg_weight_kg=0.1)
+
+
+def test_public_dict_names_every_variable_flat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBRTC_TURN_PASSWORD", "s3cret")
+    values = load_settings().public_dict()
+    assert list(values) == list(FIELD_GROUP)
+    assert values["webrtc_turn_password"] == "***"
+    assert values["data_dir"] == "data" and values["media_roots"] == []
