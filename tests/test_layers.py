@@ -11,7 +11,8 @@ import pigweight
 
 # Lowest first; a top-level module or package of pigweight/ in each.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "domain", "redact", "aio", "durable", "background", "settings", "perf"},
+    {"__init__", "errors", "domain", "redact", "aio", "durable", "background", "perf"}
+    | {"settings", "settings_groups"},
     {"media", "vision", "synthetic"},
     {"camera_policy", "counting", "store", "evaluation"},
     {"training", "weighing", "auth"},
