@@ -88,7 +88,9 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         # The app's one database, opened here and handed to every service that keeps
         # something in it; closed below once they all stopped.
         with stage("database", live_services.timings_ms):
-            engine = await anyio.to_thread.run_sync(open_database, settings.server.data_dir)
+            engine = await anyio.to_thread.run_sync(
+                open_database, settings.server.data_dir, settings.server.database_url
+            )
         # PRELOAD_MODEL: the segmenters load and warm up here, before the server is ready.
         await live_services.startup(engine)
         # Users: until they are read every request waits outside.

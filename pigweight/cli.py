@@ -196,15 +196,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _refuse_open_service(server: ServerSettings) -> None:
-    """Bound beyond this machine with no user, anyone on the network could do anything."""
+    """The database must open (a wrong DATABASE_URL is one line here, not a traceback from
+    the server's start-up); bound beyond this machine with no user, anyone on the network
+    could do anything."""
     from pigweight.auth.gate import is_loopback
     from pigweight.auth.users import UserBook
     from pigweight.store.db import open_database
 
-    if is_loopback(server.host):
-        return
-    engine = open_database(server.data_dir)
+    engine = open_database(server.data_dir, server.database_url)
     try:
+        if is_loopback(server.host):
+            return
         users = UserBook(engine).count()
     finally:
         engine.dispose()

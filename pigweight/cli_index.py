@@ -29,7 +29,7 @@ def index_paths(
     files = [f for p in paths for f in video_files_in(Path(p).resolve())]
     if not files:
         raise NoVideos(f"no video files in {', '.join(str(p) for p in paths)}")
-    engine = open_database(settings.server.data_dir)
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
     segmenter = create_segmenter(settings.vision)
     results = []
     try:

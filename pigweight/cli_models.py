@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    engine = open_database(settings.server.data_dir)
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
     book = ModelBook(settings.server.data_dir)
     book.start(engine)
     user = f"{getpass.getuser()} (cli)"

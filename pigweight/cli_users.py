@@ -62,7 +62,7 @@ def _password(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    engine = open_database(settings.server.data_dir)
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
     try:
         book = UserBook(engine)
         return _do(book, args)

@@ -44,3 +44,9 @@ class ModelLoadError(PigWeightError):
     """The model file is missing or is not a model PigWeight understands."""
 
     code = "model_unavailable"
+
+
+class DatabaseUnavailable(PigWeightError):
+    """DATABASE_URL names no database that can be opened (its password is never quoted)."""
+
+    code = "database_unavailable"

@@ -62,6 +62,12 @@ class ServerSettings(_Group):
     host: str = Field("127.0.0.1", description="Address the web server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the web server.")
     data_dir: Path = Field(Path("data"), description="Where the database and media live.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="Where the records live, e.g. "
+        "'postgresql+psycopg://pigweight:PASSWORD@db.farm.lan/pigweight'; never printed. "
+        "Empty: the SQLite file DATA_DIR/pigweight.sqlite3.",
+    )
     log_dir: Path = Field(Path("logs"), description="Folder of perf.log and other logs.")
     access_log: bool = Field(
         False,
@@ -75,6 +81,23 @@ class ServerSettings(_Group):
         le=86400,
         description="Seconds between the per-camera statistics lines written to logs/perf.log.",
     )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str) or not text.strip():
+            return None
+        scheme, found, _rest = text.strip().partition("://")
+        backend = scheme.lower().partition("+")[0]
+        if not found or backend not in ("sqlite", "postgresql", "postgres"):
+            # Only the scheme is quoted: the rest may hold a password.
+            shown = repr(scheme[:40]) if found else "without a scheme"
+            raise ValueError(
+                f"unknown database URL {shown}: use postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                "or sqlite:////path/to/file.sqlite3 (empty: DATA_DIR/pigweight.sqlite3)"
+            )
+        return text.strip()
 
 
 class LimitSettings(_Group):

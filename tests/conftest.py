@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.planted_secret import find_planted, planted_forms, scan_files
+from tests.postgres import PostgresServer
+from tests.postgres import installed as postgres_installed
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIGWEIGHT_SHARED", REPO.parent / "shared"))
@@ -43,6 +45,42 @@ def shared_models() -> Path:
     if not models.is_dir():
         pytest.skip(f"{models} is absent (models are never committed)")
     return models
+
+
+# --- the database: SQLite and PostgreSQL ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session (Debian's `postgresql` package)."""
+    bin_dir = postgres_installed()
+    need_system(
+        bin_dir is not None, "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+    )
+    assert bin_dir is not None
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """DATABASE_URL for a test that runs on both backends: None (DATA_DIR's SQLite file), or
+    a PostgreSQL database of the test's own, dropped after it."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
 
 
 # --- the planted password must leak nowhere (docs/reliability.md, "Secrets") ------------------

@@ -1,16 +1,20 @@
-"""The SQLite database: one file in DATA_DIR, WAL journal, synchronous=FULL.
+"""The database: its tables, and `open_database`, which opens it for the app.
 
-WAL lets the API read while the single writer thread writes; FULL makes an acknowledged
-write survive a power cut, which farm sheds see more often than offices.
+By default one SQLite file in DATA_DIR, WAL journal, synchronous=FULL: WAL lets the API
+read while the single writer thread writes; FULL makes an acknowledged write survive a
+power cut, which farm sheds see more often than offices. DATABASE_URL may name a
+PostgreSQL database instead; the same SQLAlchemy Core statements run on both.
+
+A change to these tables goes with a migration in store/migrations/versions/.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -26,10 +30,12 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
 )
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-logger = logging.getLogger(__name__)
+from pigweight.errors import DatabaseUnavailable
+from pigweight.redact import redact_text, redact_url, secret_forms, url_password
 
 DB_FILE_NAME = "pigweight.sqlite3"
 
@@ -273,48 +279,60 @@ training_jobs = Table(
 )
 
 
-def open_database(data_dir: Path) -> Engine:
-    """The engine of DATA_DIR's database, its tables created if missing."""
+def open_database(data_dir: Path, url: SecretStr | str | None = None) -> Engine:
+    """The app's database, its schema brought up to date (Alembic, store/migrate.py).
+
+    `url` is DATABASE_URL: PostgreSQL (`postgresql+psycopg://...`) or an SQLite file; None or
+    empty: DATA_DIR's own SQLite file. Raises DatabaseUnavailable, naming DATABASE_URL with
+    its password hidden, when it cannot be opened.
+    """
+    from pigweight.store import migrate  # alembic's import is paid only here
+
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{data_dir / DB_FILE_NAME}")
-    event.listen(engine, "connect", _configure)
-    metadata.create_all(engine)
-    add_missing_columns(engine)
-    for table in metadata.sorted_tables:  # an index on a column added to an older file
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
+    text = url.get_secret_value() if isinstance(url, SecretStr) else url
+    engine = _engine(data_dir, text.strip() if text and text.strip() else None)
+    try:
+        migrate.upgrade(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        if text is None or not text.strip():
+            raise  # DATA_DIR's own file: a disk error, not a setting to fix
+        raise DatabaseUnavailable(_cannot_open(engine.url, text, error.orig or error)) from None
     return engine
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Bring a database written by an older version up to date: add the columns it lacks.
+def _engine(data_dir: Path, url: str | None) -> Engine:
+    if url is None:
+        return _sqlite_engine(URL.create("sqlite", database=str(data_dir / DB_FILE_NAME)))
+    try:
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver here
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            return _sqlite_engine(parsed)
+        # A server that does not answer fails the start in seconds, not never.
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    except (ArgumentError, ImportError) as error:  # NoSuchModuleError is an ArgumentError
+        raise DatabaseUnavailable(_cannot_open(None, url, error)) from None
 
-    New columns are only ever added, nullable or with a server default, so an existing row
-    reads as it did (a weighing from before `weight_source` existed was typed: "manual").
-    Returns "table.column" for each column added.
-    """
-    added: list[str] = []
-    with engine.begin() as conn:
-        present = inspect(conn)
-        for table in metadata.sorted_tables:
-            have = {c["name"] for c in present.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                kind = column.type.compile(engine.dialect)
-                default = column.server_default
-                clause = ""
-                if default is not None:
-                    value = str(default.arg).replace("'", "''")  # type: ignore[attr-defined]
-                    clause = f" NOT NULL DEFAULT '{value}'"
-                conn.exec_driver_sql(
-                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{clause}'
-                )
-                added.append(f"{table.name}.{column.name}")
-    for name in added:
-        logger.info("database: added column %s (an older version wrote this file)", name)
-    return added
+
+def _sqlite_engine(url: URL) -> Engine:
+    engine = create_engine(url)
+    event.listen(engine, "connect", _configure)
+    return engine
+
+
+def _cannot_open(url: URL | None, text: str, error: BaseException) -> str:
+    """DATABASE_URL's error in one line, the URL's password hidden wherever it appears."""
+    shown = url.render_as_string(hide_password=True) if url is not None else redact_url(text)
+    password = url_password(text)
+    secrets = secret_forms(password) if password else ()
+    reason = " ".join(str(error).split())
+    return redact_text(f"DATABASE_URL: cannot open {shown}: {reason}", secrets)
 
 
 def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

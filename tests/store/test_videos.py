@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from pigweight.store.videos import SampleRow
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_database(tmp_path)
+def engine(tmp_path: Path, database_url: str | None) -> Iterator[Engine]:
+    engine = open_database(tmp_path, database_url)
+    yield engine
+    engine.dispose()
 
 
 def _info(path: Path, keyframes: tuple[float, ...] = (0.0, 2.0, 4.0)) -> VideoInfo:

@@ -1,16 +1,18 @@
-"""RecordBook on a real SQLite file and real CSV files: averages, CSV lines, reconciliation,
-retention, corrections and deletions."""
+"""RecordBook on a real database (an SQLite file, then PostgreSQL) and real CSV files:
+averages, CSV lines, reconciliation, retention, corrections and deletions."""
 
 from __future__ import annotations
 
 import csv
 import io
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from pigweight.settings import Settings
 from pigweight.store.db import open_database
@@ -49,8 +51,22 @@ def make_book(tmp_path: Path, clock: Clock | None = None, **overrides: Any) -> R
     values.update(overrides)
     settings = Settings(**values)
     book = RecordBook(settings.weighing, settings.server.data_dir, clock or Clock(NOON))
-    book.start(open_database(tmp_path / "data"))
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
+    _ENGINES.append(engine)
+    book.start(engine)
     return book
+
+
+_ENGINES: list[Engine] = []  # closed after each test: a server's pooled connections too
+
+
+@pytest.fixture(autouse=True)
+def _on_both_backends(database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test here runs on DATA_DIR's SQLite file and on PostgreSQL (DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", database_url or "")
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
