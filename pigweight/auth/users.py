@@ -19,7 +19,18 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from pigweight.errors import PigWeightError
 from pigweight.store.db import api_tokens, user_sessions, users
@@ -106,12 +117,21 @@ def check_password(password: str) -> str:
     return password
 
 
+def _lock_admins(conn: Connection) -> None:
+    """On PostgreSQL, hold the admins' rows until the transaction ends: two admins demoting
+    each other at once then run one after the other, the second seeing one admin left. (Each
+    UPDATE alone would count two in its own snapshot, and both would pass.) SQLite renders no
+    FOR UPDATE: its write lock already does this."""
+    conn.execute(select(users.c.id).where(users.c.role == "admin").with_for_update())
+
+
 def _leaves_an_admin(new_role: Role | None) -> ColumnElement[bool]:
     """WHERE clause of a user's change to `new_role` (None: removal): an admin remains.
 
     It is part of the one UPDATE or DELETE, so SQLite evaluates it holding the database's
     write lock: two admins demoting each other at once run one after the other, and the
     second sees the first's change. (Read first and written after, both were let through.)
+    PostgreSQL takes no such lock: see _lock_admins.
     """
     if new_role == "admin":
         return true()
@@ -173,6 +193,7 @@ class UserBook:
         role_ = check_role(role)
         user = self.get(name)
         with self.engine.begin() as conn:
+            _lock_admins(conn)
             done = conn.execute(
                 update(users)
                 .where(users.c.id == user.id, _leaves_an_admin(role_))
@@ -188,6 +209,7 @@ class UserBook:
         with self.engine.begin() as conn:
             # The user's row first: that statement takes the write lock, so the rest of
             # the transaction cannot interleave with another admin's change either.
+            _lock_admins(conn)
             done = conn.execute(delete(users).where(users.c.id == user.id, _leaves_an_admin(None)))
             if done.rowcount:
                 conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user.id))

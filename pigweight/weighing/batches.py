@@ -55,7 +55,7 @@ class BatchClosed(PigWeightError):
 
 
 def clean_name(name: Any) -> str:
-    text = " ".join(str(name or "").split())
+    text = " ".join(str(name or "").replace("\x00", "").split())
     if not text:
         raise BatchRejected("name the batch: the pen or group, e.g. «Загон 3»")
     if len(text) > MAX_NAME_CHARS:
@@ -66,8 +66,9 @@ def clean_name(name: Any) -> str:
 
 
 def clean_note(note: Any) -> str:
-    """One line of text, up to MAX_NOTE_CHARS; longer is refused, not cut."""
-    text = " ".join(str(note or "").split())
+    """One line of text, up to MAX_NOTE_CHARS; longer is refused, not cut (NUL characters,
+    which PostgreSQL cannot store, go)."""
+    text = " ".join(str(note or "").replace("\x00", "").split())
     if len(text) > MAX_NOTE_CHARS:
         raise BatchRejected(
             f"the batch note is {len(text)} characters; keep it to {MAX_NOTE_CHARS}"

@@ -170,8 +170,9 @@ def check_average(total: float, count: int, settings: WeighingSettings) -> float
 
 
 def clean_note(note: str | None, limit: int = MAX_NOTE_CHARS, what: str = "note") -> str:
-    """One line of text: whitespace runs and line breaks become single spaces."""
-    text = " ".join((note or "").split())
+    """One line of text: whitespace runs and line breaks become single spaces, NUL characters
+    (which PostgreSQL cannot store, and no one types) go."""
+    text = " ".join((note or "").replace("\x00", "").split())
     if len(text) > limit:
         raise WeighingRejected(
             f"{what} is {len(text)} characters long; keep it under {limit}",

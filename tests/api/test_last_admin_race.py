@@ -1,10 +1,10 @@
 """The last admin stays under concurrency: two admins who demote (or remove) each other at
-the same moment, through a real uvicorn and a real SQLite file, never leave nobody who can
-manage users; one of the two is refused and told why."""
+the same moment, through a real uvicorn and a real database (an SQLite file, then
+PostgreSQL), never leave nobody who can manage users; one of the two is refused and told
+why."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from pigweight.auth.users import UserBook
 from pigweight.settings import Settings
-from pigweight.store.db import DB_FILE_NAME, open_database
+from pigweight.store.db import open_database, users
 from tests.api.conftest import make_settings
 from tests.web.server import serving
 
@@ -26,9 +27,9 @@ Act = Callable[[httpx.Client], httpx.Response]
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = make_settings(tmp_path, demo_scale=False)
-    engine = open_database(settings.server.data_dir)
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    settings = make_settings(tmp_path, demo_scale=False, database_url=database_url)
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
     for name in ("anna", "boris"):
         UserBook(engine).add(name, "admin", PASSWORD)
     engine.dispose()
@@ -49,11 +50,14 @@ def session(url: str, name: str) -> httpx.Client:
 
 
 def admins(settings: Settings) -> list[str]:
-    db = sqlite3.connect(settings.server.data_dir / DB_FILE_NAME)
+    """Read by a connection of its own, as another process would."""
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
     try:
-        return [n for (n,) in db.execute("SELECT name FROM users WHERE role = 'admin'")]
+        with engine.connect() as conn:
+            query = select(users.c.name).where(users.c.role == "admin")
+            return list(conn.execute(query).scalars())
     finally:
-        db.close()
+        engine.dispose()
 
 
 def at_once(first: tuple[httpx.Client, Act], second: tuple[httpx.Client, Act]) -> list[int]:

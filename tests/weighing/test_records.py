@@ -142,6 +142,13 @@ def test_formula_notes_are_stored_as_typed_and_exported_as_text(tmp_path: Path) 
     assert safe_text("ordinary -1") == "ordinary -1"
 
 
+def test_a_note_with_a_nul_character_is_kept_without_it(tmp_path: Path) -> None:
+    # PostgreSQL cannot store NUL in text (SQLite can): no backend gets one, and no 500.
+    book = make_book(tmp_path)
+    record = book.record(Weighing("pen1", 100.0, 10, "pen\x003 after\x00 feeding"), None).record
+    assert record.note == "pen3 after feeding" == book.get(record.id).note
+
+
 @pytest.mark.parametrize(
     ("total", "count", "message"),
     [
