@@ -6,7 +6,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -126,8 +126,28 @@ def test_index_counts_agree_with_the_ground_truth(clip: Path, tmp_path: Path) ->
     assert image.shape == (900, 1600, 3) and image[:90, :160].std() > 10  # a picture, not blank
 
 
-def test_a_killed_job_resumes_without_redoing_or_duplicating(clip: Path, tmp_path: Path) -> None:
-    engine = open_database(tmp_path)
+Opener = Callable[[], Engine]
+
+
+@pytest.fixture
+def opened(tmp_path: Path, database_url: str | None) -> Iterator[Opener]:
+    """Opens the test's database (an SQLite file, then PostgreSQL) as a start of the server
+    would; every engine is closed after the test."""
+    engines: list[Engine] = []
+
+    def open_again() -> Engine:
+        engines.append(open_database(tmp_path, database_url))
+        return engines[-1]
+
+    yield open_again
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_killed_job_resumes_without_redoing_or_duplicating(
+    clip: Path, tmp_path: Path, opened: Opener
+) -> None:
+    engine = opened()
     video_id = _add(engine, clip)
     first = VideoIndexer(engine, ClassicSegmenter, batch=2)
     first.enqueue(video_id)
@@ -141,7 +161,7 @@ def test_a_killed_job_resumes_without_redoing_or_duplicating(clip: Path, tmp_pat
     )
     engine.dispose()
 
-    engine = open_database(tmp_path)  # the restarted server
+    engine = opened()  # the restarted server
     spy = Spy()
     second = VideoIndexer(engine, lambda: spy, batch=2)
     second.start()
@@ -154,8 +174,10 @@ def test_a_killed_job_resumes_without_redoing_or_duplicating(clip: Path, tmp_pat
     assert [s.t for s in _samples(engine, video_id)] == [float(t) for t in range(SECONDS)]
 
 
-def test_cancel_stops_a_job_and_enqueue_resumes_it(clip: Path, tmp_path: Path) -> None:
-    engine = open_database(tmp_path)
+def test_cancel_stops_a_job_and_enqueue_resumes_it(
+    clip: Path, tmp_path: Path, opened: Opener
+) -> None:
+    engine = opened()
     video_id = _add(engine, clip)
     indexer = VideoIndexer(engine, ClassicSegmenter, batch=3)
     indexer.enqueue(video_id)
@@ -203,8 +225,10 @@ def test_cancel_while_the_worker_runs(clip: Path, tmp_path: Path) -> None:
     assert progress.samples_done == spy.frames < SECONDS
 
 
-def test_focus_indexes_what_the_user_watches_first(clip: Path, tmp_path: Path) -> None:
-    engine = open_database(tmp_path)
+def test_focus_indexes_what_the_user_watches_first(
+    clip: Path, tmp_path: Path, opened: Opener
+) -> None:
+    engine = opened()
     other = tmp_path / "other.mp4"
     shutil.copy(clip, other)
     first, watched = _add(engine, clip), _add(engine, other)
@@ -223,9 +247,9 @@ def test_focus_indexes_what_the_user_watches_first(clip: Path, tmp_path: Path) -
 
 
 def test_count_at_an_unindexed_moment_counts_it_once_and_keeps_it(
-    clip: Path, tmp_path: Path
+    clip: Path, tmp_path: Path, opened: Opener
 ) -> None:
-    engine = open_database(tmp_path)
+    engine = opened()
     video_id = _add(engine, clip)
     spy = Spy()
     indexer = VideoIndexer(engine, lambda: spy)

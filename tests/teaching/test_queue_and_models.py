@@ -22,9 +22,9 @@ def noise(seed: int) -> np.ndarray:
 
 
 def test_over_its_budget_the_queue_drops_random_samples_first_and_never_a_label(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str | None
 ) -> None:
-    engine = open_database(tmp_path)
+    engine = open_database(tmp_path, database_url)
     queue = LabelQueue(tmp_path, limit_mb=1000)
     queue.start(engine)
     first = queue.add("pen1", noise(0), "typed_count_differs", ts=1.0)
@@ -48,6 +48,7 @@ def test_over_its_budget_the_queue_drops_random_samples_first_and_never_a_label(
     queue.limit_bytes = size  # room for one: unlabelled frames go, the label never
     queue.enforce_budget()
     assert [f.id for f in queue.frames("pen1", "all")[0]] == [first.id]
+    engine.dispose()
 
 
 def test_what_changed_between_two_versions_is_counted_per_animal() -> None:
@@ -104,11 +105,16 @@ def _model(book: ModelBook, camera: str, mae: float, against: str) -> str:
 
 @pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="the shipped model is not built")
 def test_the_cli_lists_activates_and_rolls_back_as_the_page_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url or "")  # the CLI's database is the book's
     book = ModelBook(tmp_path, clock=iter(range(1_000_000, 2_000_000, 60)).__next__)
-    book.start(open_database(tmp_path))
+    engine = open_database(tmp_path, database_url)
+    book.start(engine)
     better = _model(book, "pen1", 1.0, SHIPPED)
     worse = _model(book, "pen1", 3.0, SHIPPED)
     assert main(["models", "activate", "pen1", worse]) == 2
@@ -125,6 +131,7 @@ def test_the_cli_lists_activates_and_rolls_back_as_the_page_does(
     assert book.active_path("pen1") is None and book.active("pen1") == SHIPPED
     history = json.dumps([s.action for s in book.history("pen1")])
     assert history == '["rollback", "activate"]'
+    engine.dispose()
 
 
 def test_a_count_the_platform_asks_the_operator_about_keeps_its_frame() -> None:
@@ -189,8 +196,10 @@ def test_which_weighings_keep_their_frame(
     assert (tmp_path / "data" / frame.file).read_bytes()[:2] == b"\xff\xd8"
 
 
-def test_a_grey_night_picture_is_told_from_a_colour_one(tmp_path: Path) -> None:
-    engine = open_database(tmp_path)
+def test_a_grey_night_picture_is_told_from_a_colour_one(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    engine = open_database(tmp_path, database_url)
     queue = LabelQueue(tmp_path, limit_mb=100)
     queue.start(engine)
     colour = noise(1)
@@ -199,3 +208,4 @@ def test_a_grey_night_picture_is_told_from_a_colour_one(tmp_path: Path) -> None:
     night = queue.add("pen1", grey, "sample")
     assert (day.infrared, night.infrared) == (False, True)
     assert queue.frame(night.id).public()["infrared"] is True
+    engine.dispose()
