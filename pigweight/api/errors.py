@@ -35,6 +35,7 @@ from pigweight.auth.users import UnknownToken, UnknownUser, UserError
 from pigweight.background import StillStopping
 from pigweight.camera_policy import CameraHostRefused, CameraHostUnresolved
 from pigweight.errors import (
+    DatabaseUnavailable,
     ImageTooLarge,
     InvalidImage,
     InvalidVideo,
@@ -132,6 +133,7 @@ STATUS: dict[type[PigWeightError], int] = {
     InvalidTime: 422,
     # the model and the live view
     ModelLoadError: 503,
+    DatabaseUnavailable: 503,  # the database went away (a start stops on it instead)
     TooManyPeers: 429,
     WebRTCDisabled: 503,
     InvalidOffer: 422,
