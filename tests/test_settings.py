@@ -167,6 +167,10 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "HOST": ("0.0.0.0", "0.0.0.0"),
     "PORT": ("8081", 8081),
     "DATA_DIR": ("/srv/pw/data", Path("/srv/pw/data")),
+    "DATABASE_URL": (
+        "postgresql+psycopg://pw:secret@db.farm.lan/pw",
+        "postgresql+psycopg://pw:secret@db.farm.lan/pw",
+    ),
     "LOG_DIR": ("/srv/pw/logs", Path("/srv/pw/logs")),
     "ACCESS_LOG": ("yes", True),
     "UI_LANGUAGE": ("en", "en"),

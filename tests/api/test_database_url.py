@@ -51,7 +51,7 @@ def test_the_url_is_printed_with_its_password_hidden(tmp_path: Path) -> None:
     shown = settings.public_dict()["database_url"]
     assert shown == "postgresql+psycopg://pigweight:***@db.farm.lan:5432/pigweight"
     assert not find_planted(repr(settings)) and not find_planted(str(settings.public_dict()))
-    assert make_settings(tmp_path, database_url="").database_url is None  # empty: SQLite
+    assert make_settings(tmp_path, database_url="").server.database_url is None  # empty: SQLite
 
 
 @pytest.mark.parametrize(
