@@ -152,11 +152,6 @@ class _FlatSettings(
     model_config = _CONFIG
 
 
-def flat_fields() -> dict[str, FieldInfo]:
-    """Every setting by its flat (environment) name, lower case."""
-    return {name: field for group in GROUPS.values() for name, field in group.model_fields.items()}
-
-
 # flat name -> the group it lives in, in the order of the groups ('fps' -> 'cameras').
 FIELD_GROUP: dict[str, str] = {
     name: group for group, model in GROUPS.items() for name in model.model_fields

@@ -218,7 +218,7 @@ class Archive:
         _check_time(t, (video_id, info))
         answer = indexer.count_at(video_id, t, exact)
         if not answer.indexed:
-            self._indexer().focus(video_id, t)
+            indexer.focus(video_id, t)
         return answer
 
     def count_at_cached(self, video_id: int, t: float) -> CountAt | None:
