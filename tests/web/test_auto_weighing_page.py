@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.weighing.test_auto_weighing import KG_PER_HEAD, platform  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.browser
+# alone: the platform counts its clip in real time (see the Makefile).
+pytestmark = [pytest.mark.browser, pytest.mark.alone]
 
 
 def live_page(browser: Browser, url: str) -> Page:

@@ -16,7 +16,9 @@ from tests.web.server import serving
 
 pytestmark = pytest.mark.browser
 
-STANDING = WeighingCycle(empty_s=0.3, loading_s=0.3, stable_s=600, unloading_s=0.3, total_kg=245.5)
+STANDING = WeighingCycle(
+    empty_s=0.3, loading_s=0.3, stable_s=600, unloading_s=0.3, total_kg=245.5, noise_kg=0.0
+)
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ def load_harness() -> object:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_twenty_kills_lose_no_acknowledged_record(tmp_path: Path) -> None:
-    # Twenty here (the suite's share of its 20-minute CI); bench/kill_records.py does 200+.
+def test_ten_kills_lose_no_acknowledged_record(tmp_path: Path) -> None:
+    # Ten here (the suite's share of its 20-minute CI); bench/kill_records.py does 200+.
     harness = load_harness()
-    report = harness.run_kills(20, seed=1, root=tmp_path, progress=False)  # type: ignore[attr-defined]
+    report = harness.run_kills(10, seed=1, root=tmp_path, progress=False)  # type: ignore[attr-defined]
     assert report["problems"] == []
     # The kills landed while records were being written, not between idle moments.
-    assert report["acknowledged"] >= 20 and report["retried_after_restart"] >= 1
+    assert report["acknowledged"] >= 10 and report["retried_after_restart"] >= 1
