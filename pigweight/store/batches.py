@@ -71,7 +71,12 @@ def list_batches(
 def _with_figures(conn: Connection, rows: Sequence[Any]) -> list[Batch]:
     """The batches of these rows, with weighings, animals, average, range and spread."""
     weighings = batch_weighings(conn, [row["id"] for row in rows])
-    return [Batch(**dict(row), **figures(weighings.get(row["id"], []))) for row in rows]
+    return [Batch(**_batch_columns(row), **figures(weighings.get(row["id"], []))) for row in rows]
+
+
+def _batch_columns(row: Any) -> dict[str, Any]:
+    """A row's columns that a Batch shows (its uuid is for the central service only)."""
+    return {k: v for k, v in row.items() if k != "uuid"}
 
 
 def figures(groups: list[tuple[int, float, float]]) -> dict[str, Any]:

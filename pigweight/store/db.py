@@ -11,6 +11,7 @@ A change to these tables goes with a migration in store/migrations/versions/.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,12 @@ DB_FILE_NAME = "pigweight.sqlite3"
 
 metadata = MetaData()
 
+
+def new_uuid() -> str:
+    """A record's id made where it is recorded: the central service keys it by this."""
+    return str(uuid.uuid4())
+
+
 count_samples = Table(
     "count_samples",
     metadata,
@@ -67,7 +74,9 @@ batches = Table(
     Column("note", Text, nullable=False, default=""),
     Column("started_ts", Float, nullable=False),
     Column("closed_ts", Float, nullable=True),  # NULL: open (at most one a camera)
+    Column("uuid", String(36), nullable=False, default=new_uuid),  # its id at the central
     Index("ix_batches_camera_closed", "camera", "closed_ts"),
+    Index("ux_batches_uuid", "uuid", unique=True),
 )
 
 
@@ -99,7 +108,9 @@ weight_records = Table(
     # JSON under DATA_DIR: what an automatic weighing saw (count histogram, raw scale frames)
     Column("evidence", String(255), nullable=True),
     Column("batch_id", Integer, ForeignKey("batches.id"), nullable=True),  # NULL: no batch
+    Column("uuid", String(36), nullable=False, default=new_uuid),  # its id at the central
     Index("ix_weight_records_ts", "ts"),
+    Index("ux_weight_records_uuid", "uuid", unique=True),
     Index("ix_weight_records_batch", "batch_id"),
     Index("ix_weight_records_local_date", "local_date"),
 )
@@ -118,6 +129,20 @@ weight_record_confirmations = Table(
     metadata,
     Column("record_id", Integer, ForeignKey("weight_records.id"), primary_key=True),
     Column("ts", Float, nullable=False),
+)
+
+
+# Issue 21, sites: what a site has recorded but not yet handed to its NATS server. A row is
+# written in the same transaction as the change it reports and deleted once JetStream
+# acknowledged it (pigweight/sites/publisher.py); empty unless SITE_ID is set.
+site_outbox = Table(
+    "site_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the order of publishing
+    Column("event_id", String(36), nullable=False, unique=True),  # the Nats-Msg-Id
+    Column("subject", String(128), nullable=False),
+    Column("payload", Text, nullable=False),  # the message's JSON (pigweight/sites/wire.py)
+    Column("created_ts", Float, nullable=False),
 )
 
 
@@ -276,6 +301,96 @@ training_jobs = Table(
     # night (infrared) frames among those learnt from and those held out
     Column("train_infrared", Integer, nullable=True),
     Column("held_out_infrared", Integer, nullable=True),
+)
+
+
+# Issue 21, the central service: what the sites sent, keyed by (site, the UUID made at the
+# site), so that a message delivered twice changes nothing (pigweight/sites/central.py).
+central_sites = Table(
+    "central_sites",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("first_heard_ts", Float, nullable=False),  # when the central took its first message
+    Column("last_heard_ts", Float, nullable=False),  # ... and its latest
+    Column("messages", BigInteger, nullable=False, default=0),  # messages taken (not repeats)
+)
+
+central_records = Table(
+    "central_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site", String(32), nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("corrects_uuid", String(36), nullable=True),  # the site's record this one replaces
+    Column("ts", Float, nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("local_time", String(32), nullable=False),
+    Column("local_date", String(8), nullable=False),
+    Column("camera", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("count_source", String(8), nullable=False),
+    Column("confidence", Float, nullable=True),
+    Column("total_weight_kg", Float, nullable=False),
+    Column("avg_weight_kg", Float, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("weight_source", String(8), nullable=False),
+    Column("batch_uuid", String(36), nullable=True),
+    Column("received_ts", Float, nullable=False),
+    Index("ux_central_records_site_uuid", "site", "uuid", unique=True),
+    Index("ix_central_records_site_corrects", "site", "corrects_uuid"),
+    Index("ix_central_records_ts", "ts"),
+)
+
+central_record_deletions = Table(
+    "central_record_deletions",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("record_uuid", String(36), primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+central_record_confirmations = Table(
+    "central_record_confirmations",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("record_uuid", String(36), primary_key=True),
+    Column("ts", Float, nullable=False),
+)
+
+central_batches = Table(
+    "central_batches",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("camera", String(32), nullable=False),
+    Column("expected_head", Integer, nullable=True),
+    Column("target_avg_kg", Float, nullable=True),
+    Column("note", Text, nullable=False),
+    Column("started_ts", Float, nullable=False),
+    Column("closed_ts", Float, nullable=True),
+    Column("changed_ts", Float, nullable=False),  # the newest revision wins
+)
+
+central_cameras = Table(
+    "central_cameras",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("camera", String(32), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("last_heard_ts", Float, nullable=False),  # the site's time of that state
+)
+
+central_counts = Table(
+    "central_counts",
+    metadata,
+    Column("site", String(32), primary_key=True),
+    Column("camera", String(32), primary_key=True),
+    Column("ts", Float, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("stable_count", Integer, nullable=True),
 )
 
 

@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from pigweight.domain import Batch
 from pigweight.errors import PigWeightError
 from pigweight.store import batches as repo
+from pigweight.weighing.journal import Journal
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Batches:
         self._clock = clock
         self._engine: Engine | None = None
         self._lock = threading.Lock()  # one camera, one open batch
+        self.journal: Journal | None = None  # a site's outbox (RecordBook.set_journal)
 
     @property
     def engine(self) -> Engine:
@@ -142,6 +144,8 @@ class Batches:
             if closed is not None:
                 repo.update_batch(conn, closed, {"closed_ts": now})
             batch_id = repo.insert_batch(conn, values | {"started_ts": now})
+            self._changed(conn, closed, batch_id)
+        self._committed()
         logger.info("batch %d %r started on camera %s", batch_id, values["name"], camera)
         return self.get(batch_id), closed
 
@@ -161,6 +165,8 @@ class Batches:
         with self._lock, self.engine.begin() as conn:
             self._get(conn, batch_id)
             repo.update_batch(conn, batch_id, checked)
+            self._changed(conn, batch_id)
+        self._committed()
         return self.get(batch_id)
 
     def close(self, batch_id: int) -> Batch:
@@ -169,6 +175,8 @@ class Batches:
             batch = self._get(conn, batch_id)
             if batch.is_open:
                 repo.update_batch(conn, batch_id, {"closed_ts": self._clock()})
+                self._changed(conn, batch_id)
+        self._committed()
         logger.info("batch %d closed", batch_id)
         return self.get(batch_id)
 
@@ -182,6 +190,8 @@ class Batches:
             elif closed is not None:
                 repo.update_batch(conn, closed, {"closed_ts": self._clock()})
             repo.update_batch(conn, batch_id, {"closed_ts": None})
+            self._changed(conn, closed, batch_id)
+        self._committed()
         logger.info("batch %d reopened", batch_id)
         return self.get(batch_id), closed
 
@@ -217,6 +227,16 @@ class Batches:
     def exists(self, batch_id: int) -> int:
         self.get(batch_id)
         return batch_id
+
+    def _changed(self, conn: Connection, *batch_ids: int | None) -> None:
+        if self.journal is not None:
+            for batch_id in batch_ids:
+                if batch_id is not None:
+                    self.journal.batch_changed(conn, batch_id)
+
+    def _committed(self) -> None:
+        if self.journal is not None:
+            self.journal.committed()
 
     def _get(self, conn: Any, batch_id: int) -> Batch:
         batch = repo.get_batch(conn, batch_id)

@@ -36,6 +36,7 @@ from pigweight.weighing.csv_export import (
     render,
     render_excel_ru,
 )
+from pigweight.weighing.journal import Journal
 from pigweight.weighing.rules import (
     MAX_REASON_CHARS,
     WEIGHT_SOURCES,
@@ -80,6 +81,16 @@ class RecordBook:
         self._dirty_days: set[str] = set()
         self.records_written = 0  # rows record() created since start (GET /metrics)
         self.batches = Batches(clock)
+        self._journal: Journal | None = None
+
+    def set_journal(self, journal: Journal | None) -> None:
+        """Tell `journal` of every change to records and batches, in its transaction."""
+        self._journal = journal
+        self.batches.journal = journal
+
+    def _committed(self) -> None:
+        if self._journal is not None:
+            self._journal.committed()
 
     @property
     def engine(self) -> Engine:
@@ -185,6 +196,9 @@ class RecordBook:
             values |= self._times(now if at is None else at, now)
             with self.engine.begin() as conn:
                 record_id = weighing_rows.insert_record(conn, values)
+                if self._journal is not None:
+                    self._journal.record_written(conn, record_id)
+            self._committed()
             self.records_written += 1
             record = self.get(record_id)
             csv_error = self._append_csv(record) if at is None else self._rewrite_csv(record)
@@ -243,6 +257,9 @@ class RecordBook:
             }
             with self.engine.begin() as conn:
                 new_id = weighing_rows.insert_record(conn, values)
+                if self._journal is not None:
+                    self._journal.record_written(conn, new_id)
+            self._committed()
             self._rewrite_day(old.local_date)
         record = self.get(new_id)
         logger.info("weighing %d corrected by %d", record_id, new_id)
@@ -257,6 +274,9 @@ class RecordBook:
             old = self._active(record_id)
             with self.engine.begin() as conn:
                 weighing_rows.add_deletion(conn, record_id, self._clock(), why)
+                if self._journal is not None:
+                    self._journal.record_deleted(conn, record_id)
+            self._committed()
             self._rewrite_day(old.local_date)
         logger.info("weighing %d deleted: %s", record_id, why)
         return self.get(record_id)
@@ -269,6 +289,9 @@ class RecordBook:
                 return old
             with self.engine.begin() as conn:
                 weighing_rows.add_confirmation(conn, record_id, self._clock())
+                if self._journal is not None:
+                    self._journal.record_confirmed(conn, record_id)
+            self._committed()
         logger.info("weighing %d confirmed by the operator", record_id)
         return self.get(record_id)
 

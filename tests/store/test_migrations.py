@@ -14,10 +14,12 @@ from sqlalchemy import Engine, func, inspect, select
 from pigweight.store import migrate
 from pigweight.store.db import (
     DB_FILE_NAME,
+    batches,
     count_samples,
     metadata,
     open_database,
     video_files,
+    weight_records,
 )
 from pigweight.store.weighing_rows import RecordFilter, get_record, query_records
 
@@ -82,6 +84,10 @@ def test_a_database_from_before_migrations_is_brought_up_and_keeps_its_rows(
             assert conn.execute(select(func.count()).select_from(count_samples)).scalar() == 2
             video = conn.execute(select(video_files)).mappings().one()
             assert video["size_bytes"] == 11 * 1024**3 and video["zone"] is None
+            # Revision 0002 (sites): every weighing and batch got a UUID of its own.
+            for table in (weight_records, batches):
+                made = conn.execute(select(table.c.uuid)).scalars().all()
+                assert all(len(u) == 36 for u in made) and len(set(made)) == len(made)
         assert differences(engine) == []
     finally:
         engine.dispose()
