@@ -43,6 +43,9 @@ from pigweight.pipeline.camera_worker import SourceFactory
 from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
+from pigweight.sites.central import CentralIngest
+from pigweight.sites.journal import SiteJournal
+from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import open_database
 from pigweight.streaming.webrtc import WebRTCService
 from pigweight.teaching.service import Teaching
@@ -80,6 +83,19 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     live_services.keep_frame = teacher.after_weighing
     webrtc_service = WebRTCService(settings.webrtc, live_services.hub)
     access = AuthState(settings.server.data_dir)
+    # Issue 21: a site's changes go to its outbox in their own transaction, and from there to
+    # its NATS server; the central takes the sites' streams. Neither unless configured.
+    publisher: SitePublisher | None = None
+    if settings.sites.site_id:
+        journal = SiteJournal(settings.sites.site_id)
+        live_services.records.set_journal(journal)
+        manager = live_services.manager
+        publisher = SitePublisher(
+            settings.sites,
+            journal,
+            lambda: {c: s.state.value for c, s in manager.statuses().items()},
+        )
+    ingest = CentralIngest(settings.sites) if settings.sites.central else None
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
@@ -99,6 +115,10 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         await anyio.to_thread.run_sync(archive.start, engine)
         # Which model counts where, and a training a restart interrupted (it resumes).
         await anyio.to_thread.run_sync(teacher.start, engine)
+        if publisher is not None:
+            await publisher.start(engine)
+        if ingest is not None:
+            await ingest.start(engine)
         webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
         # sight, a full collection no longer walks it (pauses of several ms under load).
@@ -108,6 +128,10 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             yield
         finally:
             await webrtc_service.stop()  # peers first: their tracks read the cameras
+            if ingest is not None:
+                await ingest.stop()
+            if publisher is not None:
+                await publisher.stop()
             await anyio.to_thread.run_sync(teacher.stop)
             await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
@@ -132,6 +156,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.teaching = teacher
     app.state.webrtc = webrtc_service
     app.state.auth = access
+    app.state.site_publisher = publisher  # its status() for /api/health and the page
+    app.state.central_ingest = ingest
     app.state.login_html = auth.render_login(settings.server.ui_language)
     app.state.metrics = AppMetrics(live_services, archive)
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)

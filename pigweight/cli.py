@@ -51,16 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the web server (settings from env and .env)")
     serve.add_argument("--host", help="bind address (default HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default PORT or 8000)")
+    serve.add_argument(
+        "--central",
+        action="store_true",
+        help="be the central service: take the sites of CENTRAL_SITES (sets CENTRAL)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     from pigweight import cli_users
 
     cli_users.add_parser(sub)
 
-    from pigweight import cli_models, cli_train
+    from pigweight import cli_models, cli_sites, cli_train
 
     cli_train.add_parser(sub)
     cli_models.add_parser(sub)
+    cli_sites.add_parser(sub)
 
     count = sub.add_parser("count", help="count the animals in photos and videos")
     count.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -175,7 +181,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
+    if args.central:
+        overrides["central"] = True
     settings = load_settings(**overrides)
+    problem = settings.sites.conflict()
+    if problem:
+        raise CliError(problem)
     _refuse_open_service(settings.server)
     from pigweight.api.http_protocol import HTTP_PROTOCOL
     from pigweight.api.live import WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S

@@ -30,6 +30,7 @@ from pigweight.settings_groups import (
     LimitSettings,
     SegmenterName,
     ServerSettings,
+    SiteSettings,
     TeachingSettings,
     VisionSettings,
     WebRTCSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SettingsError",
+    "SiteSettings",
     "TeachingSettings",
     "VisionSettings",
     "WebRTCSettings",
@@ -78,6 +80,7 @@ class Settings(BaseSettings):
     weighing: WeighingSettings = _group(WeighingSettings)
     archive: ArchiveSettings = _group(ArchiveSettings)
     teaching: TeachingSettings = _group(TeachingSettings)
+    sites: SiteSettings = _group(SiteSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -144,6 +147,7 @@ class _FlatSettings(
     WeighingSettings,
     ArchiveSettings,
     TeachingSettings,
+    SiteSettings,
 ):
     """Every field of every group under its flat name: what the environment sources read
     (never built: only its fields are used, so the sources parse each variable as its

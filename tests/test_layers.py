@@ -17,11 +17,11 @@ LAYERS: list[set[str]] = [
     {"camera_policy", "counting", "store", "evaluation"},
     {"training", "weighing", "auth"},
     {"cameras", "zones"},
-    {"pipeline"},
+    {"pipeline", "sites"},
     {"streaming", "teaching", "metrics"},
     {"api"},
     {"app", "cli", "cli_count", "cli_eval", "cli_index", "cli_models", "cli_scale"}
-    | {"cli_train", "cli_users", "__main__"},
+    | {"cli_sites", "cli_train", "cli_users", "__main__"},
 ]
 PACKAGE = Path(pigweight.__file__).parent
 

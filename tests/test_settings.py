@@ -229,6 +229,15 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "LABEL_SAMPLE_SHARE": ("0.1", 0.1),
     "LABEL_LOW_CONFIDENCE": ("0.5", 0.5),
     "TRAIN_THREADS": ("2", 2),
+    "SITE_ID": ("barn-1", "barn-1"),
+    "CENTRAL": ("yes", True),
+    "CENTRAL_SITES": ("barn1, barn_2", ["barn1", "barn_2"]),
+    "NATS_URL": ("tls://hub.farm.lan:4222", "tls://hub.farm.lan:4222"),
+    "NATS_USER": ("barn1", "barn1"),
+    "NATS_PASSWORD": ("n4ts-s3cret", "n4ts-s3cret"),
+    "NATS_TLS_CA": ("/etc/pw/ca.pem", Path("/etc/pw/ca.pem")),
+    "NATS_TLS_CERT": ("/etc/pw/site.pem", Path("/etc/pw/site.pem")),
+    "NATS_TLS_KEY": ("/etc/pw/site.key", Path("/etc/pw/site.key")),
 }
 
 

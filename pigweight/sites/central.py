@@ -1,0 +1,146 @@
+"""CentralIngest: the central service takes each site's sourced stream into its tables.
+
+One task on the event loop, owned by the lifespan (or `pigweight sites ingest`). For each
+site of CENTRAL_SITES it makes sure the hub has `PW_FROM_<site>` (sourcing the site's stream)
+and a durable pull consumer, then fetches in batches: a batch is written in one transaction
+(`central_apply.apply`) and each message is acknowledged only after that commit. A crash
+before the acks has JetStream deliver them again, and the unique keys make the repeat a
+no-op; a refused message (another site's subject, a bad body) is terminated, never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from sqlalchemy import Engine
+
+from pigweight.aio import LoopTask
+from pigweight.settings import SiteSettings
+from pigweight.sites import streams
+from pigweight.sites.central_apply import Outcome, apply
+
+logger = logging.getLogger(__name__)
+
+FETCH = 100  # messages a fetch, and a transaction
+FETCH_WAIT_S = 1.0
+BACKOFF_S = (1.0, 30.0)
+
+
+@dataclass
+class IngestStatus:
+    """How the taking of one site's messages stands (for the page and /api/health)."""
+
+    site: str
+    taken: int = 0
+    repeats: int = 0
+    refused: int = 0
+    last_taken_ts: float | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class _State:
+    connected: bool = False
+    sites: dict[str, IngestStatus] = field(default_factory=dict)
+
+
+class CentralIngest:
+    def __init__(self, settings: SiteSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.sites = list(settings.central_sites)
+        self._clock = clock
+        self._engine: Engine | None = None
+        self._task = LoopTask(self._run)
+        self._state = _State(sites={s: IngestStatus(s) for s in self.sites})
+        self._nc: NATS | None = None
+
+    async def start(self, engine: Engine) -> None:
+        self._engine = engine
+        self._task.start()
+
+    async def stop(self) -> None:
+        await self._task.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._state.connected
+
+    def status(self) -> list[IngestStatus]:
+        return [IngestStatus(**vars(s)) for s in self._state.sites.values()]
+
+    async def _run(self) -> None:
+        delay = BACKOFF_S[0]
+        try:
+            while True:
+                try:
+                    self._nc = await streams.connect(self.settings, "pigweight-central")
+                    js = self._nc.jetstream()
+                    for site in self.sites:
+                        await streams.ensure_central_stream(js, site)
+                    self._state.connected = True
+                    delay = BACKOFF_S[0]
+                    async with asyncio.TaskGroup() as group:
+                        for site in self.sites:
+                            group.create_task(self._take(js, site))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the worker's top loop: log, back off, go again
+                    logger.warning("central: NATS: %s; again in %.0f s", _describe(exc), delay)
+                    await self._close()
+                    await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                    delay = min(delay * 2, BACKOFF_S[1])
+        finally:
+            await self._close()
+
+    async def _take(self, js: JetStreamContext, site: str) -> None:
+        sub = await js.pull_subscribe(
+            "", durable=streams.CENTRAL_CONSUMER, stream=streams.central_stream(site)
+        )
+        status = self._state.sites[site]
+        while True:
+            try:
+                messages = await sub.fetch(FETCH, timeout=FETCH_WAIT_S)
+            except (NatsTimeout, TimeoutError):
+                continue
+            outcomes = await anyio.to_thread.run_sync(self._write, site, messages)
+            for message, outcome in zip(messages, outcomes, strict=True):
+                if outcome is Outcome.REFUSED:
+                    await message.term()
+                    status.refused += 1
+                else:
+                    await message.ack()
+                    status.taken += outcome is Outcome.TAKEN
+                    status.repeats += outcome is Outcome.REPEAT
+            status.last_taken_ts = self._clock()
+
+    def _write(self, site: str, messages: list[Msg]) -> list[Outcome]:
+        """One transaction for the batch; the acks wait for its commit."""
+        assert self._engine is not None
+        now = self._clock()
+        with self._engine.begin() as conn:
+            return [apply(conn, site, m.subject, m.data, now) for m in messages]
+
+    async def _close(self) -> None:
+        self._state.connected = False
+        nc, self._nc = self._nc, None
+        if nc is not None and not nc.is_closed:
+            try:
+                await nc.close()
+            except Exception:  # closing a broken connection: nothing left to do
+                logger.debug("nats: close failed", exc_info=True)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,144 @@
+"""The NATS side: connecting with the site's or the central's credentials, and the JetStream
+streams and consumer they rely on (created when missing, so a first start needs no setup).
+
+A site keeps `PW_SITE` on its own nats-server (its JetStream domain is the site id): a write
+never needs the link to the hub. The central keeps one `PW_FROM_<site>` on the hub per site,
+which *sources* the site's `PW_SITE` through the site's domain (`$JS.<site>.API`): JetStream
+itself carries what the site stored while the link was down once it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+
+from pigweight.settings import SiteSettings
+from pigweight.sites.nats_config import deliver_prefix
+from pigweight.sites.wire import site_prefix
+
+logger = logging.getLogger(__name__)
+
+SITE_STREAM = "PW_SITE"
+CENTRAL_CONSUMER = "central"
+# The window in which JetStream drops a message whose Nats-Msg-Id it already stored. A
+# publisher killed between the PubAck and deleting its outbox row sends the row again when it
+# starts: a day covers any restart but one after a day-long outage, and past it the central's
+# unique keys still take a repeat as nothing. Ids are kept in memory: a farm sends a few
+# thousand a day (camera states and counts carry none).
+DUPLICATE_WINDOW_S = 24 * 3600.0
+# What a site's stream keeps while the link is down: records, camera states and counts
+# together; the oldest go first past either limit (docs/operations.md, "Sites").
+SITE_MAX_AGE_S = 90 * 24 * 3600.0
+SITE_MAX_BYTES = 4 * 1024**3
+CENTRAL_MAX_AGE_S = 30 * 24 * 3600.0  # the central takes them within seconds; this is slack
+ACK_WAIT_S = 30.0
+
+
+def central_stream(site: str) -> str:
+    return f"PW_FROM_{site}"
+
+
+async def connect(settings: SiteSettings, name: str) -> NATS:
+    """A connection to NATS_URL with NATS_USER/NATS_PASSWORD and TLS when configured; it
+    reconnects by itself for ever. Raises on a first connect that fails (the caller retries).
+
+    Errors are logged by the callbacks below, in words, never with the password."""
+    options: dict[str, object] = {
+        "servers": [settings.nats_url],
+        "name": name,
+        "connect_timeout": 3,
+        "reconnect_time_wait": 1,
+        "max_reconnect_attempts": -1,
+        "allow_reconnect": True,
+        "error_cb": _error,
+        "disconnected_cb": _disconnected,
+        "reconnected_cb": _reconnected,
+    }
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+    if settings.nats_password is not None:
+        options["password"] = settings.nats_password.get_secret_value()
+    tls = _tls(settings)
+    if tls is not None:
+        options["tls"] = tls
+    return await nats.connect(**options)  # type: ignore[arg-type]
+
+
+def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
+    if settings.nats_tls_ca is None and settings.nats_tls_cert is None:
+        return None if not settings.nats_url.startswith("tls://") else ssl.create_default_context()
+    context = ssl.create_default_context(
+        cafile=None if settings.nats_tls_ca is None else str(settings.nats_tls_ca)
+    )
+    if settings.nats_tls_cert is not None and settings.nats_tls_key is not None:
+        context.load_cert_chain(str(settings.nats_tls_cert), str(settings.nats_tls_key))
+    return context
+
+
+async def _error(error: Exception) -> None:
+    logger.warning("nats: %s", type(error).__name__ if not str(error) else error)
+
+
+async def _disconnected() -> None:
+    logger.info("nats: disconnected; reconnecting")
+
+
+async def _reconnected() -> None:
+    logger.info("nats: reconnected")
+
+
+async def ensure_site_stream(js: JetStreamContext, site: str) -> None:
+    """The site's `PW_SITE` stream on its local nats-server, made if missing."""
+    config = api.StreamConfig(
+        name=SITE_STREAM,
+        subjects=[f"{site_prefix(site)}.>"],
+        storage=api.StorageType.FILE,
+        retention=api.RetentionPolicy.LIMITS,
+        discard=api.DiscardPolicy.OLD,
+        max_age=SITE_MAX_AGE_S,
+        max_bytes=SITE_MAX_BYTES,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    )
+    await _ensure(js, config)
+
+
+async def ensure_central_stream(js: JetStreamContext, site: str) -> None:
+    """On the hub: `PW_FROM_<site>`, sourcing the site's `PW_SITE` through its domain, only
+    the site's own subjects, and the central's durable pull consumer on it."""
+    source = api.StreamSource(
+        name=SITE_STREAM,
+        filter_subject=f"{site_prefix(site)}.>",
+        external=api.ExternalStream(api=f"$JS.{site}.API", deliver=deliver_prefix(site)),
+    )
+    config = api.StreamConfig(
+        name=central_stream(site),
+        sources=[source],
+        storage=api.StorageType.FILE,
+        retention=api.RetentionPolicy.LIMITS,
+        discard=api.DiscardPolicy.OLD,
+        max_age=CENTRAL_MAX_AGE_S,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    )
+    await _ensure(js, config)
+    consumer = api.ConsumerConfig(
+        durable_name=CENTRAL_CONSUMER,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        deliver_policy=api.DeliverPolicy.ALL,
+        ack_wait=ACK_WAIT_S,
+        max_ack_pending=1000,
+    )
+    await js.add_consumer(central_stream(site), consumer)
+
+
+async def _ensure(js: JetStreamContext, config: api.StreamConfig) -> None:
+    assert config.name is not None
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+        logger.info("nats: stream %s made", config.name)

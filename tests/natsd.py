@@ -1,0 +1,137 @@
+"""Real nats-servers for tests: a hub and site leaf nodes on free ports of 127.0.0.1.
+
+Each runs from the configuration `pigweight sites nats-config` prints (pigweight/sites/
+nats_config.py), in a folder of its own; the hub can be stopped and started again to cut
+the sites' link. Start-up waits on the monitoring port's /healthz, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from pigweight.sites.nats_config import HubPorts, hub_config, leaf_config, site_password_variable
+
+NATS_SERVER = Path("/usr/sbin/nats-server")
+CENTRAL_PASSWORD = "central-pw-1"  # the tests' central user
+
+
+def installed() -> bool:
+    return NATS_SERVER.is_file() or shutil.which("nats-server") is not None
+
+
+def site_password(site: str) -> str:
+    return f"{site}-leaf-pw"
+
+
+class NatsServer:
+    """One nats-server process: its config written under `folder`, started and stopped."""
+
+    def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
+        self.name = name
+        self.folder = folder
+        self.env = env
+        self.client_port = free_port()
+        self.monitor_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.config = folder / f"{name}.conf"
+        self.log = folder / f"{name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.client_port}"
+
+    def start(self) -> None:
+        binary = str(NATS_SERVER) if NATS_SERVER.is_file() else "nats-server"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    "-c",
+                    str(self.config),
+                    "-l",
+                    str(self.log),
+                    *os.environ.get("NATSD_EXTRA", "").split(),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={"PATH": os.environ.get("PATH", "")} | self.env,
+            )
+        self._wait_healthy()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+    def monitor(self, path: str) -> dict[str, object]:
+        url = f"http://127.0.0.1:{self.monitor_port}/{path}"
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            data: dict[str, object] = json.load(answer)
+            return data
+
+    def _wait_healthy(self, timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"nats-server {self.name} exited: {self.log.read_text()[-2000:]}"
+                )
+            try:
+                self.monitor("healthz?js-enabled-only=true")
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.02)
+        raise RuntimeError(f"nats-server {self.name} not healthy in {timeout_s} s")
+
+
+class Hub(NatsServer):
+    def __init__(self, folder: Path, sites: Sequence[str]) -> None:
+        env = {"PW_CENTRAL_PASSWORD": CENTRAL_PASSWORD}
+        env |= {site_password_variable(s): site_password(s) for s in sites}
+        super().__init__("hub", folder, env)
+        self.leaf_port = free_port()
+        ports = HubPorts(self.client_port, self.leaf_port, self.monitor_port)
+        self.config.write_text(hub_config(sites, folder / "hub-js", ports, host="127.0.0.1"))
+
+    def leafnode_count(self) -> int:
+        return int(self.monitor("leafz").get("leafnodes", 0))  # type: ignore[call-overload]
+
+
+class Leaf(NatsServer):
+    """A site's nats-server; `password`: the leaf password it presents (a wrong one for the
+    tests of a site posing as another)."""
+
+    def __init__(self, folder: Path, site: str, hub: Hub, login_as: str | None = None) -> None:
+        user = login_as or site
+        env = {
+            "NATS_USER": site,
+            "NATS_PASSWORD": site_password(site),
+            "PW_HUB_URL": f"nats-leaf://{user}:{site_password(user)}@127.0.0.1:{hub.leaf_port}",
+        }
+        super().__init__(f"leaf-{site}", folder, env)
+        self.site = site
+        self.config.write_text(
+            leaf_config(site, folder / f"{site}-js", self.client_port, self.monitor_port)
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
