@@ -84,8 +84,8 @@ def _insert(conn: Connection) -> Any:
 
 def _insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert unless the row's key is there already; True: inserted."""
-    result = conn.execute(_insert(conn)(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    statement = _insert(conn)(table).values(**values).on_conflict_do_nothing()
+    return _changed(conn, statement, table)
 
 
 def _upsert_batch(conn: Connection, site: str, body: wire.BatchBody) -> bool:
@@ -97,7 +97,7 @@ def _upsert_batch(conn: Connection, site: str, body: wire.BatchBody) -> bool:
         set_={k: statement.excluded[k] for k in values if k not in ("site", "uuid")},
         where=central_batches.c.changed_ts < statement.excluded.changed_ts,
     )
-    return bool(conn.execute(statement).rowcount)
+    return _changed(conn, statement, central_batches)
 
 
 def _upsert_camera(conn: Connection, site: str, body: wire.CameraBody) -> bool:
@@ -108,7 +108,14 @@ def _upsert_camera(conn: Connection, site: str, body: wire.CameraBody) -> bool:
         set_={"state": statement.excluded.state, "last_heard_ts": statement.excluded.last_heard_ts},
         where=central_cameras.c.last_heard_ts < statement.excluded.last_heard_ts,
     )
-    return bool(conn.execute(statement).rowcount)
+    return _changed(conn, statement, central_cameras)
+
+
+def _changed(conn: Connection, statement: Any, table: Table) -> bool:
+    """Run an insert that may do nothing; True: a row was inserted or updated. (RETURNING,
+    not rowcount: the drivers differ in what rowcount says of ON CONFLICT.)"""
+    key = next(iter(table.primary_key.columns))
+    return conn.execute(statement.returning(key)).first() is not None
 
 
 def _insert_counts(conn: Connection, site: str, body: wire.CountsBody) -> bool:
