@@ -1,0 +1,200 @@
+"""Sites and the central over real nats-servers: the hub cut while a site records, the central
+killed while it takes the backlog, a publisher killed before it published, a site posing as
+another. Each test starts its own hub and leaf nodes (tests/natsd.py) in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import nats
+import pytest
+from sqlalchemy import Engine, func, select
+
+from pigweight.settings import Settings
+from pigweight.sites.journal import SiteJournal
+from pigweight.sites.publisher import SitePublisher
+from pigweight.store.db import (
+    central_record_deletions,
+    central_records,
+    open_database,
+    site_outbox,
+)
+from pigweight.weighing.records import RecordBook
+from pigweight.weighing.rules import Weighing
+from tests.conftest import REPO, need_system
+from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, installed, site_password
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    need_system(installed(), "nats-server is not installed (Debian: apt-get install nats-server)")
+    server = Hub(tmp_path, ["barn1", "barn2"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def barn1(tmp_path: Path, hub: Hub) -> Iterator[Leaf]:
+    leaf = Leaf(tmp_path, "barn1", hub)
+    leaf.start()
+    yield leaf
+    leaf.stop()
+
+
+def _settings(tmp_path: Path, leaf: Leaf) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / leaf.site,
+        records_dir=tmp_path / leaf.site / "records",
+        site_id=leaf.site,
+        nats_url=leaf.url,
+        nats_user=leaf.site,
+        nats_password=site_password(leaf.site),
+    )
+
+
+def _site(tmp_path: Path, leaf: Leaf) -> tuple[RecordBook, SitePublisher, Engine]:
+    settings = _settings(tmp_path, leaf)
+    engine = open_database(settings.server.data_dir)
+    book = RecordBook(settings.weighing, settings.server.data_dir)
+    journal = SiteJournal(leaf.site)
+    book.set_journal(journal)
+    book.start(engine)
+    return book, SitePublisher(settings.sites, journal), engine
+
+
+def _ingest(tmp_path: Path, hub: Hub, database_url: str) -> subprocess.Popen[bytes]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path / "central"),
+        "NATS_URL": hub.url,
+        "NATS_USER": "central",
+        "NATS_PASSWORD": CENTRAL_PASSWORD,
+        "CENTRAL_SITES": "barn1,barn2",
+    }
+    command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
+    with (tmp_path / "ingest.log").open("ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+
+
+def _rows(engine: Engine, table: Any = central_records) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _wait(condition: Any, limit_s: float, what: str) -> float:
+    """Seconds until `condition()` held; fails after `limit_s`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > limit_s:
+            pytest.fail(f"{what}: not within {limit_s} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+async def _published(publisher: SitePublisher, count: int) -> None:
+    while publisher.status().published < count or publisher.status().pending:
+        await asyncio.sleep(0.02)
+
+
+def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
+    tmp_path: Path, hub: Hub, barn1: Leaf, postgres: Any
+) -> None:
+    name = postgres.create_database()
+    url = postgres.url(name)
+    central = open_database(tmp_path / "central", url)  # its schema before the ingest
+    ingest = _ingest(tmp_path, hub, url)
+    try:
+        book, publisher, site_db = _site(tmp_path, barn1)
+        # the central's streams exist before the cut (as they would after its first start)
+        _wait(lambda: _streams_made(hub), 20, "the central's streams on the hub")
+        hub.stop()  # the link is down
+        latencies: list[float] = []
+
+        async def record_while_down() -> None:
+            await publisher.start(site_db)
+            ids = []
+            for i in range(20):
+                start = time.monotonic()
+                saved = await anyio.to_thread.run_sync(
+                    lambda i=i: book.record(Weighing("cam1", 200.0 + i, count=20), None)
+                )
+                latencies.append(time.monotonic() - start)
+                ids.append(saved.record.id)
+            await anyio.to_thread.run_sync(lambda: book.correct(ids[3], count=19))
+            await anyio.to_thread.run_sync(lambda: book.delete(ids[5], "typed twice"))
+            await asyncio.wait_for(_published(publisher, 22), 10)
+            await publisher.stop()
+
+        asyncio.run(record_while_down())
+        print(f"site: 20 weighings while the link was down, slowest {max(latencies):.3f} s")
+        hub.start()
+        back = time.monotonic()
+        _wait(lambda: _rows(central) > 0, 10, "the first record at the central")
+        ingest.send_signal(signal.SIGKILL)  # mid-ingest: before its acks, maybe mid-batch
+        ingest.wait(10)
+        ingest = _ingest(tmp_path, hub, url)
+        _wait(
+            lambda: _rows(central) == 21 and _rows(central, central_record_deletions) == 1,
+            max(0.1, 10 - (time.monotonic() - back)),
+            "every record at the central within 10 s of the link's return",
+        )
+        print(f"central: all 21 records and the deletion {time.monotonic() - back:.1f} s after")
+        with central.connect() as conn:
+            uuids = conn.execute(select(central_records.c.uuid)).scalars().all()
+            fixes = conn.execute(
+                select(func.count()).where(central_records.c.corrects_uuid.is_not(None))
+            ).scalar_one()
+        assert len(set(uuids)) == 21 and fixes == 1
+        with site_db.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(site_outbox)).scalar() == 0
+        site_db.dispose()
+    finally:
+        ingest.kill()
+        ingest.wait(10)
+        central.dispose()
+        postgres.drop_database(name)
+
+
+def _streams_made(hub: Hub) -> bool:
+    streams = hub.monitor("jsz?streams=true").get("streams", 0)
+    return isinstance(streams, int) and streams >= 2
+
+
+def test_a_publisher_killed_before_publishing_sends_once_after_restart(
+    tmp_path: Path, barn1: Leaf
+) -> None:
+    book, _, engine = _site(tmp_path, barn1)
+    # the app died after the commit, before its publisher ran: the row waits in the outbox
+    book.record(Weighing("cam1", 300.0, count=25), None)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(site_outbox)).scalar() == 1
+
+    async def restart_twice() -> int:
+        for _ in range(2):  # the second start finds nothing left to send
+            _, again, _ = _site(tmp_path, barn1)
+            await again.start(engine)
+            await asyncio.wait_for(_published(again, 0), 10)
+            await asyncio.sleep(0.2)
+            await again.stop()
+        nc = await nats.connect(barn1.url, user="barn1", password=site_password("barn1"))
+        info = await nc.jetstream().stream_info("PW_SITE")
+        await nc.close()
+        return int(info.state.messages)
+
+    assert asyncio.run(restart_twice()) == 1
+    engine.dispose()
