@@ -198,3 +198,98 @@ def test_a_publisher_killed_before_publishing_sends_once_after_restart(
 
     assert asyncio.run(restart_twice()) == 1
     engine.dispose()
+
+
+def test_a_site_cannot_write_another_sites_records(tmp_path: Path, hub: Hub) -> None:
+    barn2 = Leaf(tmp_path, "barn2", hub)
+    barn2.start()
+    central_db = open_database(tmp_path / "central")
+    try:
+
+        async def pose_as_barn1() -> list[str]:
+            seen: list[str] = []
+            hub_nc = await nats.connect(hub.url, user="central", password=CENTRAL_PASSWORD)
+
+            async def keep(message: Any) -> None:
+                if message.subject != "pw.site.barn2.probe":
+                    seen.append(message.subject)
+
+            for subject in ("pw.site.>", "pw.deliver.barn1.>"):
+                await hub_nc.subscribe(subject, cb=keep)
+            await hub_nc.flush()
+            nc = await nats.connect(barn2.url, user="barn2", password=site_password("barn2"))
+            await _until_leaf_interest(nc, seen)
+            seen.clear()
+            # through its link: barn1's subjects, barn1's deliveries, the hub's JetStream API
+            for subject in ("pw.site.barn1.records", "pw.deliver.barn1.x"):
+                await nc.publish(subject, b"{}")
+            await nc.publish("$JS.hub.API.STREAM.DELETE.PW_FROM_barn1", b"")
+            await nc.publish("pw.site.barn2.records", b"{}")  # its own: passes
+            await nc.flush()
+            await asyncio.sleep(0.5)
+            # its own stream, a record that says it is barn1's: sourced, then refused
+            settings = _settings(tmp_path, barn2)
+            book = RecordBook(settings.weighing, settings.server.data_dir)
+            journal = SiteJournal("barn1")  # the forger's journal names barn1
+            book.set_journal(journal)
+            site_db = open_database(settings.server.data_dir)
+            book.start(site_db)
+            book.record(Weighing("cam1", 100.0, count=10), None)
+            with site_db.begin() as conn:  # moved under barn2's subject by the forger
+                conn.execute(site_outbox.update().values(subject="pw.site.barn2.records"))
+            publisher = SitePublisher(settings.sites, SiteJournal("barn2"))
+            await publisher.start(site_db)
+            await asyncio.wait_for(_published(publisher, 1), 10)
+            await publisher.stop()
+            site_db.dispose()
+            await nc.close()
+            await hub_nc.close()
+            return seen
+
+        seen = asyncio.run(pose_as_barn1())
+        assert set(seen) == {"pw.site.barn2.records"}  # nothing of barn1, nor the hub API
+        ingest = _ingest_here(tmp_path, hub, central_db)
+        assert ingest["refused"] == 1 and _rows(central_db) == 0
+    finally:
+        barn2.stop()
+        central_db.dispose()
+
+
+async def _until_leaf_interest(nc: Any, seen: list[str]) -> None:
+    """The hub's subscriptions reached the leaf: a probe on barn2's own subject arrives."""
+    for _ in range(200):
+        await nc.publish("pw.site.barn2.records", b"")
+        await nc.flush()
+        await asyncio.sleep(0.02)
+        if seen:
+            return
+    pytest.fail("the hub's interest never reached barn2's leaf node")
+
+
+def _ingest_here(tmp_path: Path, hub: Hub, engine: Engine) -> dict[str, int]:
+    """The central's ingest in this process until it took barn2's stream; its counts."""
+    from pigweight.sites.central import CentralIngest
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        central=True,
+        central_sites=["barn2"],
+        nats_url=hub.url,
+        nats_user="central",
+        nats_password=CENTRAL_PASSWORD,
+    )
+
+    async def run() -> dict[str, int]:
+        ingest = CentralIngest(settings.sites)
+        await ingest.start(engine)
+        try:
+            for _ in range(1000):
+                (status,) = ingest.status()
+                if status.refused or status.taken:
+                    return {"refused": status.refused, "taken": status.taken}
+                await asyncio.sleep(0.02)
+            pytest.fail("barn2's stream never reached the central")
+        finally:
+            await ingest.stop()
+
+    return asyncio.run(run())
