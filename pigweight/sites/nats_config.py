@@ -22,6 +22,11 @@ def site_password_variable(site: str) -> str:
     return f"PW_SITE_{check_site(site).upper().replace('-', '_')}_PASSWORD"
 
 
+def site_stream(site: str) -> str:
+    """The JetStream stream a site keeps on its own nats-server."""
+    return f"PW_SITE_{check_site(site)}"
+
+
 def deliver_prefix(site: str) -> str:
     """Where the hub's sourcing of a site's stream has the site deliver: under the site's own
     prefix, so that no other site may publish into it."""
@@ -34,11 +39,12 @@ def site_permissions(site: str) -> str:
     Publish: its own subjects, the deliveries of the sourcing the hub runs on its stream
     (under `pw.deliver.<site>`) and the answers to the hub's JetStream API calls (`$JSC.R`,
     the sourcing's reply subjects, made at random by the hub). Subscribe: the JetStream API of
-    its own domain (the sourcing calls it) and the sourcing's flow control. Nothing of another
-    site, nor the hub's own JetStream API.
+    its own domain (the sourcing calls it) and the flow-control replies to its own stream's
+    deliveries (`$JS.FC.<stream>.<consumer>.<n>`: the stream's name carries the site id).
+    Nothing of another site, nor the hub's own JetStream API.
     """
     publish = [f"{site_prefix(site)}.>", f"{deliver_prefix(site)}.>", "$JSC.R.>"]
-    subscribe = [f"$JS.{check_site(site)}.API.>", "$JS.FC.>"]
+    subscribe = [f"$JS.{check_site(site)}.API.>", f"$JS.FC.{site_stream(site)}.>"]
     return (
         f"{{ publish: {{ allow: {_list(publish)} }}, subscribe: {{ allow: {_list(subscribe)} }} }}"
     )

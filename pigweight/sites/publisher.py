@@ -1,7 +1,7 @@
 """SitePublisher: a site's outbox and live state, into its local JetStream stream.
 
 One task on the event loop, owned by the lifespan. It connects to the site's own nats-server
-(backoff 1-30 s while it is down), makes sure `PW_SITE` exists, then publishes the outbox's
+(backoff 1-30 s while it is down), makes sure `PW_SITE_<site>` exists, then publishes the outbox's
 rows oldest first, each with `Nats-Msg-Id: <event_id>`, and deletes a row only after its
 PubAck: a crash between the two sends it again, and JetStream's duplicate window (and the
 central's unique keys) make that a no-op. Camera states (every 5 s) and the count series (one

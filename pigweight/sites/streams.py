@@ -1,10 +1,12 @@
 """The NATS side: connecting with the site's or the central's credentials, and the JetStream
 streams and consumer they rely on (created when missing, so a first start needs no setup).
 
-A site keeps `PW_SITE` on its own nats-server (its JetStream domain is the site id): a write
-never needs the link to the hub. The central keeps one `PW_FROM_<site>` on the hub per site,
-which *sources* the site's `PW_SITE` through the site's domain (`$JS.<site>.API`): JetStream
-itself carries what the site stored while the link was down once it is back.
+A site keeps `PW_SITE_<site>` on its own nats-server (its JetStream domain is the site id): a
+write never needs the link to the hub. The central keeps one `PW_FROM_<site>` on the hub per
+site, which *sources* the site's stream through the site's domain (`$JS.<site>.API`):
+JetStream itself carries what the site stored while the link was down once it is back. The
+site's id in its stream's name keeps the sourcing's flow-control replies
+(`$JS.FC.<stream>.>`) apart: a site's leaf link may take only its own (nats_config.py).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from pigweight.settings import SiteSettings
-from pigweight.sites.nats_config import deliver_prefix
+from pigweight.sites.nats_config import deliver_prefix, site_stream
 from pigweight.sites.wire import site_prefix
 
 logger = logging.getLogger(__name__)
 
-SITE_STREAM = "PW_SITE"
 CENTRAL_CONSUMER = "central"
 # The window in which JetStream drops a message whose Nats-Msg-Id it already stored. A
 # publisher killed between the PubAck and deleting its outbox row sends the row again when it
@@ -96,9 +97,9 @@ async def _reconnected() -> None:
 
 
 async def ensure_site_stream(js: JetStreamContext, site: str) -> None:
-    """The site's `PW_SITE` stream on its local nats-server, made if missing."""
+    """The site's `PW_SITE_<site>` stream on its local nats-server, made if missing."""
     config = api.StreamConfig(
-        name=SITE_STREAM,
+        name=site_stream(site),
         subjects=[f"{site_prefix(site)}.>"],
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.LIMITS,
@@ -111,10 +112,10 @@ async def ensure_site_stream(js: JetStreamContext, site: str) -> None:
 
 
 async def ensure_central_stream(js: JetStreamContext, site: str) -> None:
-    """On the hub: `PW_FROM_<site>`, sourcing the site's `PW_SITE` through its domain, only
-    the site's own subjects, and the central's durable pull consumer on it."""
+    """On the hub: `PW_FROM_<site>`, sourcing the site's `PW_SITE_<site>` through its domain,
+    only the site's own subjects, and the central's durable pull consumer on it."""
     source = api.StreamSource(
-        name=SITE_STREAM,
+        name=site_stream(site),
         filter_subject=f"{site_prefix(site)}.>",
         external=api.ExternalStream(api=f"$JS.{site}.API", deliver=deliver_prefix(site)),
     )

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from pigweight.settings import Settings
 from pigweight.sites.journal import SiteJournal
+from pigweight.sites.nats_config import hub_config
 from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import (
     central_record_deletions,
@@ -192,7 +193,7 @@ def test_a_publisher_killed_before_publishing_sends_once_after_restart(
             await asyncio.sleep(0.2)
             await again.stop()
         nc = await nats.connect(barn1.url, user="barn1", password=site_password("barn1"))
-        info = await nc.jetstream().stream_info("PW_SITE")
+        info = await nc.jetstream().stream_info("PW_SITE_barn1")
         await nc.close()
         return int(info.state.messages)
 
@@ -293,3 +294,9 @@ def _ingest_here(tmp_path: Path, hub: Hub, engine: Engine) -> dict[str, int]:
             await ingest.stop()
 
     return asyncio.run(run())
+
+
+def test_the_hub_lets_each_site_take_only_its_own_flow_control() -> None:
+    config = hub_config(["barn1", "barn2"], Path("/var/lib/nats"))
+    assert '"$JS.FC.PW_SITE_barn1.>"' in config and '"$JS.FC.PW_SITE_barn2.>"' in config
+    assert '"$JS.FC.>"' not in config
