@@ -17,6 +17,7 @@ from pigweight.api import (
     auth,
     batches,
     cameras,
+    central,
     debug,
     health,
     images,
@@ -44,6 +45,7 @@ from pigweight.pipeline.live import LiveServices
 from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
 from pigweight.sites.central import CentralIngest
+from pigweight.sites.central_book import CentralBook
 from pigweight.sites.journal import SiteJournal
 from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import open_database
@@ -118,6 +120,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         if publisher is not None:
             await publisher.start(engine)
         if ingest is not None:
+            app.state.central_book = CentralBook(engine)  # /api/central/* and the page
             await ingest.start(engine)
         webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
@@ -158,6 +161,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.auth = access
     app.state.site_publisher = publisher  # its status() for /api/health and the page
     app.state.central_ingest = ingest
+    app.state.central_book = None  # made in the lifespan on the central
     app.state.login_html = auth.render_login(settings.server.ui_language)
     app.state.metrics = AppMetrics(live_services, archive)
     app.state.cpu_limiter = anyio.CapacityLimiter(PHOTO_CONCURRENCY)
@@ -174,6 +178,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.add_middleware(AuthGate, state=access, answer=refusal_response)
     for router in (
         health.router,
+        central.router,
         images.router,
         cameras.router,
         live.router,

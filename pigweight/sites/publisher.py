@@ -28,6 +28,7 @@ from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
 from pigweight.sites import streams, wire
 from pigweight.sites.journal import SiteJournal
+from pigweight.sites.link import LinkState, link_state, records_after
 from pigweight.store import counts, outbox
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ class PublisherStatus:
     live_sent: int  # camera states and count messages sent
     live_dropped: int  # ... and those that could not be
     last_error: str | None
+    # The link to the central, as the site's stream shows it (sites/link.py): None until
+    # known. `waiting`: changes not yet at the hub, the outbox's and the stream's records.
+    link_up: bool | None = None
+    waiting: int = 0
+    last_sent_ts: float | None = None  # when the hub last took a message
 
 
 class SitePublisher:
@@ -78,6 +84,8 @@ class SitePublisher:
         self._live_dropped = 0
         self._last_error: str | None = None
         self._counts_since: float | None = None
+        self._link: LinkState | None = None
+        self._link_waiting = 0  # records in the stream the hub has not taken
 
     async def start(self, engine: Engine) -> None:
         """Start publishing (on the loop); returns at once, connecting happens in the task."""
@@ -99,15 +107,20 @@ class SitePublisher:
 
     def status(self) -> PublisherStatus:
         nc = self._nc
+        connected = bool(nc is not None and nc.is_connected)
+        link = self._link
         return PublisherStatus(
             site=self.site,
-            connected=bool(nc is not None and nc.is_connected),
+            connected=connected,
             pending=self._pending[0],
             oldest_pending_ts=self._pending[1],
             published=self._published,
             live_sent=self._live_sent,
             live_dropped=self._live_dropped,
             last_error=self._last_error,
+            link_up=None if link is None else (link.up and connected),
+            waiting=self._pending[0] + self._link_waiting,
+            last_sent_ts=None if link is None else link.last_sent_ts,
         )
 
     # --- the task ----------------------------------------------------------------------
@@ -143,6 +156,7 @@ class SitePublisher:
             if now >= next_cameras:
                 next_cameras = now + CAMERAS_EVERY_S
                 await self._send_cameras(js)
+                await self._read_link(js)
             if now >= next_counts:
                 next_counts = now + COUNTS_EVERY_S
                 await self._send_counts(js)
@@ -215,6 +229,17 @@ class SitePublisher:
                         kept[int(row.ts // COUNTS_EVERY_S)] = row
                 out[camera] = [[r.ts, r.count, r.stable_count] for r in kept.values()]
         return out
+
+    async def _read_link(self, js: JetStreamContext) -> None:
+        """How far the hub has the site's stream (best-effort, as the live messages)."""
+        try:
+            self._link = await link_state(js, self.site, self._link, self._clock())
+            seq = self._link.delivered_seq
+            self._link_waiting = 0 if seq is None else await records_after(js, self.site, seq)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a slow local server: the page shows the last known state
+            logger.debug("site %s: link state not read (%s)", self.site, _describe(exc))
 
     async def _send_live(self, js: JetStreamContext, body: wire.Body) -> None:
         envelope = wire.Envelope(self.site, wire.new_event_id(), body)
