@@ -494,6 +494,11 @@ class SiteSettings(_Group):
         description="The NATS server: a site's own local nats-server (a leaf node of the hub), "
         "or the hub for the central service. tls:// for TLS. No user or password in it.",
     )
+    nats_monitor_url: str = Field(
+        "http://127.0.0.1:8222",
+        description="At a site: its nats-server's monitoring address (`http:` in the leaf "
+        "config), read for whether the link to the hub is up (the page's header).",
+    )
     nats_user: str | None = Field(None, description="User name on the NATS server.")
     nats_password: SecretStr | None = Field(
         None, description="Password of NATS_USER; never printed or logged."
@@ -526,6 +531,13 @@ class SiteSettings(_Group):
     @classmethod
     def _check_central_sites(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(_site_id(v) for v in value))
+
+    @field_validator("nats_monitor_url")
+    @classmethod
+    def _check_monitor_url(cls, value: str) -> str:
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError("use http://HOST:PORT (the nats-server's `http:` address)")
+        return value.strip()
 
     @field_validator("nats_url")
     @classmethod

@@ -234,6 +234,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "CENTRAL_SITES": ("barn1, barn_2", ["barn1", "barn_2"]),
     "NATS_URL": ("tls://hub.farm.lan:4222", "tls://hub.farm.lan:4222"),
     "NATS_USER": ("barn1", "barn1"),
+    "NATS_MONITOR_URL": ("http://127.0.0.1:8223", "http://127.0.0.1:8223"),
     "NATS_PASSWORD": ("n4ts-s3cret", "n4ts-s3cret"),
     "NATS_TLS_CA": ("/etc/pw/ca.pem", Path("/etc/pw/ca.pem")),
     "NATS_TLS_CERT": ("/etc/pw/site.pem", Path("/etc/pw/site.pem")),

@@ -225,16 +225,20 @@ class SiteLinkPublic(BaseModel):
     site: str
     connected: bool = Field(description="Connected to the site's own nats-server.")
     link_up: bool | None = Field(
-        description="The central's hub takes the site's stream now; None: not known yet."
+        description="The site's nats-server has its leaf link to the hub (NATS_MONITOR_URL's "
+        "/leafz); None: not known (not read yet, or the monitoring port did not answer)."
     )
     waiting: int = Field(
-        description="Changes not yet at the central: the outbox's and the stream's records "
-        "(kept here; they go when the link is back)."
+        description="Changes not yet at the hub: the outbox's, and those put into the site's "
+        "stream while the link was down since this start (kept here; they go when it is back)."
     )
     pending: int = Field(description="Outbox rows not yet in the site's own stream.")
     oldest_pending_ts: float | None
     published: int = Field(description="Outbox rows put into the stream since start.")
-    last_sent_ts: float | None = Field(description="When the hub last took a message.")
+    last_sent_ts: float | None = Field(
+        description="When changes last went to the hub (published with the link up, or the "
+        "link's return with changes waiting)."
+    )
     last_error: str | None
 
     @classmethod

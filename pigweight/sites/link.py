@@ -1,67 +1,26 @@
-"""How a site's link to the central stands, read from its own nats-server.
+"""Whether a site's nats-server has its leaf link to the hub, from its monitoring port.
 
 The site's PigWeight talks only to its local nats-server, which is up whether or not the
-leaf link to the hub is. What the hub has taken shows on the site's stream itself: the hub's
-sourcing is a push consumer there delivering under `pw.deliver.<site>`; it is bound while the
-link is up, and its delivered sequence is how far the central has the stream. The records
-still to go are counted by a short-lived consumer on the records subject from there on (the
-stream also carries camera states and counts, which are no records).
+link to the hub is; JetStream's sourcing runs on the hub, out of the site's sight (its
+consumer is an internal one). The local server's own /leafz says whether the link is up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import urllib.error
+import urllib.request
 
-from nats.js import JetStreamContext, api
-
-from pigweight.sites.nats_config import deliver_prefix, site_stream
-from pigweight.sites.wire import subject_of
-
-
-@dataclass(frozen=True, slots=True)
-class LinkState:
-    up: bool  # the hub's sourcing is bound: the central takes the stream now
-    delivered_seq: int | None  # how far the hub has the stream; None: never seen
-    last_sent_ts: float | None  # when the hub last took a message (the site's clock)
+TIMEOUT_S = 2.0
 
 
-async def link_state(
-    js: JetStreamContext, site: str, known: LinkState | None, now: float
-) -> LinkState:
-    """The hub's sourcing consumer on the site's stream, or what was known of it before.
-    `now`: when the delivered sequence is seen to move, on a server that keeps no time of
-    the last delivery (before nats-server 2.10)."""
-    prefix = deliver_prefix(site) + "."
-    up = False
-    seq = None if known is None else known.delivered_seq
-    sent = None if known is None else known.last_sent_ts
-    for info in await js.consumers_info(site_stream(site)):
-        target = info.config.deliver_subject or ""
-        if not target.startswith(prefix):
-            continue
-        up = up or bool(info.push_bound)
-        if info.delivered is not None and info.delivered.stream_seq is not None:
-            delivered = int(info.delivered.stream_seq)
-            if info.delivered.last_active is not None:
-                active = info.delivered.last_active.timestamp()
-                sent = active if sent is None else max(sent, active)
-            elif delivered > (seq or 0):
-                sent = now
-            seq = max(seq or 0, delivered)
-    return LinkState(up, seq, sent)
-
-
-async def records_after(js: JetStreamContext, site: str, seq: int) -> int:
-    """Record messages (weighings, corrections, deletions, confirmations) after `seq`."""
-    config = api.ConsumerConfig(
-        filter_subject=subject_of(site, "record"),
-        deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=seq + 1,
-        ack_policy=api.AckPolicy.NONE,
-        inactive_threshold=30.0,  # gone by itself should the delete below not arrive
-    )
-    info = await js.add_consumer(site_stream(site), config)
+def leaf_linked(monitor_url: str) -> bool | None:
+    """True: the leaf connection to the hub is up; False: down; None: the monitoring port
+    did not answer (blocking: run it in a thread)."""
+    url = monitor_url.rstrip("/") + "/leafz"
     try:
-        return int(info.num_pending or 0)
-    finally:
-        await js.delete_consumer(site_stream(site), info.name)
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:
+            data = json.load(answer)
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+    return int(data.get("leafnodes") or 0) > 0

@@ -28,7 +28,7 @@ from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
 from pigweight.sites import streams, wire
 from pigweight.sites.journal import SiteJournal
-from pigweight.sites.link import LinkState, link_state, records_after
+from pigweight.sites.link import leaf_linked
 from pigweight.store import counts, outbox
 
 logger = logging.getLogger(__name__)
@@ -53,11 +53,12 @@ class PublisherStatus:
     live_sent: int  # camera states and count messages sent
     live_dropped: int  # ... and those that could not be
     last_error: str | None
-    # The link to the central, as the site's stream shows it (sites/link.py): None until
-    # known. `waiting`: changes not yet at the hub, the outbox's and the stream's records.
+    # The leaf link to the hub, from the local nats-server's monitoring port (NATS_MONITOR_URL,
+    # sites/link.py): None until known. `waiting`: changes not yet at the hub: the outbox's,
+    # and those put into the stream while the link was down (since this start).
     link_up: bool | None = None
     waiting: int = 0
-    last_sent_ts: float | None = None  # when the hub last took a message
+    last_sent_ts: float | None = None  # when changes last went to the hub (link up)
 
 
 class SitePublisher:
@@ -84,8 +85,10 @@ class SitePublisher:
         self._live_dropped = 0
         self._last_error: str | None = None
         self._counts_since: float | None = None
-        self._link: LinkState | None = None
-        self._link_waiting = 0  # records in the stream the hub has not taken
+        self._link_up: bool | None = None
+        self._held = 0  # changes put into the stream while the link was down
+        self._fresh = 0  # ... and since the last look at the link
+        self._last_sent_ts: float | None = None
 
     async def start(self, engine: Engine) -> None:
         """Start publishing (on the loop); returns at once, connecting happens in the task."""
@@ -108,7 +111,6 @@ class SitePublisher:
     def status(self) -> PublisherStatus:
         nc = self._nc
         connected = bool(nc is not None and nc.is_connected)
-        link = self._link
         return PublisherStatus(
             site=self.site,
             connected=connected,
@@ -118,9 +120,9 @@ class SitePublisher:
             live_sent=self._live_sent,
             live_dropped=self._live_dropped,
             last_error=self._last_error,
-            link_up=None if link is None else (link.up and connected),
-            waiting=self._pending[0] + self._link_waiting,
-            last_sent_ts=None if link is None else link.last_sent_ts,
+            link_up=self._link_up,
+            waiting=self._pending[0] + self._held + self._fresh * (self._link_up is not True),
+            last_sent_ts=self._last_sent_ts,
         )
 
     # --- the task ----------------------------------------------------------------------
@@ -156,7 +158,7 @@ class SitePublisher:
             if now >= next_cameras:
                 next_cameras = now + CAMERAS_EVERY_S
                 await self._send_cameras(js)
-                await self._read_link(js)
+                await self._read_link()
             if now >= next_counts:
                 next_counts = now + COUNTS_EVERY_S
                 await self._send_counts(js)
@@ -184,6 +186,7 @@ class SitePublisher:
                 if done:
                     await anyio.to_thread.run_sync(self._remove, done)
                     self._published += len(done)
+                    self._fresh += len(done)
 
     def _oldest(self) -> list[outbox.OutboxRow]:
         assert self._engine is not None
@@ -230,16 +233,18 @@ class SitePublisher:
                 out[camera] = [[r.ts, r.count, r.stable_count] for r in kept.values()]
         return out
 
-    async def _read_link(self, js: JetStreamContext) -> None:
-        """How far the hub has the site's stream (best-effort, as the live messages)."""
-        try:
-            self._link = await link_state(js, self.site, self._link, self._clock())
-            seq = self._link.delivered_seq
-            self._link_waiting = 0 if seq is None else await records_after(js, self.site, seq)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a slow local server: the page shows the last known state
-            logger.debug("site %s: link state not read (%s)", self.site, _describe(exc))
+    async def _read_link(self) -> None:
+        """Is the leaf link up? What went into the stream meanwhile is at the hub within
+        seconds if it is (JetStream's sourcing), and waits there if it is not."""
+        up = await anyio.to_thread.run_sync(leaf_linked, self.settings.nats_monitor_url)
+        fresh, self._fresh = self._fresh, 0
+        if up:
+            if fresh or self._held or not self._link_up:
+                self._last_sent_ts = self._clock()
+            self._held = 0
+        else:
+            self._held += fresh
+        self._link_up = up
 
     async def _send_live(self, js: JetStreamContext, body: wire.Body) -> None:
         envelope = wire.Envelope(self.site, wire.new_event_id(), body)

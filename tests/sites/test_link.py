@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +30,10 @@ from pigweight.store.db import (
 )
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.rules import Weighing
-from tests.conftest import REPO, need_system
-from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, installed, site_password
+from tests.conftest import REPO
+from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    need_system(installed(), "nats-server is not installed (Debian: apt-get install nats-server)")
-    server = Hub(tmp_path, ["barn1", "barn2"])
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def barn1(tmp_path: Path, hub: Hub) -> Iterator[Leaf]:
-    leaf = Leaf(tmp_path, "barn1", hub)
-    leaf.start()
-    yield leaf
-    leaf.stop()
 
 
 def _settings(tmp_path: Path, leaf: Leaf) -> Settings:
