@@ -29,6 +29,14 @@ def render_index(settings: Settings, web_dir: Path = WEB_DIR) -> str:
         "__MAX_UPLOAD_MB__": f"{settings.limits.max_upload_mb:g}",
         "__MAX_IMAGE_MEGAPIXELS__": f"{settings.limits.max_image_megapixels:g}",
         "__VERSION__": __version__,
+        # the central shows its sites; a site its link to the central (web/js/app.js)
+        "__ROLE__": (
+            "central"
+            if settings.sites.central
+            else "site"
+            if settings.sites.site_id
+            else "standalone"
+        ),
     }
     page = (web_dir / "index.html").read_text(encoding="utf-8")
     for _ in range(2):  # views, then the parts a view includes

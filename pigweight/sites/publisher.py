@@ -239,7 +239,7 @@ class SitePublisher:
         up = await anyio.to_thread.run_sync(leaf_linked, self.settings.nats_monitor_url)
         fresh, self._fresh = self._fresh, 0
         if up:
-            if fresh or self._held or not self._link_up:
+            if fresh or self._held:
                 self._last_sent_ts = self._clock()
             self._held = 0
         else:

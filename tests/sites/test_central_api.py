@@ -27,7 +27,7 @@ def _uuid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def _fill(data_dir: Path) -> None:
+def fill_central(data_dir: Path) -> None:
     """barn1 heard now: two cameras (one streaming), three weighings of a batch, one of them
     corrected and one deleted; barn2 heard an hour ago with one weighing."""
     engine = open_database(data_dir)
@@ -112,7 +112,7 @@ def _central(tmp_path: Path) -> TestClient:
     settings = make_settings(
         tmp_path, central=True, central_sites=["barn1", "barn2", "barn3"], nats_url=CLOSED_NATS
     )
-    _fill(settings.server.data_dir)
+    fill_central(settings.server.data_dir)
     return TestClient(create_app(settings))
 
 
@@ -186,3 +186,4 @@ def test_elsewhere_the_central_api_is_a_404_that_says_why(tmp_path: Path) -> Non
             None,
             None,
         )
+        assert 'data-role="standalone"' in client.get("/").text

@@ -6,6 +6,7 @@
 import archive from "./texts/archive.js";
 import auth from "./texts/auth.js";
 import batch from "./texts/batch.js";
+import central from "./texts/central.js";
 import common from "./texts/common.js";
 import history from "./texts/history.js";
 import labelling from "./texts/labelling.js";
@@ -15,7 +16,7 @@ import weighing from "./texts/weighing.js";
 
 const STORAGE_KEY = "pigweight.lang";
 export const LANGUAGES = ["ru", "en"];
-const PARTS = { common, auth, photo, live, weighing, batch, history, archive, labelling };
+const PARTS = { common, auth, photo, live, weighing, batch, history, archive, labelling, central };
 
 const TEXTS = { ru: {}, en: {} };
 for (const part of Object.values(PARTS)) {
