@@ -83,6 +83,7 @@ async def central_sites(request: Request, book: CentralBookDep) -> CentralSitesP
     return CentralSitesPublic(
         online_within_s=ONLINE_WITHIN_S,
         connected=ingest is not None and ingest.connected,
+        last_error=None if ingest is None else ingest.last_error,
         sites=sites,
     )
 
@@ -193,7 +194,9 @@ async def health(request: Request, holder: LazySegmenterDep) -> ServiceHealthPub
     central = None
     if ingest is not None:
         sites = {s.site: IngestPublic.of(s) for s in ingest.status()}
-        central = CentralIngestHealth(connected=ingest.connected, sites=sites)
+        central = CentralIngestHealth(
+            connected=ingest.connected, last_error=ingest.last_error, sites=sites
+        )
     role: Literal["standalone", "site", "central"] = (
         "central" if ingest is not None else "site" if publisher is not None else "standalone"
     )

@@ -116,6 +116,7 @@ class CentralSitesPublic(BaseModel):
 
     online_within_s: float = Field(description="A site heard within this is online.")
     connected: bool = Field(description="The central's own connection to the hub is up.")
+    last_error: str | None = Field(description="The last error of that connection.")
     sites: list[CentralSitePublic]
 
 
@@ -260,6 +261,7 @@ class CentralIngestHealth(BaseModel):
     """On the central (--central): its connection to the hub and each site's ingest."""
 
     connected: bool
+    last_error: str | None
     sites: dict[str, IngestPublic]
 
 

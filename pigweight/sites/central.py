@@ -51,6 +51,7 @@ class IngestStatus:
 @dataclass
 class _State:
     connected: bool = False
+    last_error: str | None = None  # of the connection to the hub
     sites: dict[str, IngestStatus] = field(default_factory=dict)
 
 
@@ -75,6 +76,14 @@ class CentralIngest:
     def connected(self) -> bool:
         return self._state.connected
 
+    @property
+    def last_error(self) -> str | None:
+        """The last error of the connection to the hub (never with the password)."""
+        return self._state.last_error
+
+    def _set_error(self, text: str) -> None:
+        self._state.last_error = text
+
     def status(self) -> list[IngestStatus]:
         return [IngestStatus(**vars(s)) for s in self._state.sites.values()]
 
@@ -83,11 +92,14 @@ class CentralIngest:
         try:
             while True:
                 try:
-                    self._nc = await streams.connect(self.settings, "pigweight-central")
+                    self._nc = await streams.connect(
+                        self.settings, "pigweight-central", self._set_error
+                    )
                     js = self._nc.jetstream()
                     for site in self.sites:
                         await streams.ensure_central_stream(js, site)
                     self._state.connected = True
+                    self._state.last_error = None
                     delay = BACKOFF_S[0]
                     async with asyncio.TaskGroup() as group:
                         for site in self.sites:
@@ -95,6 +107,7 @@ class CentralIngest:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the worker's top loop: log, back off, go again
+                    self._state.last_error = _describe(exc)
                     logger.warning("central: NATS: %s; again in %.0f s", _describe(exc), delay)
                     await self._close()
                     await asyncio.sleep(delay * random.uniform(0.8, 1.2))

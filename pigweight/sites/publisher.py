@@ -132,7 +132,9 @@ class SitePublisher:
         try:
             while True:
                 try:
-                    self._nc = await streams.connect(self.settings, f"pigweight-site-{self.site}")
+                    self._nc = await streams.connect(
+                        self.settings, f"pigweight-site-{self.site}", self._set_error
+                    )
                     js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
                     await streams.ensure_site_stream(js, self.site)
                     self._last_error = None
@@ -232,6 +234,9 @@ class SitePublisher:
                         kept[int(row.ts // COUNTS_EVERY_S)] = row
                 out[camera] = [[r.ts, r.count, r.stable_count] for r in kept.values()]
         return out
+
+    def _set_error(self, text: str) -> None:
+        self._last_error = text
 
     async def _read_link(self) -> None:
         """Is the leaf link up? What went into the stream meanwhile is at the hub within

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 
 import nats
 from nats.aio.client import Client as NATS
@@ -47,11 +48,22 @@ def central_stream(site: str) -> str:
     return f"PW_FROM_{site}"
 
 
-async def connect(settings: SiteSettings, name: str) -> NATS:
+async def connect(
+    settings: SiteSettings, name: str, on_error: Callable[[str], None] | None = None
+) -> NATS:
     """A connection to NATS_URL with NATS_USER/NATS_PASSWORD and TLS when configured; it
     reconnects by itself for ever. Raises on a first connect that fails (the caller retries).
 
-    Errors are logged by the callbacks below, in words, never with the password."""
+    Errors are logged by the callbacks below, in words, never with the password, and handed
+    to `on_error` (a refused login is retried for ever, never raised: the owner's status
+    says it from there)."""
+
+    async def error(exc: Exception) -> None:
+        text = type(exc).__name__ if not str(exc) else str(exc)
+        logger.warning("nats: %s", text)
+        if on_error is not None:
+            on_error(text)
+
     options: dict[str, object] = {
         "servers": [settings.nats_url],
         "name": name,
@@ -59,7 +71,7 @@ async def connect(settings: SiteSettings, name: str) -> NATS:
         "reconnect_time_wait": 1,
         "max_reconnect_attempts": -1,
         "allow_reconnect": True,
-        "error_cb": _error,
+        "error_cb": error,
         "disconnected_cb": _disconnected,
         "reconnected_cb": _reconnected,
     }
@@ -82,10 +94,6 @@ def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
     if settings.nats_tls_cert is not None and settings.nats_tls_key is not None:
         context.load_cert_chain(str(settings.nats_tls_cert), str(settings.nats_tls_key))
     return context
-
-
-async def _error(error: Exception) -> None:
-    logger.warning("nats: %s", type(error).__name__ if not str(error) else error)
 
 
 async def _disconnected() -> None:
