@@ -45,8 +45,9 @@ run: $(STAMP_RUN) $(STAMP_TRAIN)
 
 # The suite in two parts: most tests on TEST_WORKERS processes (pytest-xdist, one file a
 # worker at a time), then those marked `alone` by themselves: they count a playing clip in
-# real time, and a CPU shared with other tests makes them miss frames. Exit status 5 is "no
-# test selected", which PYTEST_ARGS naming one file makes of one part.
+# real time, or hold a deadline the issue sets (the link cut's 10 s), and a CPU shared with
+# other tests makes them miss frames or the deadline. Exit status 5 is "no test selected",
+# which PYTEST_ARGS naming one file makes of one part.
 TEST_WORKERS ?= 2
 test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone" $(PYTEST_ARGS) || [ $$? -eq 5 ]
