@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL server from Debian's packages, on a free port of 127.0.0.1.
 
 One per test session (tests/conftest.py, `postgres`), in a folder of its own under /tmp with
-fsync off: it holds nothing worth a power cut. Each test that asks gets a database of its
-own, dropped after it.
+fsync off: it holds nothing worth a power cut (bench/backends.py starts one with it on).
+Each test that asks gets a database of its own, dropped after it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def installed() -> Path | None:
 class PostgresServer:
     """initdb, pg_ctl start and stop; databases made and dropped for tests."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, durable: bool = False) -> None:
         self.bin_dir = bin_dir
+        self.durable = durable  # fsync and synchronous commit on, as a farm's server runs
         self.folder = Path(tempfile.mkdtemp(prefix="pigweight-pg-"))
         self.port = _free_port()
         self._names = itertools.count(1)
@@ -47,9 +48,10 @@ class PostgresServer:
         data = self.folder / "data"
         self._run("initdb", "-D", str(data), "-U", USER, "-A", "trust", "-E", "UTF8", "--no-sync")
         options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         log = self.folder / "server.log"
         self._run("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
 
