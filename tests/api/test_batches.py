@@ -17,8 +17,9 @@ from tests.api.conftest import MakeClient
 
 
 @pytest.fixture
-def client(make_client: MakeClient) -> TestClient:
-    return make_client(farm_timezone="Europe/Moscow")
+def client(make_client: MakeClient, database_url: str | None) -> TestClient:
+    """The API on DATA_DIR's SQLite file and on a PostgreSQL database (DATABASE_URL)."""
+    return make_client(farm_timezone="Europe/Moscow", database_url=database_url)
 
 
 def weigh(client: TestClient, total: float, count: int, **extra: Any) -> dict[str, Any]:

@@ -19,8 +19,9 @@ URL = "/api/weight/average"
 
 
 @pytest.fixture
-def client(make_client: MakeClient) -> TestClient:
-    return make_client(farm_timezone="Europe/Moscow")
+def client(make_client: MakeClient, database_url: str | None) -> TestClient:
+    """The API on DATA_DIR's SQLite file and on a PostgreSQL database (DATABASE_URL)."""
+    return make_client(farm_timezone="Europe/Moscow", database_url=database_url)
 
 
 def post(client: TestClient, body: Any, **headers: str) -> Any:

@@ -12,9 +12,10 @@ from tests.api.conftest import MakeClient
 
 
 @pytest.fixture
-def client(make_client: MakeClient) -> TestClient:
-    # The demo camera alone has a simulated scale (DEMO_SCALE): here it has none.
-    return make_client(farm_timezone="Europe/Moscow", demo_scale=False)
+def client(make_client: MakeClient, database_url: str | None) -> TestClient:
+    # The demo camera alone has a simulated scale (DEMO_SCALE): here it has none. On SQLite
+    # and on PostgreSQL (DATABASE_URL).
+    return make_client(farm_timezone="Europe/Moscow", demo_scale=False, database_url=database_url)
 
 
 def _post(client: TestClient, **body: Any) -> Any:
