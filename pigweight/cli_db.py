@@ -17,14 +17,9 @@ import sys
 import time
 from typing import Any
 
-from pigweight.errors import DatabaseUnavailable, PigWeightError
+from pigweight.cli import CliError
+from pigweight.errors import DatabaseUnavailable
 from pigweight.settings import load_settings
-
-
-class CopyArgumentError(PigWeightError):
-    """--to / --to-env used wrongly."""
-
-    code = "invalid_request"
 
 
 def add_parser(sub: Any) -> None:
@@ -74,9 +69,9 @@ def _target(args: argparse.Namespace) -> str:
     else:
         url = os.environ.get(args.to_env, "")
         if not url.strip():
-            raise CopyArgumentError(f"--to-env: the environment variable {args.to_env} is empty")
+            raise CliError(f"--to-env: the environment variable {args.to_env} is empty")
     if not url.strip():
-        raise CopyArgumentError("--to: give the target database's URL")
+        raise CliError("--to: give the target database's URL")
     return url.strip()
 
 

@@ -52,6 +52,8 @@ from pigweight.media.uploads import (
 )
 from pigweight.pipeline.archive import InvalidTime, VideoNotFound
 from pigweight.redact import redact_text
+from pigweight.sites.wire import WireError
+from pigweight.store.copy import CopyRefused
 from pigweight.streaming.webrtc import InvalidOffer, TooManyPeers, WebRTCDisabled
 from pigweight.teaching.boxes import LabelRejected
 from pigweight.teaching.folder import ImportRejected
@@ -107,6 +109,7 @@ STATUS: dict[type[PigWeightError], int] = {
     InvalidZone: 422,
     CameraHostRefused: 422,
     CameraHostUnresolved: 422,
+    WireError: 422,  # a site's message, or a site id, that cannot be read
     # the routes' own
     NotFound: 404,
     RequestRefused: 422,
@@ -134,6 +137,7 @@ STATUS: dict[type[PigWeightError], int] = {
     # the model and the live view
     ModelLoadError: 503,
     DatabaseUnavailable: 503,  # the database went away (a start stops on it instead)
+    CopyRefused: 409,  # `pigweight db copy` (the CLI's; no route raises it)
     TooManyPeers: 429,
     WebRTCDisabled: 503,
     InvalidOffer: 422,
