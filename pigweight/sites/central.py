@@ -23,6 +23,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
@@ -137,11 +138,31 @@ class CentralIngest:
             status.last_taken_ts = self._clock()
 
     def _write(self, site: str, messages: list[Msg]) -> list[Outcome]:
-        """One transaction for the batch; the acks wait for its commit."""
+        """One transaction for the batch; the acks wait for its commit.
+
+        A batch the database refuses (a value too long for its column, say) is written again
+        one message a transaction, so that the one it refuses is found and refused (termed,
+        never retried) and the others are taken: a bad message from one site must not stop
+        the ingest. A database that is down raises (OperationalError) and is retried."""
         assert self._engine is not None
         now = self._clock()
-        with self._engine.begin() as conn:
-            return [apply(conn, site, m.subject, m.data, now) for m in messages]
+        try:
+            with self._engine.begin() as conn:
+                return [apply(conn, site, m.subject, m.data, now) for m in messages]
+        except (DataError, IntegrityError):
+            return [self._write_one(site, m, now) for m in messages]
+
+    def _write_one(self, site: str, message: Msg, now: float) -> Outcome:
+        assert self._engine is not None
+        try:
+            with self._engine.begin() as conn:
+                return apply(conn, site, message.subject, message.data, now)
+        except (DataError, IntegrityError) as error:
+            reason = type(error.orig).__name__ if error.orig is not None else type(error).__name__
+            logger.warning(
+                "central: %s: a message the database refuses (%s), set aside", site, reason
+            )
+            return Outcome.REFUSED
 
     async def _close(self) -> None:
         self._state.connected = False
