@@ -41,10 +41,23 @@ def site_permissions(site: str) -> str:
     the sourcing's reply subjects, made at random by the hub). Subscribe: the JetStream API of
     its own domain (the sourcing calls it) and the flow-control replies to its own stream's
     deliveries (`$JS.FC.<stream>.<consumer>.<n>`: the stream's name carries the site id).
-    Nothing of another site, nor the hub's own JetStream API.
+    Nothing of another site, nor the hub's own JetStream API otherwise.
+    Models from the central (sites/models.py): it may read the last message of its own
+    `PW_TO_<site>` and the chunks of `PW_MODELS` on the hub (two STREAM.MSG.GET subjects of
+    the hub's API, nothing else of it), report on `pw.model.<site>.status`, and take replies
+    only on its own inbox prefix `_INBOX_<site>`.
     """
-    publish = [f"{site_prefix(site)}.>", f"{deliver_prefix(site)}.>", "$JSC.R.>"]
-    subscribe = [f"$JS.{check_site(site)}.API.>", f"$JS.FC.{site_stream(site)}.>"]
+    site = check_site(site)
+    hub_api = f"$JS.{HUB_DOMAIN}.API.STREAM.MSG.GET"
+    publish = [
+        f"{site_prefix(site)}.>",
+        f"{deliver_prefix(site)}.>",
+        "$JSC.R.>",
+        f"{hub_api}.PW_TO_{site}",
+        f"{hub_api}.OBJ_PW_MODELS",
+        f"pw.model.{site}.status",
+    ]
+    subscribe = [f"$JS.{site}.API.>", f"$JS.FC.{site_stream(site)}.>", f"_INBOX_{site}.>"]
     return (
         f"{{ publish: {{ allow: {_list(publish)} }}, subscribe: {{ allow: {_list(subscribe)} }} }}"
     )

@@ -49,7 +49,10 @@ def central_stream(site: str) -> str:
 
 
 async def connect(
-    settings: SiteSettings, name: str, on_error: Callable[[str], None] | None = None
+    settings: SiteSettings,
+    name: str,
+    on_error: Callable[[str], None] | None = None,
+    inbox_prefix: str | None = None,
 ) -> NATS:
     """A connection to NATS_URL with NATS_USER/NATS_PASSWORD and TLS when configured; it
     reconnects by itself for ever. Raises on a first connect that fails (the caller retries).
@@ -75,6 +78,8 @@ async def connect(
         "disconnected_cb": _disconnected,
         "reconnected_cb": _reconnected,
     }
+    if inbox_prefix is not None:
+        options["inbox_prefix"] = inbox_prefix
     if settings.nats_user:
         options["user"] = settings.nats_user
     if settings.nats_password is not None:

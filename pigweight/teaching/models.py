@@ -320,6 +320,12 @@ class ModelBook:
             raise ActivationRefused(_REFUSALS[code].format(**params, id=model_id), code, **params)
         self._switch(camera, model_id, user, "activate")
 
+    def adopt(self, camera: str, model_id: str, user: str) -> None:
+        """Switch to a model the central sent (sites/models.py checked its file): the
+        central's admin chose it, so no comparison on this camera's frames is asked for."""
+        if model_id != self.active(camera):
+            self._switch(camera, model_id, user, "activate")
+
     def rollback(self, camera: str, user: str) -> str:
         """Go back to the model that counted before the active one; returns its id."""
         active = self.active(camera)

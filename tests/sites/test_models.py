@@ -1,0 +1,206 @@
+"""Models from the central to a site over real nats-servers (a hub, barn1's leaf): the model
+reaches the site, is checked and counts; a corrupted or non-ONNX one is refused, reported and
+never counted with; one sent while the hub is down arrives when it is back; barn2 cannot read
+barn1's activation."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from pigweight.settings import Settings
+from pigweight.sites import models
+from pigweight.sites.models import send_model, site_model_state
+from pigweight.store.db import open_database
+from pigweight.teaching.from_central import ModelReceiver
+from pigweight.teaching.models import SHIPPED, ModelBook
+from pigweight.vision.pig_model import DEFAULT_MODEL
+from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password
+
+pytestmark = pytest.mark.timeout(60)
+
+CAMERAS = ["cam1", "cam2"]
+
+
+def _receiver(tmp_path: Path, leaf: Leaf) -> tuple[ModelReceiver, ModelBook]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / leaf.site,
+        site_id=leaf.site,
+        nats_url=leaf.url,
+        nats_user=leaf.site,
+        nats_password=site_password(leaf.site),
+    )
+    engine = open_database(settings.server.data_dir)
+    book = ModelBook(settings.server.data_dir)
+    book.start(engine)
+    return ModelReceiver(settings.sites, book, lambda: CAMERAS, poll_s=0.1), book
+
+
+async def _central(hub: Hub) -> tuple[nats.NATS, JetStreamContext]:
+    nc = await nats.connect(hub.url, user="central", password=CENTRAL_PASSWORD)
+    return nc, nc.jetstream()
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.05)
+
+
+async def _state_is(js: JetStreamContext, site: str, state: str) -> bool:
+    return (await site_model_state(js, site))["state"] == state
+
+
+def test_a_model_the_central_activates_counts_at_the_site(
+    tmp_path: Path, hub: Hub, barn1: Leaf
+) -> None:
+    receiver, book = _receiver(tmp_path, barn1)
+    data = DEFAULT_MODEL.read_bytes()
+
+    async def run() -> dict[str, object]:
+        nc, js = await _central(hub)
+        await receiver_start(receiver)
+        try:
+            sent = await send_model(js, "barn1", data, "group-v2.onnx", ["cam1"], "admin")
+            assert (await site_model_state(js, "barn1"))["state"] in ("pending", "active")
+            await _until(lambda: _state_is(js, "barn1", "active"))
+            state = await site_model_state(js, "barn1")
+            assert state["report"]["activation"] == sent["id"]
+            return state
+        finally:
+            await receiver.stop()
+            await nc.close()
+
+    state = asyncio.run(run())
+    model_id = state["report"]["model_id"]  # type: ignore[index]
+    assert book.active("cam1") == model_id and book.active("cam2") == SHIPPED
+    card = book.card(model_id)
+    assert card["origin"] == "central" and card["sha256"] == hashlib.sha256(data).hexdigest()
+    assert book.path(model_id).read_bytes() == data
+    assert receiver.status().state == "active" and receiver.status().name == "group-v2.onnx"
+
+
+async def receiver_start(receiver: ModelReceiver) -> None:
+    receiver.start()
+    await asyncio.sleep(0)
+
+
+def test_a_corrupted_or_foreign_file_is_refused_and_the_old_model_keeps_counting(
+    tmp_path: Path, hub: Hub, barn1: Leaf
+) -> None:
+    receiver, book = _receiver(tmp_path, barn1)
+    good = DEFAULT_MODEL.read_bytes()
+
+    async def run() -> list[str]:
+        nc, js = await _central(hub)
+        await receiver_start(receiver)
+        reasons = []
+        try:
+            await send_model(js, "barn1", good, "v1.onnx", None, "admin")
+            await _until(lambda: _state_is(js, "barn1", "active"))
+            # not ONNX at all: the model book's own check refuses it
+            await send_model(js, "barn1", b"not a model" * 100, "junk.onnx", None, "admin")
+            await _until(lambda: _state_is(js, "barn1", "refused"))
+            reasons.append((await site_model_state(js, "barn1"))["report"]["reason"])
+            # an activation whose digest is not the object's: a corrupted transfer
+            bad = dict(await send_model(js, "barn1", good, "v1.onnx", None, "admin"))
+            await _until(lambda: _state_is(js, "barn1", "active"))
+            bad |= {"id": "corrupt1", "sha256": hashlib.sha256(b"other").hexdigest()}
+            store = await js.object_store(models.MODELS_BUCKET)
+            await store.put(bad["sha256"], good[:-1] + b"x")  # named as the digest, not its data
+            await js.publish(models.activation_subject("barn1"), json.dumps(bad).encode())
+            await _until(lambda: _state_is(js, "barn1", "refused"))
+            reasons.append((await site_model_state(js, "barn1"))["report"]["reason"])
+            return reasons
+        finally:
+            await receiver.stop()
+            await nc.close()
+
+    reasons = asyncio.run(run())
+    assert "not a model PigWeight can run" in reasons[0]
+    assert "bytes" in reasons[1] or "sha256" in reasons[1]
+    active = book.active("cam1")
+    assert active != SHIPPED and book.card(active)["name"] == "v1.onnx"
+    assert book.active("cam2") == active
+    assert sum(1 for c in book.root.glob("*/card.json")) == 2  # the refused ones left nothing
+
+
+def test_an_activation_sent_while_the_hub_is_down_arrives_when_it_returns(
+    tmp_path: Path, hub: Hub, barn1: Leaf
+) -> None:
+    receiver, book = _receiver(tmp_path, barn1)
+    data = DEFAULT_MODEL.read_bytes()
+
+    async def run() -> None:
+        nc, js = await _central(hub)
+        await send_model(js, "barn1", data, "v1.onnx", ["cam2"], "admin")  # the streams exist
+        await nc.close()
+        hub.stop()
+        await receiver_start(receiver)
+        try:
+            await asyncio.sleep(0.5)
+            assert receiver.status().last_error is not None  # tried, no hub
+            hub.start()
+            nc, js = await _central(hub)
+            sent = await send_model(js, "barn1", data, "v2.onnx", ["cam1"], "admin")
+            await _until(lambda: _state_is(js, "barn1", "active"), 15)
+            assert (await site_model_state(js, "barn1"))["report"]["activation"] == sent["id"]
+            await nc.close()
+        finally:
+            await receiver.stop()
+
+    asyncio.run(run())
+    assert book.card(book.active("cam1"))["name"] == "v2.onnx"
+    assert book.active("cam2") == SHIPPED  # only the newest activation counts
+
+
+def test_barn2_cannot_read_barn1s_activation(tmp_path: Path, hub: Hub, barn1: Leaf) -> None:
+    barn2 = Leaf(tmp_path, "barn2", hub)
+    barn2.start()
+
+    async def run() -> list[str]:
+        nc, js = await _central(hub)
+        await models.ensure_central_streams(js, ["barn1", "barn2"])
+        await send_model(js, "barn1", DEFAULT_MODEL.read_bytes(), "v1.onnx", None, "admin")
+        await nc.close()
+        answers = []
+        for leaf in (barn1, barn2):
+            site = await nats.connect(
+                leaf.url,
+                user=leaf.site,
+                password=site_password(leaf.site),
+                inbox_prefix=models.site_inbox(leaf.site),
+            )
+            hub_js = site.jetstream(domain="hub", timeout=1)
+            for stream in ("PW_TO_barn1", "PW_TO_barn2"):
+                try:
+                    subject = f"pw.to.{stream[6:]}.model"
+                    msg = await hub_js.get_last_msg(stream, subject)
+                    answers.append(json.loads(msg.data)["site"])
+                except Exception as exc:  # no permission: no responders
+                    answers.append(type(exc).__name__)
+            await site.close()
+        return answers
+
+    try:
+        answers = asyncio.run(run())
+    finally:
+        barn2.stop()
+    # barn1 reads its own (barn2's stream is out of its reach); barn2 reaches its own empty
+    # stream (not found) and never barn1's: its leaf user may not send that request
+    assert answers == [
+        "barn1",
+        "ServiceUnavailableError",
+        "ServiceUnavailableError",
+        "NotFoundError",
+    ]
