@@ -18,6 +18,7 @@ from pigweight.api import (
     batches,
     cameras,
     central,
+    central_models,
     debug,
     health,
     images,
@@ -50,6 +51,7 @@ from pigweight.sites.journal import SiteJournal
 from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import open_database
 from pigweight.streaming.webrtc import WebRTCService
+from pigweight.teaching.from_central import ModelReceiver
 from pigweight.teaching.service import Teaching
 from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.vision.segmenter import create_segmenter
@@ -88,6 +90,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     # Issue 21: a site's changes go to its outbox in their own transaction, and from there to
     # its NATS server; the central takes the sites' streams. Neither unless configured.
     publisher: SitePublisher | None = None
+    receiver: ModelReceiver | None = None
     if settings.sites.site_id:
         journal = SiteJournal(settings.sites.site_id)
         live_services.records.set_journal(journal)
@@ -97,6 +100,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             journal,
             lambda: {c: s.state.value for c, s in manager.statuses().items()},
         )
+        # Models the central activates for this site (issue 21 part 3): fetched, checked, used.
+        receiver = ModelReceiver(settings.sites, teacher.models, lambda: sorted(manager.statuses()))
     ingest = CentralIngest(settings.sites) if settings.sites.central else None
     settings_ms = (time.perf_counter() - started) * 1000.0
 
@@ -119,6 +124,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         await anyio.to_thread.run_sync(teacher.start, engine)
         if publisher is not None:
             await publisher.start(engine)
+        if receiver is not None:
+            receiver.start()
         if ingest is not None:
             app.state.central_book = CentralBook(engine)  # /api/central/* and the page
             await ingest.start(engine)
@@ -135,6 +142,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
                 await ingest.stop()
             if publisher is not None:
                 await publisher.stop()
+            if receiver is not None:
+                await receiver.stop()
             await anyio.to_thread.run_sync(teacher.stop)
             await anyio.to_thread.run_sync(archive.stop)
             await live_services.shutdown()
@@ -161,6 +170,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.auth = access
     app.state.site_publisher = publisher  # its status() for /api/health and the page
     app.state.central_ingest = ingest
+    app.state.model_receiver = receiver  # the model the central sent: /api/health
     app.state.central_book = None  # made in the lifespan on the central
     app.state.login_html = auth.render_login(settings.server.ui_language)
     app.state.metrics = AppMetrics(live_services, archive)
@@ -179,6 +189,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     for router in (
         health.router,
         central.router,
+        central_models.router,
         images.router,
         cameras.router,
         live.router,

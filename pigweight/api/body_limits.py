@@ -25,7 +25,7 @@ PHOTO_PATH = "/api/count_image"
 VIDEO_UPLOAD_PATH = "/api/video_file/upload"  # POST, streamed to disk
 _UPLOAD_BYTES_PATH = re.compile(r"/api/video_file/uploads/[^/]+")  # PATCH, streamed to disk
 # A zipped labelled folder or an ONNX model (issue 19), POST
-TEACHING_IMPORT_PATH = re.compile(r"/api/(labelling|models)/[^/]+/import")
+TEACHING_IMPORT_PATH = re.compile(r"/api/(labelling|models|central/models)/[^/]+/import")
 TEACHING_IMPORT_MB = 1024.0
 
 

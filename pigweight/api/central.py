@@ -21,6 +21,7 @@ from pigweight.api.central_schemas import (
     CentralDayList,
     CentralDayPublic,
     CentralIngestHealth,
+    CentralModelPublic,
     CentralRecordPage,
     CentralRecordPublic,
     CentralSitePublic,
@@ -200,10 +201,25 @@ async def health(request: Request, holder: LazySegmenterDep) -> ServiceHealthPub
     role: Literal["standalone", "site", "central"] = (
         "central" if ingest is not None else "site" if publisher is not None else "standalone"
     )
+    receiver = getattr(request.app.state, "model_receiver", None)
+    central_model = None
+    if receiver is not None:
+        got = receiver.status()
+        central_model = CentralModelPublic(
+            activation=got.activation,
+            state=got.state,
+            reason=got.reason,
+            model_id=got.model_id,
+            name=got.name,
+            sha256=got.sha256,
+            ts=got.ts,
+            last_error=got.last_error,
+        )
     return ServiceHealthPublic(
         version=__version__,
         ready=holder.ready,
         role=role,
         site_link=None if publisher is None else SiteLinkPublic.of(publisher.status()),
         central=central,
+        central_model=central_model,
     )

@@ -265,6 +265,19 @@ class CentralIngestHealth(BaseModel):
     sites: dict[str, IngestPublic]
 
 
+class CentralModelPublic(BaseModel):
+    """At a site: the last model the central activated for it (teaching/from_central.py)."""
+
+    activation: str | None = Field(description="The central's activation id; None: none yet.")
+    state: Literal["active", "refused"] | None
+    reason: str | None = Field(description="Why the site refused it (size, sha256, checks).")
+    model_id: str | None = Field(description="Its id in the site's model book when active.")
+    name: str | None
+    sha256: str | None
+    ts: float | None = Field(description="When the site handled it, Unix seconds.")
+    last_error: str | None = Field(description="Why the hub could not be read the last time.")
+
+
 class ServiceHealthPublic(BaseModel):
     """GET /api/health."""
 
@@ -274,3 +287,6 @@ class ServiceHealthPublic(BaseModel):
     role: Literal["standalone", "site", "central"]
     site_link: SiteLinkPublic | None = Field(description="At a site (SITE_ID) only.")
     central: CentralIngestHealth | None = Field(description="On the central (--central) only.")
+    central_model: CentralModelPublic | None = Field(
+        default=None, description="At a site: the model the central sent (issue 21 part 3)."
+    )

@@ -50,6 +50,7 @@ EXCEPTIONS: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/models/{camera_id}/import"): "admin",
     ("POST", "/api/training/{camera_id}"): "admin",
     ("POST", "/api/training/{job_id}/cancel"): "admin",
+    ("POST", "/api/central/models/{site}/import"): "admin",
 }
 # Everything under these, whatever the method: users, tokens and the diagnostics.
 ADMIN_AREAS = ("/api/users", "/api/tokens", "/debug/")

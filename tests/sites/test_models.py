@@ -14,8 +14,10 @@ from pathlib import Path
 
 import nats
 import pytest
+from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
 
+from pigweight.app import create_app
 from pigweight.settings import Settings
 from pigweight.sites import models
 from pigweight.sites.models import send_model, site_model_state
@@ -23,6 +25,7 @@ from pigweight.store.db import open_database
 from pigweight.teaching.from_central import ModelReceiver
 from pigweight.teaching.models import SHIPPED, ModelBook
 from pigweight.vision.pig_model import DEFAULT_MODEL
+from tests.api.conftest import make_settings
 from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password
 
 pytestmark = pytest.mark.timeout(60)
@@ -204,3 +207,56 @@ def test_barn2_cannot_read_barn1s_activation(tmp_path: Path, hub: Hub, barn1: Le
         "ServiceUnavailableError",
         "NotFoundError",
     ]
+
+
+def test_the_central_app_sends_a_model_the_site_app_counts_with(
+    tmp_path: Path, hub: Hub, barn1: Leaf
+) -> None:
+    central_settings = make_settings(
+        tmp_path / "central",
+        central=True,
+        central_sites=["barn1", "barn2"],
+        nats_url=hub.url,
+        nats_user="central",
+        nats_password=CENTRAL_PASSWORD,
+    )
+    site_settings = make_settings(
+        tmp_path / "barn1",
+        site_id="barn1",
+        nats_url=barn1.url,
+        nats_user="barn1",
+        nats_password=site_password("barn1"),
+    )
+    with (
+        TestClient(create_app(central_settings)) as central,
+        TestClient(create_app(site_settings)) as site,
+    ):
+        junk = central.post(
+            "/api/central/models/barn1/import", files={"file": ("x.onnx", b"no model")}
+        )
+        assert junk.status_code == 422 and junk.json()["code"] == "model_unreadable"
+        sent = central.post(
+            "/api/central/models/barn1/import",
+            files={"file": ("group.onnx", DEFAULT_MODEL.read_bytes())},
+            data={"cameras": "cam1"},
+        )
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["state"] == "pending" and sent.json()["sent"]["cameras"] == ["cam1"]
+        deadline = time.monotonic() + 15
+        while site.get("/api/health").json()["central_model"]["state"] != "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        model = site.get("/api/health").json()["central_model"]
+        assert model["name"] == "group.onnx"
+        assert model["sha256"] == hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()
+        while central.get("/api/central/models").json()["sites"][0]["state"] != "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        states = {s["site"]: s["state"] for s in central.get("/api/central/models").json()["sites"]}
+        assert states == {"barn1": "active", "barn2": "none"}
+        assert (
+            central.post(
+                "/api/central/models/barn9/import", files={"file": ("x.onnx", b"x")}
+            ).json()["code"]
+            == "site_not_found"
+        )

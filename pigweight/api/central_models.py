@@ -1,0 +1,100 @@
+"""Models the central sends to its sites (issue 21, part 3): /api/central/models.
+
+The central's admin uploads an ONNX model for a site; it is checked here as the model book
+checks an import (onnxruntime loads it, one pig class, a detector), then put into the hub's
+PW_MODELS object store and activated for the site (sites/models.py). The site fetches it,
+checks it again (size, sha256, the same checks) and reports; the list shows each site's
+state: none, pending (sent, no report yet: the link may be down), active or refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from pigweight.api.body_limits import read_upload
+from pigweight.api.central import CentralBookDep
+from pigweight.api.refusals import NotFound, Unavailable
+from pigweight.settings import SiteSettings
+from pigweight.sites import models, streams
+from pigweight.teaching.models import MAX_MODEL_BYTES, check_model_file
+
+router = APIRouter(tags=["central"])
+
+
+def _settings(request: Request) -> SiteSettings:
+    settings: SiteSettings = request.app.state.settings.sites
+    return settings
+
+
+def _user(request: Request) -> str:
+    user = getattr(request.state, "user", None)
+    return str(user.name) if user is not None else "local"
+
+
+async def _hub(settings: SiteSettings) -> Any:
+    try:
+        return await streams.connect(settings, "pigweight-central-models")
+    except Exception as exc:
+        raise Unavailable(
+            f"the hub cannot be reached ({type(exc).__name__}); try again when it is up",
+            "hub_unreachable",
+        ) from None
+
+
+@router.get("/api/central/models")
+async def site_models(request: Request, _book: CentralBookDep) -> dict[str, Any]:
+    """Each site's model from the central: the last activation sent, the site's last report
+    and the state (none | pending | active | refused)."""
+    settings = _settings(request)
+    nc = await _hub(settings)
+    try:
+        js = nc.jetstream()
+        await models.ensure_central_streams(js, settings.central_sites)
+        sites = [await models.site_model_state(js, s) for s in settings.central_sites]
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
+    return {"sites": sites}
+
+
+@router.post("/api/central/models/{site}/import", status_code=201)
+async def send_model(
+    request: Request,
+    site: str,
+    _book: CentralBookDep,
+    file: Annotated[UploadFile, File(description="An ONNX pig detector (one class: pig).")],
+    cameras: Annotated[
+        str, Form(description="Comma-separated camera ids at the site; empty: all its cameras.")
+    ] = "",
+) -> dict[str, Any]:
+    """Check a model and activate it for one site's cameras (admin): it reaches the site
+    through the hub's object store, is checked there again and counts once it passed."""
+    settings = _settings(request)
+    if site not in settings.central_sites:
+        raise NotFound(f"no site {site[:40]!r} in CENTRAL_SITES", "site_not_found")
+    data = await read_upload(file, MAX_MODEL_BYTES / 1024 / 1024)
+
+    def check() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.onnx"
+            path.write_bytes(data)
+            check_model_file(path)  # ModelRejected: a 422 that says why
+
+    await anyio.to_thread.run_sync(check)
+    chosen = [c.strip() for c in cameras.split(",") if c.strip()] or None
+    nc = await _hub(settings)
+    try:
+        js = nc.jetstream()
+        await models.send_model(
+            js, site, data, file.filename or "model.onnx", chosen, _user(request)
+        )
+        return await models.site_model_state(js, site)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
