@@ -52,6 +52,7 @@ from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import open_database
 from pigweight.streaming.webrtc import WebRTCService
 from pigweight.teaching.from_central import ModelReceiver
+from pigweight.teaching.labels_to_central import LabelSender
 from pigweight.teaching.service import Teaching
 from pigweight.vision.lazy_segmenter import LazySegmenter
 from pigweight.vision.segmenter import create_segmenter
@@ -101,7 +102,14 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             lambda: {c: s.state.value for c, s in manager.statuses().items()},
         )
         # Models the central activates for this site (issue 21 part 3): fetched, checked, used.
-        receiver = ModelReceiver(settings.sites, teacher.models, lambda: sorted(manager.statuses()))
+        # Labelled frames go up the same link, for a group model.
+        site_cameras = lambda: sorted(manager.statuses())  # noqa: E731
+        receiver = ModelReceiver(
+            settings.sites,
+            teacher.models,
+            site_cameras,
+            labels=LabelSender(settings.sites.site_id, teacher.queue, site_cameras),
+        )
     ingest = CentralIngest(settings.sites) if settings.sites.central else None
     settings_ms = (time.perf_counter() - started) * 1000.0
 

@@ -63,6 +63,24 @@ async def site_models(request: Request, _book: CentralBookDep) -> dict[str, Any]
     return {"sites": sites}
 
 
+@router.get("/api/central/labels/{site}")
+async def site_labels(request: Request, site: str, _book: CentralBookDep) -> dict[str, Any]:
+    """The labelled frames a site sent (for a group model), oldest first, newest version of
+    each: camera, version, boxes, who labelled it, the JPEG's size."""
+    settings = _settings(request)
+    if site not in settings.central_sites:
+        raise NotFound(f"no site {site[:40]!r} in CENTRAL_SITES", "site_not_found")
+    nc = await _hub(settings)
+    try:
+        js = nc.jetstream()
+        await models.ensure_central_streams(js, settings.central_sites)
+        frames = await models.site_labels(js, site)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
+    return {"site": site, "frames": frames}
+
+
 @router.post("/api/central/models/{site}/import", status_code=201)
 async def send_model(
     request: Request,

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
-from pigweight.sites import streams
+from pigweight.sites import models, streams
 from pigweight.sites.central_apply import Outcome, apply
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class CentralIngest:
                     js = self._nc.jetstream()
                     for site in self.sites:
                         await streams.ensure_central_stream(js, site)
+                    # models to the sites, their reports and labelled frames (models.py)
+                    await models.ensure_central_streams(js, list(self.sites))
                     self._state.connected = True
                     self._state.last_error = None
                     delay = BACKOFF_S[0]

@@ -11,7 +11,8 @@ inbox prefix, nats_config.py), checks size and sha256 against the activation, th
 book's own checks (onnxruntime loads it, one pig class, a detector), adds it to the book and
 switches the cameras to it. A refused model is never counted with: the cameras keep theirs.
 Either outcome goes back as the last message on `pw.model.<site>.status` (stream
-`PW_MODEL_STATUS` on the hub), which the central shows. The site's task that applies them to
+`PW_MODEL_STATUS` on the hub), which the central shows. Labelled frames go the other way,
+into `PW_LABELS_<site>` (teaching/labels_to_central.py). The site's task that applies them to
 its model book is teaching/from_central.py (a layer above this one).
 """
 
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 MODELS_BUCKET = "PW_MODELS"
 MODELS_STREAM = f"OBJ_{MODELS_BUCKET}"
 STATUS_STREAM = "PW_MODEL_STATUS"
+# Labelled frames from the sites, for a group model: the newest version of each frame, one
+# message a frame (`pw.labels.<site>.frame.<id>` into `PW_LABELS_<site>`: the JPEG; camera,
+# version and boxes in the `Pw-Label` header's JSON).
+MAX_LABEL_BYTES = 900 * 1024  # under nats-server's 1 MB max_payload
 CENTRAL_USER = "central"
 POLL_S = 2.0
 REQUEST_TIMEOUT_S = 5.0
@@ -51,6 +56,14 @@ def activation_subject(site: str) -> str:
 
 def status_subject(site: str) -> str:
     return f"pw.model.{check_site(site)}.status"
+
+
+def labels_stream(site: str) -> str:
+    return f"PW_LABELS_{check_site(site)}"
+
+
+def label_subject(site: str, frame_id: int) -> str:
+    return f"pw.labels.{check_site(site)}.frame.{int(frame_id)}"
 
 
 def site_inbox(site: str) -> str:
@@ -84,6 +97,18 @@ async def ensure_central_streams(js: JetStreamContext, sites: list[str]) -> None
         ),
     )
     for site in sites:
+        # one stream a site: the hub's interest in exactly the subjects the site's leaf user
+        # may publish (a wildcard over all sites is not passed on to the leaf)
+        await _ensure(
+            js,
+            api.StreamConfig(
+                name=labels_stream(site),
+                subjects=[f"pw.labels.{site}.frame.*"],
+                storage=api.StorageType.FILE,
+                max_msgs_per_subject=1,
+                duplicate_window=24 * 3600.0,
+            ),
+        )
         await _ensure(
             js,
             api.StreamConfig(
@@ -136,6 +161,24 @@ async def site_model_state(js: JetStreamContext, site: str) -> dict[str, Any]:
     else:
         state = str(report["state"])
     return {"site": site, "state": state, "sent": sent, "report": report}
+
+
+async def site_labels(js: JetStreamContext, site: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """A site's labelled frames at the central, oldest first: what each one says (camera,
+    version, boxes, who, the JPEG's size), not the picture."""
+    found: list[dict[str, Any]] = []
+    seq = 1
+    wanted = f"pw.labels.{check_site(site)}.frame.*"
+    while len(found) < limit:
+        try:
+            msg = await js.get_msg(labels_stream(site), seq=seq, subject=wanted, next=True)
+        except NotFoundError:
+            break
+        meta = json.loads((msg.headers or {}).get("Pw-Label", "{}"))
+        found.append(meta | {"jpeg_bytes": len(msg.data or b"")})
+        assert msg.seq is not None
+        seq = msg.seq + 1
+    return found
 
 
 # --- the site ---------------------------------------------------------------------------------

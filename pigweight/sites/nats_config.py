@@ -44,7 +44,8 @@ def site_permissions(site: str) -> str:
     Nothing of another site, nor the hub's own JetStream API otherwise.
     Models from the central (sites/models.py): it may read the last message of its own
     `PW_TO_<site>` and the chunks of `PW_MODELS` on the hub (two STREAM.MSG.GET subjects of
-    the hub's API, nothing else of it), report on `pw.model.<site>.status`, and take replies
+    the hub's API, nothing else of it), report on `pw.model.<site>.status`, send its labelled
+    frames on `pw.labels.<site>.frame.*` (into the hub's `PW_LABELS_<site>`), and take replies
     only on its own inbox prefix `_INBOX_<site>`.
     """
     site = check_site(site)
@@ -56,6 +57,7 @@ def site_permissions(site: str) -> str:
         f"{hub_api}.PW_TO_{site}",
         f"{hub_api}.OBJ_PW_MODELS",
         f"pw.model.{site}.status",
+        f"pw.labels.{site}.frame.*",
     ]
     subscribe = [f"$JS.{site}.API.>", f"$JS.FC.{site_stream(site)}.>", f"_INBOX_{site}.>"]
     return (

@@ -40,6 +40,7 @@ from pigweight.sites.models import (
     to_site_stream,
 )
 from pigweight.sites.nats_config import HUB_DOMAIN
+from pigweight.teaching.labels_to_central import SEND_EVERY_S, LabelSender
 from pigweight.teaching.models import MAX_MODEL_BYTES, ModelBook, ModelRejected, check_model_file
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class ModelReceiver:
         book: ModelBook,
         cameras: Callable[[], list[str]],
         poll_s: float = POLL_S,
+        labels: LabelSender | None = None,
+        labels_every_s: float = SEND_EVERY_S,
     ) -> None:
         assert settings.site_id is not None
         self.settings = settings
@@ -76,6 +79,9 @@ class ModelReceiver:
         self.book = book
         self._cameras = cameras
         self.poll_s = poll_s
+        self.labels = labels  # the site's labelled frames go up the same link
+        self.labels_every_s = labels_every_s
+        self._labels_at = -labels_every_s
         self._task = LoopTask(self._run)
         self.state = ReceiverStatus()
         self._load_applied()
@@ -130,9 +136,11 @@ class ModelReceiver:
                             inbox_prefix=site_inbox(self.site),
                         )
                     self.state.connected = nc.is_connected
-                    await self.check_once(
-                        nc.jetstream(domain=HUB_DOMAIN, timeout=REQUEST_TIMEOUT_S)
-                    )
+                    js = nc.jetstream(domain=HUB_DOMAIN, timeout=REQUEST_TIMEOUT_S)
+                    await self.check_once(js)
+                    if self.labels and time.monotonic() - self._labels_at >= self.labels_every_s:
+                        await self.labels.send(js)
+                        self._labels_at = time.monotonic()
                     self.state.last_error = None
                 except asyncio.CancelledError:
                     raise

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
@@ -22,7 +23,9 @@ from pigweight.settings import Settings
 from pigweight.sites import models
 from pigweight.sites.models import send_model, site_model_state
 from pigweight.store.db import open_database
+from pigweight.teaching.frames import LabelQueue
 from pigweight.teaching.from_central import ModelReceiver
+from pigweight.teaching.labels_to_central import LabelSender
 from pigweight.teaching.models import SHIPPED, ModelBook
 from pigweight.vision.pig_model import DEFAULT_MODEL
 from tests.api.conftest import make_settings
@@ -192,6 +195,11 @@ def test_barn2_cannot_read_barn1s_activation(tmp_path: Path, hub: Hub, barn1: Le
                     answers.append(json.loads(msg.data)["site"])
                 except Exception as exc:  # no permission: no responders
                     answers.append(type(exc).__name__)
+            try:  # a labelled frame posing as barn1's
+                await hub_js.publish(models.label_subject("barn1", 1), b"jpeg")
+                answers.append("stored")
+            except Exception as exc:
+                answers.append(type(exc).__name__)
             await site.close()
         return answers
 
@@ -202,10 +210,8 @@ def test_barn2_cannot_read_barn1s_activation(tmp_path: Path, hub: Hub, barn1: Le
     # barn1 reads its own (barn2's stream is out of its reach); barn2 reaches its own empty
     # stream (not found) and never barn1's: its leaf user may not send that request
     assert answers == [
-        "barn1",
-        "ServiceUnavailableError",
-        "ServiceUnavailableError",
-        "NotFoundError",
+        *("barn1", "ServiceUnavailableError", "stored"),
+        *("ServiceUnavailableError", "NotFoundError", "NoStreamResponseError"),
     ]
 
 
@@ -260,3 +266,48 @@ def test_the_central_app_sends_a_model_the_site_app_counts_with(
             ).json()["code"]
             == "site_not_found"
         )
+
+
+def test_labelled_frames_go_to_the_central_once_newest_version(
+    tmp_path: Path, hub: Hub, barn1: Leaf
+) -> None:
+    receiver, _book = _receiver(tmp_path, barn1)
+    queue = LabelQueue(tmp_path / "barn1", limit_mb=100)
+    queue.start(receiver.book.engine)
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    frame = queue.add("cam1", image, "sample", ts=1.0)
+    queue.add("cam1", image, "sample", ts=2.0)  # never labelled: stays at the site
+    queue.save(frame.id, 0, [[0.1, 0.1, 0.2, 0.2]], "anna")
+    sender = LabelSender("barn1", queue, lambda: CAMERAS)
+    receiver.labels, receiver.labels_every_s = sender, 0.1
+
+    async def run() -> list[list[dict[str, object]]]:
+        nc, js = await _central(hub)
+        await models.ensure_central_streams(js, ["barn1"])
+        seen = []
+        await receiver_start(receiver)
+        try:
+            await _until(lambda: _labels_are(js, 1))
+            seen.append(await models.site_labels(js, "barn1"))
+            current = queue.frame(frame.id).version
+            queue.save(frame.id, current, [[0.1, 0.1, 0.2, 0.2], [0.5, 0.5, 0.6, 0.6]], "anna")
+            await _until(lambda: _labels_are(js, 1, version=current + 1))
+            sender.sent.clear()  # as after a crash before its list was saved: sent again
+            await asyncio.sleep(0.5)
+            seen.append(await models.site_labels(js, "barn1"))
+            seen.append(await models.site_labels(js, "barn2"))
+        finally:
+            await receiver.stop()
+            await nc.close()
+        return seen
+
+    first, again, other = asyncio.run(run())
+    assert first[0]["boxes"] == [[0.1, 0.1, 0.2, 0.2]] and first[0]["labelled_by"] == "anna"
+    assert first[0]["jpeg_bytes"] == queue.image_path(queue.frame(frame.id)).stat().st_size
+    assert len(again) == 1 and len(again[0]["boxes"]) == 2  # type: ignore[arg-type]
+    assert other == []
+
+
+async def _labels_are(js: JetStreamContext, n: int, version: int | None = None) -> bool:
+    found = await models.site_labels(js, "barn1")
+    return len(found) == n and (version is None or found[-1]["version"] == version)
