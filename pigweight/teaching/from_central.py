@@ -41,7 +41,13 @@ from pigweight.sites.models import (
 )
 from pigweight.sites.nats_config import HUB_DOMAIN
 from pigweight.teaching.labels_to_central import SEND_EVERY_S, LabelSender
-from pigweight.teaching.models import MAX_MODEL_BYTES, ModelBook, ModelRejected, check_model_file
+from pigweight.teaching.models import (
+    MAX_MODEL_BYTES,
+    ActivationRefused,
+    ModelBook,
+    ModelRejected,
+    check_model_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -167,30 +173,33 @@ class ModelReceiver:
             await self._report(js)
 
     async def _apply(self, js: JetStreamContext, activation: dict[str, Any]) -> None:
-        self.state.activation = str(activation.get("id"))
-        self.state.name = str(activation.get("name") or "")
-        self.state.sha256 = str(activation.get("sha256") or "")
-        self.state.ts = time.time()
-        self.state.model_id = None
-        self.state.reason = None
+        """Fetches, checks and applies one activation. A link that fails midway raises and
+        leaves nothing changed (the next round tries again); only a file that is not the one
+        named, or fails the checks, is refused (and never tried again)."""
+        name = str(activation.get("name") or "")
+        digest = str(activation.get("sha256") or "")
+        model_id: str | None = None
+        reason: str | None = None
         try:
-            data = await fetch_object(
-                js, self.state.sha256, int(activation.get("bytes") or 0), MAX_MODEL_BYTES
-            )
-            model_id = await anyio.to_thread.run_sync(
-                self._install, data, activation.get("cameras")
-            )
-        except (ObjectRefused, ModelRejected) as exc:
-            self.state.state = "refused"
-            self.state.reason = str(exc)
-            logger.error("models: the central's model %s refused: %s", self.state.name, exc)
+            try:
+                data = await fetch_object(
+                    js, digest, int(activation.get("bytes") or 0), MAX_MODEL_BYTES
+                )
+            except (ValueError, KeyError, TypeError) as exc:  # a malformed activation
+                raise ObjectRefused(f"a malformed activation ({type(exc).__name__})") from None
+            model_id = await anyio.to_thread.run_sync(self._install, data, activation)
+        except (ObjectRefused, ModelRejected, ActivationRefused) as exc:
+            state, reason = "refused", str(exc)
+            logger.error("models: the central's model %s refused: %s", name, exc)
         else:
-            self.state.state = "active"
-            self.state.model_id = model_id
+            state = "active"
+        got = self.state
+        got.activation, got.name, got.sha256 = str(activation.get("id")), name, digest
+        got.state, got.reason, got.model_id, got.ts = state, reason, model_id, time.time()
         self._reported = False
         self._save_applied()
 
-    def _install(self, data: bytes, cameras: list[str] | None) -> str:
+    def _install(self, data: bytes, activation: dict[str, Any]) -> str:
         """Into the model book as a model of its own, checked; every camera named switches to
         it (none switches when the file fails the checks)."""
         book = self.book
@@ -208,7 +217,7 @@ class ModelReceiver:
             raise
         card = {
             "id": model_id,
-            "name": self.state.name or model_id,
+            "name": str(activation.get("name") or model_id),
             "origin": "central",
             "created_ts": time.time(),
             "camera": None,
@@ -216,13 +225,14 @@ class ModelReceiver:
             "frames": None,
             "evaluation": None,
             "classes": names,
-            "sha256": self.state.sha256,
+            "sha256": activation.get("sha256"),
             "bytes": len(data),
             "user": CENTRAL_USER,
-            "activation": self.state.activation,
+            "activation": activation.get("id"),
         }
         book.write_card(model_id, card)
-        for camera in cameras if cameras is not None else self._cameras():
+        cameras = activation.get("cameras")
+        for camera in cameras if isinstance(cameras, list) else self._cameras():
             book.adopt(camera, model_id, CENTRAL_USER)
         return model_id
 
