@@ -7,6 +7,7 @@ import { call, refusalKey, viewTexts, answerDetail } from "../api.js";
 import { locale, onLanguage, t, technicalDetail } from "../i18n.js";
 import { formatKg } from "../format.js";
 import { clockText } from "../site-link.js";
+import * as siteModels from "./central-models.js";
 
 const EVERY_MS = 10000;
 const $ = (id) => document.getElementById(id);
@@ -161,6 +162,7 @@ async function refresh() {
   if (records.ok) state.records = records.payload;
   if (batches.ok) state.batches = batches.payload;
   render();
+  await siteModels.refresh();
 }
 
 export function init() {
@@ -168,7 +170,11 @@ export function init() {
     $(id).addEventListener("change", refresh);
   }
   $("central-filters").addEventListener("submit", (event) => event.preventDefault());
-  onLanguage(render);
+  siteModels.init();
+  onLanguage(() => {
+    render();
+    siteModels.render();
+  });
 }
 
 export function show() {
