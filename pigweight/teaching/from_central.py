@@ -90,6 +90,7 @@ class ModelReceiver:
         self._labels_at = -labels_every_s
         self._task = LoopTask(self._run)
         self.state = ReceiverStatus()
+        self._reported = False  # the hub took the report of the activation handled
         self._load_applied()
 
     def start(self) -> None:
@@ -113,8 +114,6 @@ class ModelReceiver:
         for key in ("activation", "state", "reason", "model_id", "name", "sha256", "ts"):
             setattr(self.state, key, saved.get(key))
         self._reported = bool(saved.get("reported"))
-
-    _reported = False
 
     def _save_applied(self) -> None:
         self.book.root.mkdir(parents=True, exist_ok=True)

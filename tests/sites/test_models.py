@@ -94,6 +94,18 @@ def test_a_model_the_central_activates_counts_at_the_site(
     assert card["origin"] == "central" and card["sha256"] == hashlib.sha256(data).hexdigest()
     assert book.path(model_id).read_bytes() == data
     assert receiver.status().state == "active" and receiver.status().name == "group-v2.onnx"
+    # restarted, the site neither applies it again nor forgets it came from the central
+    again, _ = _receiver(tmp_path, barn1)
+    assert again.status().activation == receiver.status().activation
+
+    async def restart() -> None:
+        again.start()
+        await asyncio.sleep(0.5)
+        await again.stop()
+
+    asyncio.run(restart())
+    assert len(list(book.root.glob("*/card.json"))) == 1
+    assert again.status().state == "active" and again.status().last_error is None
 
 
 async def receiver_start(receiver: ModelReceiver) -> None:
