@@ -70,7 +70,7 @@ def record(site: str, camera: str, now: float) -> wire.Envelope:
     body = wire.RecordBody(
         uuid=str(uuid.uuid4()), corrects_uuid=None, ts=now, created_ts=now, timezone="UTC",
         local_time=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now)),
-        local_date=time.strftime("%Y-%m-%d", time.gmtime(now)), camera=camera, count=20,
+        local_date=time.strftime("%Y%m%d", time.gmtime(now)), camera=camera, count=20,
         count_source="auto", confidence=0.9, total_weight_kg=240.0, avg_weight_kg=12.0,
         note="", weight_source="scale", batch_uuid=None,
     )  # fmt: skip

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
 from pigweight.sites import models, streams
-from pigweight.sites.central_apply import Outcome, apply
+from pigweight.sites.central_apply import Outcome, apply, mark_heard
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,12 @@ class CentralIngest:
         now = self._clock()
         try:
             with self._engine.begin() as conn:
-                return [apply(conn, site, m.subject, m.data, now) for m in messages]
+                outcomes = [
+                    apply(conn, site, m.subject, m.data, now, heard=False) for m in messages
+                ]
+                if any(o is not Outcome.REFUSED for o in outcomes):
+                    mark_heard(conn, site, now, sum(o is Outcome.TAKEN for o in outcomes))
+                return outcomes
         except (DataError, IntegrityError):
             return [self._write_one(site, m, now) for m in messages]
 

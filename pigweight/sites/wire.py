@@ -133,6 +133,9 @@ KINDS: dict[str, tuple[type[Any], str]] = {
     "counts": (CountsBody, "counts"),
 }
 _KIND_OF = {body: kind for kind, (body, _part) in KINDS.items()}
+_SHAPES = {
+    body: (frozenset(f.name for f in fields(body)), get_type_hints(body)) for body in _KIND_OF
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +221,10 @@ def _check_uuid(name: str, value: Any) -> None:
 
 def _check_body(body_type: type[Any], body: dict[str, Any]) -> None:
     kind = _KIND_OF[body_type]
-    names = {f.name for f in fields(body_type)}
+    names, hints = _shape(body_type)
     if set(body) != names:
         missing, extra = sorted(names - set(body)), sorted(set(body) - names)
         raise WireError(f"{kind}: missing fields {missing}, unknown fields {extra}")
-    hints = get_type_hints(body_type)
     for name in sorted(names):
         value = body[name]
         if not _fits(value, hints[name]):
@@ -233,6 +235,12 @@ def _check_body(body_type: type[Any], body: dict[str, Any]) -> None:
         raise WireError(f"counts: {len(body['points'])} points; at most {MAX_POINTS} a message")
     if body_type is CountsBody and not all(_is_point(p) for p in body["points"]):
         raise WireError("counts: each point is [ts, count, stable_count or null]")
+
+
+def _shape(body_type: type[Any]) -> tuple[frozenset[str], dict[str, Any]]:
+    """A body's field names and type hints, worked out once (get_type_hints evaluates the
+    annotations' strings: most of a message's decoding when done for each)."""
+    return _SHAPES[body_type]
 
 
 def _is_point(point: list[Any]) -> bool:
