@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from pigweight.background import BackgroundThread
 from pigweight.errors import PigWeightError
 from pigweight.media import hls
-from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX, fit_size
+from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX, Decoded, fit_size
 from pigweight.media.open_files import OpenFiles
 from pigweight.media.probe import VideoInfo
 from pigweight.pipeline.archive_answers import CountAt, IndexProgress
@@ -365,16 +365,8 @@ class VideoIndexer:
                     if self._focus == (video_id, *window):
                         self._focus = None
             return
-        segmenter = self._segmenter()
         started = time.perf_counter()
-        decoded, ended = job.open_reader().read([job.times[k] for k in picked])
-        detections = segmenter.segment_batch([d.image for d in decoded]) if decoded else []
-        rows = [sample_row(d.t, det) for d, det in zip(decoded, detections, strict=True)]
-        # Times the file ended before have no frame: they are done, with no sample.
-        covered = (
-            picked if ended else [picked[i] for d in decoded for i in range(d.first, d.last + 1)]
-        )
-        job.mark_done(covered)
+        decoded, rows = count_batch(job, picked, self._segmenter())
         with self.engine.begin() as conn:
             repo.add_samples(conn, video_id, rows)
             repo.set_index_state(
@@ -445,6 +437,20 @@ class VideoIndexer:
         for job in self._jobs.values():
             job.close_reader()
         self._jobs.clear()
+
+
+def count_batch(
+    job: IndexJob, picked: list[int], segmenter: Segmenter
+) -> tuple[list[Decoded], list[SampleRow]]:
+    """Decode and count a job's picked sample times and mark them done: the frames and
+    their samples. Times the file ended before have no frame: they are done, with no
+    sample. The one counting step of the in-process indexer and `pigweight worker`."""
+    decoded, ended = job.open_reader().read([job.times[k] for k in picked])
+    detections = segmenter.segment_batch([d.image for d in decoded]) if decoded else []
+    rows = [sample_row(d.t, det) for d, det in zip(decoded, detections, strict=True)]
+    covered = picked if ended else [picked[i] for d in decoded for i in range(d.first, d.last + 1)]
+    job.mark_done(covered)
+    return decoded, rows
 
 
 def index_file_blocking(
