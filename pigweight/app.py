@@ -79,7 +79,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         lambda vision: LazySegmenter(vision, create_segmenter),
         source_factory or camera_source_factory(settings.cameras),
     )
-    archive = Archive(settings.archive, settings.server.data_dir, holder.get)
+    archive = Archive(settings.archive, settings.server.data_dir, holder.get, settings.sites)
     # The labelling queue, the farm's models (which one counts on each camera: asked on every
     # frame, so a switch needs no restart) and the trainer.
     teacher = Teaching(settings.teaching, settings.server.data_dir, live_services.hub)

@@ -62,12 +62,13 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_users.add_parser(sub)
 
-    from pigweight import cli_db, cli_models, cli_sites, cli_train
+    from pigweight import cli_db, cli_models, cli_sites, cli_train, cli_worker
 
     cli_train.add_parser(sub)
     cli_models.add_parser(sub)
     cli_sites.add_parser(sub)
     cli_db.add_parser(sub)
+    cli_worker.add_parser(sub)
 
     count = sub.add_parser("count", help="count the animals in photos and videos")
     count.add_argument("paths", nargs="+", type=Path, metavar="PATH")

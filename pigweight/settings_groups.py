@@ -412,6 +412,19 @@ class ArchiveSettings(_Group):
         "frames are scaled down while decoded). Smaller indexes faster and counts less "
         "accurately: see docs/performance.md.",
     )
+    index_workers: Literal["", "queue"] = Field(
+        "",
+        description="Empty: the server indexes archive files in its own process (the "
+        "default). 'queue': it publishes one job per file to the JetStream work queue "
+        "PW_INDEX_JOBS on NATS_URL, and `pigweight worker` processes on any machine index them "
+        "and send the samples back (docs/operations.md, 'Index workers').",
+    )
+    index_shared_root: Path | None = Field(
+        None,
+        description="With INDEX_WORKERS=queue: the folder the server and its workers both see "
+        "(a shared mount, at its own place on each machine); a file under it is sent to the "
+        "workers by its path inside it, others by their full path.",
+    )
     max_video_upload_gb: float = Field(
         50.0, gt=0, le=10000, description="Largest video file an upload may have (GB)."
     )

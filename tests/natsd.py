@@ -135,3 +135,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class Single(NatsServer):
+    """One JetStream nats-server with no login: the archive's index queue (index_queue.py)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("single", folder, {})
+        self.config.write_text(
+            f"listen: 127.0.0.1:{self.client_port}\n"
+            f"http: 127.0.0.1:{self.monitor_port}\n"
+            f'jetstream {{ store_dir: "{folder / "single-js"}" }}\n'
+        )
+
+    def stream_messages(self, stream: str) -> int:
+        """How many messages the stream holds (0 before it exists)."""
+        data = self.monitor("jsz?streams=true")
+        for account in data.get("account_details", []):  # type: ignore[attr-defined]
+            for detail in account.get("stream_detail", []):
+                if detail["name"] == stream:
+                    return int(detail["state"]["messages"])
+        return 0

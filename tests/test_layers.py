@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"streaming", "teaching", "metrics"},
     {"api"},
     {"app", "cli", "cli_count", "cli_eval", "cli_index", "cli_models", "cli_scale"}
-    | {"cli_db", "cli_sites", "cli_train", "cli_users", "__main__"},
+    | {"cli_db", "cli_sites", "cli_train", "cli_users", "cli_worker", "__main__"},
 ]
 PACKAGE = Path(pigweight.__file__).parent
 

@@ -223,6 +223,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "MEDIA_ROOTS": ("/mnt/nvr,/mnt/usb", [Path("/mnt/nvr"), Path("/mnt/usb")]),
     "INDEX_INTERVAL_S": ("2", 2.0),
     "INDEX_MAX_SIDE_PX": ("960", 960),
+    "INDEX_WORKERS": ("queue", "queue"),
+    "INDEX_SHARED_ROOT": ("/mnt/nvr", Path("/mnt/nvr")),
     "MAX_VIDEO_UPLOAD_GB": ("10", 10.0),
     "HLS_CACHE_MB": ("512", 512.0),
     "LABEL_QUEUE_MB": ("100", 100.0),

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ from pigweight.media.uploads import UploadStore
 from pigweight.pipeline.archive_answers import CountAt, CountedFrame, IndexProgress
 from pigweight.pipeline.archive_zone import split_outlines, zoned
 from pigweight.pipeline.indexer import VideoIndexer
-from pigweight.settings import ArchiveSettings
+from pigweight.settings import ArchiveSettings, SiteSettings
 from pigweight.store import videos as repo
 from pigweight.store.videos import SeriesPoint, VideoRow
 from pigweight.vision.overlay import ZONE_RGB, draw_overlay
@@ -73,9 +74,14 @@ class Archive:
     """Uploads, registered files, the indexer, HLS segments and frames of one data folder."""
 
     def __init__(
-        self, settings: ArchiveSettings, data_dir: Path, segmenter: Callable[[], Segmenter]
+        self,
+        settings: ArchiveSettings,
+        data_dir: Path,
+        segmenter: Callable[[], Segmenter],
+        sites: SiteSettings | None = None,
     ) -> None:
         self.settings = settings
+        self.sites = sites  # NATS_URL and its login, for INDEX_WORKERS=queue
         # Absolute: stored paths must not depend on the folder the server starts in.
         self.data_dir = Path(data_dir).resolve()
         self.videos_dir = self.data_dir / "videos"
@@ -98,14 +104,20 @@ class Archive:
     def start(self, engine: Engine) -> None:
         """Use this database and start indexing (jobs a crash left half done resume)."""
         self._engine = engine
-        self.indexer = VideoIndexer(
-            engine,
-            self._segmenter,
-            interval_s=self.settings.index_interval_s,
-            thumbs_dir=self.data_dir / "thumbs",
-            files=self.files,
-            max_side_px=self.settings.index_max_side_px,
-        )
+        options: dict[str, Any] = {
+            "interval_s": self.settings.index_interval_s,
+            "thumbs_dir": self.data_dir / "thumbs",
+            "files": self.files,
+            "max_side_px": self.settings.index_max_side_px,
+        }
+        if self.settings.index_workers == "queue" and self.sites is not None:
+            from pigweight.sites.index_queue import QueuedIndexer  # INDEX_WORKERS=queue
+
+            self.indexer = QueuedIndexer(
+                engine, self._segmenter, self.sites, self.settings.index_shared_root, **options
+            )
+        else:
+            self.indexer = VideoIndexer(engine, self._segmenter, **options)
         self.indexer.start()
         # Resumable uploads abandoned for a day are partial files nobody will finish.
         for name in self.uploads.purge_stale(STALE_UPLOAD_S):
