@@ -22,7 +22,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -301,9 +301,11 @@ class IndexWorker:
         self.batch = max(1, batch)
         self.jobs_done = 0
         self.batches_sent = 0
+        self._flush: Callable[[], Awaitable[None]] = _nothing
 
     async def run(self, stop: asyncio.Event, max_jobs: int | None = None) -> None:
         nc = await connect(self.sites, "pigweight-worker")
+        self._flush = nc.flush
         try:
             js = nc.jetstream()
             await ensure_streams(js)
@@ -317,7 +319,7 @@ class IndexWorker:
                 for msg in msgs:
                     await self._job(js, msg, stop)
         finally:
-            await nc.drain()
+            await nc.close()  # every publish was acked: nothing is left to flush
 
     async def _job(self, js: JetStreamContext, msg: Msg, stop: asyncio.Event) -> None:
         body = json.loads(msg.data)
@@ -340,6 +342,7 @@ class IndexWorker:
             while not job.complete:
                 if stop.is_set():
                     await msg.nak()  # another worker takes it now, from what was sent
+                    await self._flush()
                     logger.info("video %d: stopped; job handed back", video_id)
                     return
                 picked = job.next_batch(self.batch, None)
@@ -394,6 +397,10 @@ class IndexWorker:
             headers={"Nats-Msg-Id": f"{video_id}-{run}-{tag}"},
         )
         self.batches_sent += 1
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def _resume_point(js: JetStreamContext, subject: str, run: int) -> float | None:

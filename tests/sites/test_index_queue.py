@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,13 @@ from sqlalchemy import Engine
 from pigweight.pipeline.archive import store_file
 from pigweight.pipeline.indexer import index_file_blocking
 from pigweight.settings_groups import SiteSettings
-from pigweight.sites.index_queue import SAMPLES_STREAM, QueuedIndexer, ensure_streams
+from pigweight.sites.index_queue import (
+    JOBS_STREAM,
+    SAMPLES_STREAM,
+    WORKERS_CONSUMER,
+    QueuedIndexer,
+    ensure_streams,
+)
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database
 from pigweight.synthetic import write_demo_video
@@ -57,6 +64,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("shared")
     write_demo_video(folder / "a.mp4", seconds=12, width=640, height=360)
     write_demo_video(folder / "b.mp4", seconds=4, width=320, height=180, seed=1)
+    shutil.copyfile(folder / "b.mp4", folder / "c.mp4")  # another file: another job
     return folder
 
 
@@ -197,11 +205,53 @@ def test_a_worker_killed_mid_job_is_resumed_by_another_not_restarted(
         engine.dispose()
 
 
+def _take_job(url: str, timeout_s: float) -> int:
+    """As the next worker would: a job's delivery count, or 0 when none came in time."""
+
+    async def take() -> int:
+        import nats
+
+        nc = await nats.connect(url)
+        sub = await nc.jetstream().pull_subscribe_bind(WORKERS_CONSUMER, JOBS_STREAM)
+        try:
+            msgs = await sub.fetch(1, timeout=timeout_s)
+        except TimeoutError:
+            return 0
+        finally:
+            await nc.close()
+        return int(msgs[0].metadata.num_delivered)
+
+    return asyncio.run(take())
+
+
+def test_a_worker_stopped_by_sigterm_hands_its_job_back_at_once(
+    tmp_path: Path, nats_server: Single, clips: Path
+) -> None:
+    engine, indexer = _server(tmp_path, nats_server, clips)
+    worker = _worker(nats_server, clips, tmp_path, "--batch", "1")
+    try:
+        video_id = _add(engine, clips / "a.mp4")
+        indexer.enqueue(video_id)
+        deadline = time.monotonic() + 15
+        while nats_server.stream_messages(SAMPLES_STREAM) < 2:
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.01)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(5) == 0
+        # Naked, not left to the ack wait (2 s after the last heartbeat): taken again now.
+        assert _take_job(nats_server.url, timeout_s=0.8) == 2
+        assert indexer.progress(video_id).state in ("queued", "indexing")
+    finally:
+        worker.kill()
+        indexer.stop()
+        engine.dispose()
+
+
 def test_two_workers_share_two_videos(tmp_path: Path, nats_server: Single, clips: Path) -> None:
     engine, indexer = _server(tmp_path, nats_server, clips)
     workers = [_worker(nats_server, clips, tmp_path, "--jobs", "1") for _ in range(2)]
     try:
-        ids = [_add(engine, clips / name) for name in ("a.mp4", "b.mp4")]
+        ids = [_add(engine, clips / name) for name in ("b.mp4", "c.mp4")]
         for video_id in ids:
             indexer.enqueue(video_id)
         _wait_done(indexer, ids)
