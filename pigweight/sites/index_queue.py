@@ -232,7 +232,11 @@ class QueuedIndexer(VideoIndexer):
 
     async def _dispatch(self, js: JetStreamContext) -> None:
         with self._cond:
+            queued = set(self._queue)
             todo = [v for v in self._queue if v not in self._sent]
+        # A cancelled video left the queue: queued again later, its job is sent again (and
+        # refused by the stream while its old job is still there).
+        self._sent &= queued
         for video_id in todo:
             with self.engine.connect() as conn:
                 row = repo.get_video(conn, video_id)
