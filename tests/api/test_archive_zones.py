@@ -185,9 +185,17 @@ def test_a_database_from_before_zones_opens(make_client: MakeClient, tmp_path: P
     video_id = video_id.json()["id"]
     client.__exit__(None, None, None)
     with sqlite3.connect(tmp_path / "data" / DB_FILE_NAME) as db:
-        # As a version from before zones (and before migrations: nothing stamped) left it.
+        # As a version from before zones (and before migrations: nothing stamped) left it:
+        # also without what later revisions added (0002: the sites' UUIDs and tables).
         db.execute("ALTER TABLE video_files DROP COLUMN zone")
         db.execute("DROP TABLE alembic_version")
+        for table in ("weight_records", "batches"):
+            db.execute(f"DROP INDEX ux_{table}_uuid")
+            db.execute(f"ALTER TABLE {table} DROP COLUMN uuid")
+        later = "name = 'site_outbox' OR name LIKE 'central\\_%' ESCAPE '\\'"
+        query = f"SELECT name FROM sqlite_master WHERE type='table' AND ({later})"
+        for (table,) in db.execute(query).fetchall():
+            db.execute(f"DROP TABLE {table}")
     again = make_client()
     assert again.get(f"/api/video_file/{video_id}").json()["zone"] is None
     assert _put(again, video_id, LEFT_HALF).json() == {"zone": LEFT_HALF}
