@@ -110,8 +110,8 @@ class CentralIngest:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the worker's top loop: log, back off, go again
-                    self._state.last_error = _describe(exc)
-                    logger.warning("central: NATS: %s; again in %.0f s", _describe(exc), delay)
+                    self._state.last_error = error = streams.describe(exc)
+                    logger.warning("central: NATS: %s; again in %.0f s", error, delay)
                     await self._close()
                     await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                     delay = min(delay * 2, BACKOFF_S[1])
@@ -174,14 +174,4 @@ class CentralIngest:
     async def _close(self) -> None:
         self._state.connected = False
         nc, self._nc = self._nc, None
-        if nc is not None and not nc.is_closed:
-            try:
-                await nc.close()
-            except Exception:  # closing a broken connection: nothing left to do
-                logger.debug("nats: close failed", exc_info=True)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(_describe(e) for e in exc.exceptions)
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await streams.close_quietly(nc)

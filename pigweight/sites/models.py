@@ -30,6 +30,7 @@ from typing import Any
 from nats.js import JetStreamContext, api
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
+from pigweight.sites.streams import ensure_stream
 from pigweight.sites.wire import check_site
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ async def ensure_central_streams(js: JetStreamContext, sites: list[str]) -> None
         await js.create_object_store(
             MODELS_BUCKET, api.ObjectStoreConfig(storage=api.StorageType.FILE)
         )
-    await _ensure(
+    await ensure_stream(
         js,
         api.StreamConfig(
             name=STATUS_STREAM,
@@ -99,7 +100,7 @@ async def ensure_central_streams(js: JetStreamContext, sites: list[str]) -> None
     for site in sites:
         # one stream a site: the hub's interest in exactly the subjects the site's leaf user
         # may publish (a wildcard over all sites is not passed on to the leaf)
-        await _ensure(
+        await ensure_stream(
             js,
             api.StreamConfig(
                 name=labels_stream(site),
@@ -109,7 +110,7 @@ async def ensure_central_streams(js: JetStreamContext, sites: list[str]) -> None
                 duplicate_window=24 * 3600.0,
             ),
         )
-        await _ensure(
+        await ensure_stream(
             js,
             api.StreamConfig(
                 name=to_site_stream(site),
@@ -226,11 +227,3 @@ async def _last_json(js: JetStreamContext, stream: str, subject: str) -> dict[st
         return None
     data: dict[str, Any] = json.loads(msg.data or b"{}")
     return data
-
-
-async def _ensure(js: JetStreamContext, config: api.StreamConfig) -> None:
-    assert config.name is not None
-    try:
-        await js.stream_info(config.name)
-    except NotFoundError:
-        await js.add_stream(config)

@@ -143,7 +143,7 @@ class SitePublisher:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the worker's top loop: log, back off, go again
-                    self._last_error = _describe(exc)
+                    self._last_error = streams.describe(exc)
                     logger.warning("site %s: NATS: %s; again in %.0f s", self.site, exc, delay)
                     await self._close()
                     await asyncio.sleep(delay * random.uniform(0.8, 1.2))
@@ -261,16 +261,8 @@ class SitePublisher:
         except Exception as exc:  # best-effort: counted, logged once in a while
             self._live_dropped += 1
             if self._live_dropped % 100 == 1:
-                logger.info("site %s: live message not sent (%s)", self.site, _describe(exc))
+                logger.info("site %s: live message not sent (%s)", self.site, streams.describe(exc))
 
     async def _close(self) -> None:
         nc, self._nc = self._nc, None
-        if nc is not None and not nc.is_closed:
-            try:
-                await nc.close()
-            except Exception:  # closing a broken connection: nothing left to do
-                logger.debug("nats: close failed", exc_info=True)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await streams.close_quietly(nc)

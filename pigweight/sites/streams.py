@@ -121,7 +121,7 @@ async def ensure_site_stream(js: JetStreamContext, site: str) -> None:
         max_bytes=SITE_MAX_BYTES,
         duplicate_window=DUPLICATE_WINDOW_S,
     )
-    await _ensure(js, config)
+    await ensure_stream(js, config)
 
 
 async def ensure_central_stream(js: JetStreamContext, site: str) -> None:
@@ -141,7 +141,7 @@ async def ensure_central_stream(js: JetStreamContext, site: str) -> None:
         max_age=CENTRAL_MAX_AGE_S,
         duplicate_window=DUPLICATE_WINDOW_S,
     )
-    await _ensure(js, config)
+    await ensure_stream(js, config)
     consumer = api.ConsumerConfig(
         durable_name=CENTRAL_CONSUMER,
         ack_policy=api.AckPolicy.EXPLICIT,
@@ -152,10 +152,27 @@ async def ensure_central_stream(js: JetStreamContext, site: str) -> None:
     await js.add_consumer(central_stream(site), consumer)
 
 
-async def _ensure(js: JetStreamContext, config: api.StreamConfig) -> None:
+async def ensure_stream(js: JetStreamContext, config: api.StreamConfig) -> None:
+    """The stream `config` names, made if missing (an existing one is left as it is)."""
     assert config.name is not None
     try:
         await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
         logger.info("nats: stream %s made", config.name)
+
+
+async def close_quietly(nc: NATS | None) -> None:
+    """Close a connection that may be broken already: nothing is left to do if that fails."""
+    if nc is not None and not nc.is_closed:
+        try:
+            await nc.close()
+        except Exception:  # closing a broken connection: nothing left to do
+            logger.debug("nats: close failed", exc_info=True)
+
+
+def describe(exc: BaseException) -> str:
+    """An error in one line for a status or a log (a TaskGroup's: each of its errors)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(describe(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -46,7 +46,6 @@ from pigweight.teaching.models import (
     ActivationRefused,
     ModelBook,
     ModelRejected,
-    check_model_file,
 )
 
 logger = logging.getLogger(__name__)
@@ -203,17 +202,7 @@ class ModelReceiver:
         it (none switches when the file fails the checks)."""
         book = self.book
         model_id = book.new_id("central")
-        folder = book.root / model_id
-        folder.mkdir(parents=True)
-        path = book.path(model_id)
-        replace_file(path, data)
-        try:
-            names = check_model_file(path)
-        except ModelRejected:
-            for leftover in folder.iterdir():
-                leftover.unlink()
-            folder.rmdir()
-            raise
+        names = book.store_checked(model_id, data)
         card = {
             "id": model_id,
             "name": str(activation.get("name") or model_id),

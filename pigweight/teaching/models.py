@@ -208,6 +208,21 @@ class ModelBook:
         out.sort(key=lambda c: -(c.get("created_ts") or 0))
         return [*out, self.card(SHIPPED)]
 
+    def store_checked(self, model_id: str, data: bytes) -> dict[int, str]:
+        """Write `data` as model `model_id`'s file, in a folder of its own, and check it (its
+        class names); a file that fails the checks leaves nothing behind (ModelRejected)."""
+        folder = self.root / model_id
+        folder.mkdir(parents=True)
+        path = self.path(model_id)
+        replace_file(path, data)
+        try:
+            return check_model_file(path)
+        except ModelRejected:
+            for leftover in folder.iterdir():
+                leftover.unlink()
+            folder.rmdir()
+            raise
+
     def add_file(
         self, camera: str, data: bytes, name: str, user: str
     ) -> tuple[str, dict[str, Any]]:
@@ -219,17 +234,7 @@ class ModelBook:
                 "model_unreadable",
             )
         model_id = self.new_id(camera)
-        folder = self.root / model_id
-        folder.mkdir(parents=True)
-        path = self.path(model_id)
-        replace_file(path, data)
-        try:
-            names = check_model_file(path)
-        except ModelRejected:
-            for leftover in folder.iterdir():
-                leftover.unlink()
-            folder.rmdir()
-            raise
+        names = self.store_checked(model_id, data)
         card = {
             "id": model_id,
             "name": Path(name).name[:120] or model_id,
