@@ -37,8 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from pigweight.pipeline.archive import store_file  # noqa: E402
 from pigweight.pipeline.indexer import index_file_blocking  # noqa: E402
-from pigweight.settings import load_settings  # noqa: E402
-from pigweight.settings_groups import SiteSettings  # noqa: E402
+from pigweight.settings import SiteSettings, load_settings  # noqa: E402
 from pigweight.sites.index_queue import QueuedIndexer, ensure_streams  # noqa: E402
 from pigweight.store.db import open_database  # noqa: E402
 from pigweight.synthetic import write_demo_video  # noqa: E402

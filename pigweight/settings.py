@@ -30,12 +30,12 @@ from pigweight.settings_groups import (
     LimitSettings,
     SegmenterName,
     ServerSettings,
-    SiteSettings,
     TeachingSettings,
     VisionSettings,
     WebRTCSettings,
     WeighingSettings,
 )
+from pigweight.settings_sites import SiteSettings
 
 __all__ = [
     "ArchiveSettings",

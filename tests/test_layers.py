@@ -12,7 +12,7 @@ import pigweight
 # Lowest first; a top-level module or package of pigweight/ in each.
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "domain", "redact", "aio", "durable", "background", "perf"}
-    | {"settings", "settings_groups"},
+    | {"settings", "settings_groups", "settings_sites"},
     {"media", "vision", "synthetic"},
     {"camera_policy", "counting", "store", "evaluation"},
     {"training", "weighing", "auth"},

@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +27,7 @@ from pigweight.media.segment_cache import SegmentCache
 from pigweight.media.uploads import UploadStore
 from pigweight.pipeline.archive_answers import CountAt, CountedFrame, IndexProgress
 from pigweight.pipeline.archive_zone import split_outlines, zoned
-from pigweight.pipeline.indexer import VideoIndexer
+from pigweight.pipeline.indexer import IndexerOptions, VideoIndexer
 from pigweight.settings import ArchiveSettings, SiteSettings
 from pigweight.store import videos as repo
 from pigweight.store.videos import SeriesPoint, VideoRow
@@ -104,7 +103,7 @@ class Archive:
     def start(self, engine: Engine) -> None:
         """Use this database and start indexing (jobs a crash left half done resume)."""
         self._engine = engine
-        options: dict[str, Any] = {
+        options: IndexerOptions = {
             "interval_s": self.settings.index_interval_s,
             "thumbs_dir": self.data_dir / "thumbs",
             "files": self.files,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import cv2
 import numpy as np
@@ -57,6 +58,15 @@ ProgressCallback = Callable[[int, int], None]
 class _Rate:
     samples_per_s: float = 0.0
     video_s_per_s: float = 0.0  # multiple of real time
+
+
+class IndexerOptions(TypedDict):
+    """How the archive sets up its indexer, in process or by queue (VideoIndexer's keywords)."""
+
+    interval_s: float
+    thumbs_dir: Path | None
+    files: OpenFiles | None
+    max_side_px: int
 
 
 class VideoIndexer:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from pigweight.pipeline.archive import store_file
 from pigweight.pipeline.indexer import index_file_blocking
-from pigweight.settings_groups import SiteSettings
+from pigweight.settings import SiteSettings
 from pigweight.sites.index_queue import (
     JOBS_STREAM,
     SAMPLES_STREAM,
