@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from sqlalchemy import Engine, func, select  # noqa: E402
 
 from pigweight.sites import streams, wire  # noqa: E402
 from pigweight.store.db import central_counts, central_records, open_database  # noqa: E402
-from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password  # noqa: E402
+from tests.natsd import Hub, Leaf, central_ingest, site_password  # noqa: E402
 from tests.postgres import PostgresServer, installed  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "central_ingest.json"
@@ -130,22 +129,6 @@ class Sites:
             await asyncio.sleep(max(0.0, start + tick - time.time()))
 
 
-def ingest(root: Path, hub: Hub, url: str, sites: list[str]) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "DATABASE_URL": url,
-        "DATA_DIR": str(root / "central"),
-        "NATS_URL": hub.url,
-        "NATS_USER": "central",
-        "NATS_PASSWORD": CENTRAL_PASSWORD,
-        "CENTRAL_SITES": ",".join(sites),
-    }
-    command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
-    with (root / "ingest.log").open("ab") as out:
-        return subprocess.Popen(command, env=env, cwd=root, stdout=out, stderr=out)
-
-
 def taken(central: Engine) -> tuple[int, int]:
     with central.connect() as conn:
         records = conn.execute(select(func.count()).select_from(central_records)).scalar_one()
@@ -196,7 +179,7 @@ def main() -> None:
     log(f"hub and {len(leaves)} leaf nats-servers up")
     url = pg.url(pg.create_database())
     central = open_database(root / "central", url)
-    child = ingest(root, hub, url, names)
+    child = central_ingest(root, hub, url, names)
     nominal_rate = args.sites * PLATFORMS * (1 + 1 / WEIGH_EVERY_S + 1 / STATUS_EVERY_S)
     result: dict[str, Any] = {
         "sites": args.sites,

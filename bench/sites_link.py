@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +52,7 @@ from pigweight.store.db import (  # noqa: E402
 )
 from pigweight.weighing.records import RecordBook  # noqa: E402
 from pigweight.weighing.rules import Weighing  # noqa: E402
-from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password  # noqa: E402
+from tests.natsd import Hub, Leaf, central_ingest, site_password  # noqa: E402
 from tests.postgres import PostgresServer, installed  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "sites_link.json"
@@ -108,22 +107,6 @@ class Site:
     def expected(self) -> tuple[int, int]:
         """Rows the central must hold: records and corrections; deletions."""
         return self.made["records"] + self.made["corrections"], self.made["deletions"]
-
-
-def ingest(root: Path, hub: Hub, url: str, sites: list[str]) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "DATABASE_URL": url,
-        "DATA_DIR": str(root / "central"),
-        "NATS_URL": hub.url,
-        "NATS_USER": "central",
-        "NATS_PASSWORD": CENTRAL_PASSWORD,
-        "CENTRAL_SITES": ",".join(sites),
-    }
-    command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
-    with (root / "ingest.log").open("ab") as out:
-        return subprocess.Popen(command, env=env, cwd=root, stdout=out, stderr=out)
 
 
 def counts(central: Engine) -> tuple[int, int, int]:
@@ -187,7 +170,7 @@ def main() -> None:
         leaf.start()
     url = pg.url(pg.create_database())
     central = open_database(root / "central", url)
-    child = ingest(root, hub, url, names)
+    child = central_ingest(root, hub, url, names)
     result: dict[str, Any] = {"sites": args.sites, "records_a_site": args.records}
     try:
         sites = [Site(root, leaf) for leaf in leaves]
@@ -215,7 +198,7 @@ def main() -> None:
             await asyncio.sleep(min(5.0, args.down_s / 4))
             child.send_signal(signal.SIGKILL)
             child.wait(10)
-            child = ingest(root, hub, url, names)
+            child = central_ingest(root, hub, url, names)
             log("the central's ingest SIGKILLed and started again (the link down)")
             await recording
             await asyncio.wait_for(drained(sites), 60)
@@ -237,7 +220,7 @@ def main() -> None:
             first = time.monotonic() - back
             child.send_signal(signal.SIGKILL)
             child.wait(10)
-            child = ingest(root, hub, url, names)
+            child = central_ingest(root, hub, url, names)
             log(f"first of the backlog at the central {first:.1f} s after; ingest killed again")
             rows = sum(s.expected()[0] for s in sites)
             deleted = sum(s.expected()[1] for s in sites)

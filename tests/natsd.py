@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -156,3 +157,24 @@ class Single(NatsServer):
                 if detail["name"] == stream:
                     return int(detail["state"]["messages"])
         return 0
+
+
+def central_ingest(
+    root: Path, hub: Hub, database_url: str, sites: Sequence[str]
+) -> subprocess.Popen[bytes]:
+    """The central's ingest as a child process (`pigweight sites ingest`, what `serve
+    --central` runs), on `database_url`, taking `sites` from `hub`; its log in
+    root/ingest.log. A test or bench SIGKILLs it to play a crashed central."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(root / "central"),
+        "NATS_URL": hub.url,
+        "NATS_USER": "central",
+        "NATS_PASSWORD": CENTRAL_PASSWORD,
+        "CENTRAL_SITES": ",".join(sites),
+    }
+    command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
+    with (root / "ingest.log").open("ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=log)

@@ -5,10 +5,7 @@ another. Each test starts its own hub and leaf nodes (tests/natsd.py) in millise
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,10 +27,10 @@ from pigweight.store.db import (
 )
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.rules import Weighing
-from tests.conftest import REPO
-from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, site_password
+from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, central_ingest, site_password
 
 pytestmark = pytest.mark.timeout(120)
+SITES = ("barn1", "barn2")  # the hub's (tests/sites/conftest.py)
 
 
 def _settings(tmp_path: Path, leaf: Leaf) -> Settings:
@@ -56,22 +53,6 @@ def _site(tmp_path: Path, leaf: Leaf) -> tuple[RecordBook, SitePublisher, Engine
     book.set_journal(journal)
     book.start(engine)
     return book, SitePublisher(settings.sites, journal), engine
-
-
-def _ingest(tmp_path: Path, hub: Hub, database_url: str) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(tmp_path / "central"),
-        "NATS_URL": hub.url,
-        "NATS_USER": "central",
-        "NATS_PASSWORD": CENTRAL_PASSWORD,
-        "CENTRAL_SITES": "barn1,barn2",
-    }
-    command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
-    with (tmp_path / "ingest.log").open("ab") as log:  # the child keeps its own copy
-        return subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
 
 
 def _rows(engine: Engine, table: Any = central_records) -> int:
@@ -103,7 +84,7 @@ def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
     name = postgres.create_database()
     url = postgres.url(name)
     central = open_database(tmp_path / "central", url)  # its schema before the ingest
-    ingest = _ingest(tmp_path, hub, url)
+    ingest = central_ingest(tmp_path, hub, url, SITES)
     try:
         book, publisher, site_db = _site(tmp_path, barn1)
         # the central's streams exist before the cut (as they would after its first start)
@@ -133,7 +114,7 @@ def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
         _wait(lambda: _rows(central) > 0, 10, "the first record at the central")
         ingest.send_signal(signal.SIGKILL)  # mid-ingest: before its acks, maybe mid-batch
         ingest.wait(10)
-        ingest = _ingest(tmp_path, hub, url)
+        ingest = central_ingest(tmp_path, hub, url, SITES)
         _wait(
             lambda: _rows(central) == 21 and _rows(central, central_record_deletions) == 1,
             max(0.1, 10 - (time.monotonic() - back)),
