@@ -85,6 +85,12 @@ def _worker(server: Single, shared: Path, cwd: Path, *args: str) -> subprocess.P
         )
 
 
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """Kill a worker and reap it: one left unreaped warns in whichever test runs next."""
+    worker.kill()
+    worker.wait(10)
+
+
 def _server(tmp_path: Path, server: Single, shared: Path) -> tuple[Engine, QueuedIndexer]:
     engine = open_database(tmp_path / "server")
     indexer = QueuedIndexer(
@@ -163,7 +169,7 @@ def test_a_worker_gives_the_samples_of_in_process_indexing(
         final = indexer.progress(video_id)
         assert final.percent == 100.0 and final.samples_done == final.samples_total
     finally:
-        worker.kill()
+        _stop(worker)
         indexer.stop()
         engine.dispose()
 
@@ -198,9 +204,9 @@ def test_a_worker_killed_mid_job_is_resumed_by_another_not_restarted(
         )
         assert _samples(engine, video_id) == expected
     finally:
-        first.kill()
+        _stop(first)
         if second is not None:
-            second.kill()
+            _stop(second)
         indexer.stop()
         engine.dispose()
 
@@ -242,7 +248,7 @@ def test_a_worker_stopped_by_sigterm_hands_its_job_back_at_once(
         assert _take_job(nats_server.url, timeout_s=0.8) == 2
         assert indexer.progress(video_id).state in ("queued", "indexing")
     finally:
-        worker.kill()
+        _stop(worker)
         indexer.stop()
         engine.dispose()
 
@@ -261,6 +267,6 @@ def test_two_workers_share_two_videos(tmp_path: Path, nats_server: Single, clips
         assert {b["video_id"] for b in sent if b["done"]} == set(ids)
     finally:
         for w in workers:
-            w.kill()
+            _stop(w)
         indexer.stop()
         engine.dispose()
