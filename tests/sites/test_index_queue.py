@@ -174,6 +174,9 @@ def test_a_worker_gives_the_samples_of_in_process_indexing(
         engine.dispose()
 
 
+# alone (the Makefile's second part): a deadline that a CPU shared with other tests missed
+# under load 11 (stop 31's note).
+@pytest.mark.alone
 def test_a_worker_killed_mid_job_is_resumed_by_another_not_restarted(
     tmp_path: Path, nats_server: Single, clips: Path
 ) -> None:

@@ -166,6 +166,9 @@ def test_the_annotated_variant_and_the_peer_limit(clip_app: tuple[str, Any]) -> 
     assert len(frames) == 5
 
 
+# alone (the Makefile's second part): a deadline that a CPU shared with other tests missed
+# under load 11 (stop 31's note).
+@pytest.mark.alone
 def test_twenty_connections_leave_nothing_behind(clip_app: tuple[str, Any]) -> None:
     url, app = clip_app
     asyncio.run(receive(url, "scale1", 3))  # warm-up: executors, codecs
