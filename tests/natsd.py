@@ -7,6 +7,7 @@ the sites' link. Start-up waits on the monitoring port's /healthz, never a fixed
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -132,10 +133,22 @@ class Leaf(NatsServer):
         )
 
 
+# Ports below the kernel's ephemeral range (32768 and up), a block of 2000 for each pytest-xdist
+# worker: a port the OS picked (bind to 0) and freed could be handed to another process's
+# outgoing connection before nats-server bound it ("address already in use", seen in CI).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_PORTS = itertools.count(20000 + 2000 * (_WORKER % 6) + os.getpid() % 1000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 class Single(NatsServer):
