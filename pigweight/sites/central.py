@@ -3,7 +3,7 @@
 One task on the event loop, owned by the lifespan (or `pigweight sites ingest`). For each
 site of CENTRAL_SITES it makes sure the hub has `PW_FROM_<site>` (sourcing the site's stream)
 and a durable pull consumer, then fetches in batches: a batch is written in one transaction
-(`central_apply.apply`) and each message is acknowledged only after that commit. A crash
+(`central_apply.apply_many`) and each message is acknowledged only after that commit. A crash
 before the acks has JetStream deliver them again, and the unique keys make the repeat a
 no-op; a refused message (another site's subject, a bad body) is terminated, never retried.
 """
@@ -28,7 +28,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from pigweight.aio import LoopTask
 from pigweight.settings import SiteSettings
 from pigweight.sites import models, streams
-from pigweight.sites.central_apply import Outcome, apply, mark_heard
+from pigweight.sites.central_apply import Outcome, apply, apply_many, mark_heard
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,7 @@ class CentralIngest:
         now = self._clock()
         try:
             with self._engine.begin() as conn:
-                outcomes = [
-                    apply(conn, site, m.subject, m.data, now, heard=False) for m in messages
-                ]
+                outcomes = apply_many(conn, site, [(m.subject, m.data) for m in messages], now)
                 if any(o is not Outcome.REFUSED for o in outcomes):
                     mark_heard(conn, site, now, sum(o is Outcome.TAKEN for o in outcomes))
                 return outcomes

@@ -10,6 +10,7 @@ repeat of one, changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from enum import Enum
 from typing import Any
@@ -55,79 +56,128 @@ def apply(
 ) -> Outcome:
     """Write one message of `site`'s stream (the caller commits); `heard`: and note that the
     site was heard (False: the caller notes it once for its batch, `mark_heard`)."""
-    try:
-        envelope = check(site, subject, data)
-    except wire.WireError as exc:
-        logger.warning("central: refused a message from site %s: %s", site, exc)
-        return Outcome.REFUSED
-    taken = _write(conn, site, envelope.body, now)
-    if heard:
-        mark_heard(conn, site, now, int(taken))
-    return Outcome.TAKEN if taken else Outcome.REPEAT
+    (outcome,) = apply_many(conn, site, [(subject, data)], now)
+    if heard and outcome is not Outcome.REFUSED:
+        mark_heard(conn, site, now, int(outcome is Outcome.TAKEN))
+    return outcome
 
 
-def _write(conn: Connection, site: str, body: wire.Body, now: float) -> bool:
-    if isinstance(body, wire.RecordBody):
-        return _insert_new(
-            conn, central_records, {"site": site, **asdict(body), "received_ts": now}
-        )
-    if isinstance(body, wire.DeletionBody):
-        return _insert_new(conn, central_record_deletions, {"site": site, **asdict(body)})
-    if isinstance(body, wire.ConfirmationBody):
-        return _insert_new(conn, central_record_confirmations, {"site": site, **asdict(body)})
-    if isinstance(body, wire.BatchBody):
-        return _upsert_batch(conn, site, body)
-    if isinstance(body, wire.CameraBody):
-        return _upsert_camera(conn, site, body)
-    return _insert_counts(conn, site, body)
+def apply_many(
+    conn: Connection, site: str, messages: Sequence[tuple[str, bytes]], now: float
+) -> list[Outcome]:
+    """Write a fetch of `site`'s messages (subject, data) in the caller's transaction: one
+    statement a table, not one a message (the ingest's cost was the statements: ×1.2
+    headroom at 50 sites). Outcomes as if they were written one after the other: of two
+    messages with the same key the first is taken and the second a repeat; of two batch
+    revisions or camera states, the newest counts."""
+    plan = _Plan(site, now)
+    outcomes: list[Outcome | None] = []
+    for index, (subject, data) in enumerate(messages):
+        try:
+            envelope = check(site, subject, data)
+        except wire.WireError as exc:
+            logger.warning("central: refused a message from site %s: %s", site, exc)
+            outcomes.append(Outcome.REFUSED)
+            continue
+        outcomes.append(None)
+        plan.add(index, envelope.body)
+    taken = plan.write(conn)
+    return [
+        o if o is not None else Outcome.TAKEN if i in taken else Outcome.REPEAT
+        for i, o in enumerate(outcomes)
+    ]
+
+
+# A table's key columns: the rows a statement writes are told apart by them (RETURNING).
+_KEYS: dict[str, tuple[str, ...]] = {
+    "central_records": ("site", "uuid"),
+    "central_record_deletions": ("site", "record_uuid"),
+    "central_record_confirmations": ("site", "record_uuid"),
+    "central_counts": ("site", "camera", "ts"),
+    "central_batches": ("site", "uuid"),
+    "central_cameras": ("site", "camera"),
+}
+
+
+class _Plan:
+    """The rows of one fetch, by table and key: each key once, with the messages it stands
+    for (the first one for an insert, the newest for an upsert)."""
+
+    def __init__(self, site: str, now: float) -> None:
+        self.site = site
+        self.now = now
+        self.rows: dict[Table, dict[tuple[Any, ...], tuple[int, dict[str, Any]]]] = {}
+
+    def add(self, index: int, body: wire.Body) -> None:
+        site = self.site
+        if isinstance(body, wire.RecordBody):
+            values: dict[str, Any] = {"site": site, **asdict(body), "received_ts": self.now}
+            self._first(index, central_records, values)
+        elif isinstance(body, wire.DeletionBody):
+            self._first(index, central_record_deletions, {"site": site, **asdict(body)})
+        elif isinstance(body, wire.ConfirmationBody):
+            self._first(index, central_record_confirmations, {"site": site, **asdict(body)})
+        elif isinstance(body, wire.BatchBody):
+            self._newest(index, central_batches, {"site": site, **asdict(body)}, "changed_ts")
+        elif isinstance(body, wire.CameraBody):
+            values = {"site": site, "camera": body.camera, "state": body.state}
+            self._newest(
+                index, central_cameras, values | {"last_heard_ts": body.ts}, "last_heard_ts"
+            )
+        else:
+            for ts, count, stable in body.points:
+                values = {"site": site, "camera": body.camera, "ts": ts, "count": count}
+                self._first(index, central_counts, values | {"stable_count": stable})
+
+    def _first(self, index: int, table: Table, values: dict[str, Any]) -> None:
+        self.rows.setdefault(table, {}).setdefault(_key(table, values), (index, values))
+
+    def _newest(self, index: int, table: Table, values: dict[str, Any], newer: str) -> None:
+        rows = self.rows.setdefault(table, {})
+        key = _key(table, values)
+        if key not in rows or rows[key][1][newer] < values[newer]:
+            rows[key] = (index, values)
+
+    def write(self, conn: Connection) -> set[int]:
+        """The indexes of the messages that changed something."""
+        taken: set[int] = set()
+        for table, rows in self.rows.items():
+            statement = _statement(conn, table)
+            keys = [table.c[k] for k in _KEYS[table.name]]
+            params = [values for _index, values in rows.values()]
+            written = conn.execute(statement.returning(*keys), params).all()
+            taken.update(rows[tuple(row)][0] for row in written)
+        return taken
+
+
+def _key(table: Table, values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values[k] for k in _KEYS[table.name])
 
 
 def _insert(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
-def _insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
-    """Insert unless the row's key is there already; True: inserted."""
-    statement = _insert(conn)(table).values(**values).on_conflict_do_nothing()
-    return _changed(conn, statement, table)
-
-
-def _upsert_batch(conn: Connection, site: str, body: wire.BatchBody) -> bool:
-    """The newest revision wins (`changed_ts`); an older or the same one changes nothing."""
-    values = {"site": site, **asdict(body)}
-    statement = _insert(conn)(central_batches).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["site", "uuid"],
-        set_={k: statement.excluded[k] for k in values if k not in ("site", "uuid")},
-        where=central_batches.c.changed_ts < statement.excluded.changed_ts,
-    )
-    return _changed(conn, statement, central_batches)
-
-
-def _upsert_camera(conn: Connection, site: str, body: wire.CameraBody) -> bool:
-    values = {"site": site, "camera": body.camera, "state": body.state, "last_heard_ts": body.ts}
-    statement = _insert(conn)(central_cameras).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["site", "camera"],
-        set_={"state": statement.excluded.state, "last_heard_ts": statement.excluded.last_heard_ts},
-        where=central_cameras.c.last_heard_ts < statement.excluded.last_heard_ts,
-    )
-    return _changed(conn, statement, central_cameras)
-
-
-def _changed(conn: Connection, statement: Any, table: Table) -> bool:
-    """Run an insert that may do nothing; True: a row was inserted or updated. (RETURNING,
-    not rowcount: the drivers differ in what rowcount says of ON CONFLICT.)"""
-    key = next(iter(table.primary_key.columns))
-    return conn.execute(statement.returning(key)).first() is not None
-
-
-def _insert_counts(conn: Connection, site: str, body: wire.CountsBody) -> bool:
-    taken = False
-    for ts, count, stable in body.points:
-        values = {"site": site, "camera": body.camera, "ts": ts, "count": count}
-        taken |= _insert_new(conn, central_counts, values | {"stable_count": stable})
-    return taken
+def _statement(conn: Connection, table: Table) -> Any:
+    """Insert unless the key is there; batches and cameras: the newer revision replaces."""
+    statement = _insert(conn)(table)
+    if table is central_batches:
+        return statement.on_conflict_do_update(
+            index_elements=["site", "uuid"],
+            set_={
+                c.name: statement.excluded[c.name]
+                for c in table.c
+                if c.name not in _KEYS[table.name]
+            },
+            where=central_batches.c.changed_ts < statement.excluded.changed_ts,
+        )
+    if table is central_cameras:
+        return statement.on_conflict_do_update(
+            index_elements=["site", "camera"],
+            set_={c: statement.excluded[c] for c in ("state", "last_heard_ts")},
+            where=central_cameras.c.last_heard_ts < statement.excluded.last_heard_ts,
+        )
+    return statement.on_conflict_do_nothing()
 
 
 def mark_heard(conn: Connection, site: str, now: float, taken: int) -> None:

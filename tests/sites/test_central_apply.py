@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from pigweight.sites import wire
-from pigweight.sites.central_apply import Outcome, apply
+from pigweight.sites.central_apply import Outcome, apply, apply_many
 from pigweight.sites.central_book import CentralBook
 from pigweight.store.db import central_records, open_database
 from tests.sites.test_wire import EVENT, RECORD
@@ -85,5 +85,51 @@ def test_a_site_cannot_write_another_sites_rows(tmp_path: Path) -> None:
         assert _send(engine, "barn2", replace(RECORD, count=1)) is Outcome.TAKEN
         (mine,), _ = CentralBook(engine).records(site="barn1")
         assert mine.count == 30
+    finally:
+        engine.dispose()
+
+
+def test_a_fetch_is_written_as_if_one_message_after_another(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """The ingest writes a fetch in one statement a table: a message twice in one fetch is
+    one row, the newest batch revision wins whatever its place, a refused message in the
+    middle leaves the others taken."""
+    engine = open_database(tmp_path, database_url)
+    older = wire.BatchBody(BATCH, "Загон 3", "cam1", 40, None, "", 1.0, None, 5.0)
+    newer = replace(older, closed_ts=9.0, changed_ts=9.0)
+    fix = replace(RECORD, uuid=FIX, corrects_uuid=RECORD.uuid, count=29)
+    points = wire.CountsBody("cam1", [[10.0, 28, 28], [11.0, 29, None]])
+    overlap = wire.CountsBody("cam1", [[11.0, 29, None], [12.0, 30, 30]])
+    bodies: list[tuple[str, wire.Body]] = [
+        ("barn1", RECORD),
+        ("barn1", newer),
+        ("barn1", RECORD),  # again in the same fetch
+        ("barn2", fix),  # another site's message in barn1's stream
+        ("barn1", older),  # an older revision after the newer one
+        ("barn1", fix),
+        ("barn1", points),
+        ("barn1", overlap),
+        ("barn1", points),
+    ]
+    messages = []
+    for n, (sender, body) in enumerate(bodies):
+        envelope = wire.Envelope(sender, f"{EVENT[:-2]}{n:02d}", body)
+        messages.append((wire.Envelope("barn1", EVENT, body).subject, wire.encode(envelope)))
+    try:
+        with engine.begin() as conn:
+            outcomes = apply_many(conn, "barn1", messages, 100.0)
+        taken, repeat, refused = Outcome.TAKEN, Outcome.REPEAT, Outcome.REFUSED
+        assert outcomes == [taken, taken, repeat, refused, repeat, taken, taken, taken, repeat]
+        with engine.begin() as conn:  # the same fetch again, as after a crash before the acks
+            again = apply_many(conn, "barn1", messages, 101.0)
+        assert again == [repeat, repeat, repeat, refused, repeat, repeat, repeat, repeat, repeat]
+        book = CentralBook(engine)
+        (current,), _ = book.records()
+        assert (current.uuid, current.count) == (FIX, 29)
+        (batch,) = book.batches()
+        assert batch.closed_ts == 9.0
+        series = book.counts("barn1", "cam1", 0.0, 20.0)
+        assert [(p.ts, p.count) for p in series] == [(10.0, 28), (11.0, 29), (12.0, 30)]
     finally:
         engine.dispose()
