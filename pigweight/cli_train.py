@@ -14,8 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pigweight.training.augment import AUGMENT
 from pigweight.vision.pig_model import DEFAULT_MODEL, SHARED_DATA
+
+# training.augment.AUGMENT's names, here so that `pigweight` starts without importing the
+# training stack (scipy: a second of every command's start); tests/training keeps them equal.
+AUGMENT_NAMES = ("camera", "full")
 
 RECIPES: dict[str, dict[str, Any]] = {
     # The shipped model: only data whose licence allows shipping weights trained on it.
@@ -87,7 +90,7 @@ def add_parser(sub: Any) -> None:
     train.add_argument("--limit", type=int, default=None, help="use this many training images")
     train.add_argument(
         "--augment",
-        choices=sorted(AUGMENT),
+        choices=AUGMENT_NAMES,
         default=None,
         help="'full' (flips, quarter turns, mosaics: many cameras; the default) or 'camera' "
         "(one fixed camera's frames: left-right mirror, crop, zoom and light only)",

@@ -191,3 +191,11 @@ def test_composite_frames_join_the_training(
 
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert json.loads(meta["pigweight_data"]) == {"composite": 3, "farm_polygons": 2}
+
+
+def test_the_cli_offers_every_augmentation_plan() -> None:
+    """`--augment` lists the plans without importing the training stack at start-up."""
+    from pigweight.cli_train import AUGMENT_NAMES
+    from pigweight.training.augment import AUGMENT
+
+    assert sorted(AUGMENT_NAMES) == sorted(AUGMENT)
