@@ -42,6 +42,8 @@ CENTRAL_MAX_AGE_S = 30 * 24 * 3600.0  # the central takes them within seconds; t
 # commits in milliseconds, and a repeat is a no-op (a slow commit only costs a repeat): short
 # is safe, and a restarted central has the backlog again within seconds.
 ACK_WAIT_S = 2.0
+# The same connection error again and again (a hub away for hours) is logged this often.
+REPEAT_LOG_EVERY = 60
 
 
 def central_stream(site: str) -> str:
@@ -61,11 +63,27 @@ async def connect(
     to `on_error` (a refused login is retried for ever, never raised: the owner's status
     says it from there)."""
 
+    last_text, times = "", 0
+
     async def error(exc: Exception) -> None:
+        # The client retries every second for as long as the server is away: the first of a
+        # run of the same error is a warning, the rest once a minute (a link down for a day
+        # would write 86,400 lines otherwise).
+        nonlocal last_text, times
         text = type(exc).__name__ if not str(exc) else str(exc)
-        logger.warning("nats: %s", text)
+        times = times + 1 if text == last_text else 0
+        last_text = text
+        if times == 0:
+            logger.warning("nats: %s", text)
+        elif times % REPEAT_LOG_EVERY == 0:
+            logger.warning("nats: %s (again, %d times)", text, times)
         if on_error is not None:
             on_error(text)
+
+    async def reconnected() -> None:
+        nonlocal last_text, times
+        last_text, times = "", 0
+        logger.info("nats: reconnected")
 
     options: dict[str, object] = {
         "servers": [settings.nats_url],
@@ -76,7 +94,7 @@ async def connect(
         "allow_reconnect": True,
         "error_cb": error,
         "disconnected_cb": _disconnected,
-        "reconnected_cb": _reconnected,
+        "reconnected_cb": reconnected,
     }
     if inbox_prefix is not None:
         options["inbox_prefix"] = inbox_prefix
@@ -103,10 +121,6 @@ def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
 
 async def _disconnected() -> None:
     logger.info("nats: disconnected; reconnecting")
-
-
-async def _reconnected() -> None:
-    logger.info("nats: reconnected")
 
 
 async def ensure_site_stream(js: JetStreamContext, site: str) -> None:
