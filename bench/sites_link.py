@@ -1,6 +1,7 @@
 """The link cut, large: sites record while the hub is down and the central is killed.
 
     .venv/bin/python bench/sites_link.py                       # ~3 min: 2 sites x 500, 120 s down
+    .venv/bin/python bench/sites_link.py --cut link            # the hub up, the links cut
     .venv/bin/python bench/sites_link.py --records 100 --down-s 20   # ~40 s
 
 Real nats-servers (a hub with JetStream domain `hub`, one leaf a site, tests/natsd.py), a
@@ -10,17 +11,20 @@ SitePublisher in this process. Then:
 
 1. baseline, link up: each site records 50 weighings; the time from the last one until
    every one is in the central's PostgreSQL;
-2. the hub is stopped; each site records --records weighings (one in 25 then corrected, one
-   in 50 deleted) while the central's ingest is SIGKILLed once and started again;
-3. after --down-s the hub starts again; the ingest is SIGKILLed a second time as soon as the
-   first of the backlog reaches PostgreSQL, and started again;
+2. the hub is stopped (--cut link: the sites' leaf links are cut by a TCP relay, the hub
+   running, as when a barn's internet goes); each site records --records weighings (one in
+   25 then corrected, one in 50 deleted) while the central's ingest is SIGKILLed once and
+   started again;
+3. after --down-s the hub starts again (--cut link: the relay lets the links through); the
+   ingest is SIGKILLed a second time as soon as the first of the backlog reaches PostgreSQL,
+   and started again;
 4. figures: the seconds from the hub's return until every record, correction and deletion
    is in PostgreSQL; rows there against rows made (exactly once: no record missing, none
    twice, each correction pointing at its record); the sites' record() p50/p99 while the
    link was down.
 
 Target (issue 21): all in PostgreSQL exactly once within 10 s of the link's return.
-Writes bench/results/sites_link.json.
+Writes bench/results/sites_link_hub.json (sites_link_link.json with --cut link).
 """
 
 from __future__ import annotations
@@ -52,10 +56,10 @@ from pigweight.store.db import (  # noqa: E402
 )
 from pigweight.weighing.records import RecordBook  # noqa: E402
 from pigweight.weighing.rules import Weighing  # noqa: E402
-from tests.natsd import Hub, Leaf, central_ingest, site_password  # noqa: E402
+from tests.natsd import Hub, Leaf, LinkProxy, central_ingest, site_password  # noqa: E402
 from tests.postgres import PostgresServer, installed  # noqa: E402
 
-RESULTS = REPO / "bench" / "results" / "sites_link.json"
+RESULTS = REPO / "bench" / "results" / "sites_link_hub.json"  # _link.json with --cut link
 T0 = time.monotonic()
 
 
@@ -124,6 +128,17 @@ def counts(central: Engine) -> tuple[int, int, int]:
     return int(rows), int(distinct), int(deleted)
 
 
+def first_row_after(central: Engine, wall: float) -> float | None:
+    """Seconds from `wall` (time.time()) to the first record the central took after it."""
+    with central.connect() as conn:
+        first = conn.execute(
+            select(func.min(central_records.c.received_ts)).where(
+                central_records.c.received_ts > wall
+            )
+        ).scalar_one()
+    return None if first is None else round(float(first) - wall, 2)
+
+
 def wait_for(central: Engine, rows: int, deleted: int, limit_s: float) -> float | None:
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
@@ -153,7 +168,14 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=2)
     parser.add_argument("--records", type=int, default=500, help="weighings a site while down")
     parser.add_argument("--down-s", type=float, default=120.0)
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--cut",
+        choices=("hub", "link"),
+        default="hub",
+        help="hub: the hub's nats-server stopped (the issue's); link: the sites' leaf links "
+        "cut by a TCP relay while both nats-servers run (a barn's internet gone)",
+    )
+    parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
     bin_dir = installed()
     if bin_dir is None:
@@ -163,15 +185,32 @@ def main() -> None:
     pg = PostgresServer(bin_dir, durable=True)
     pg.start()
     root = Path(tempfile.mkdtemp(prefix="pw-sites-link-"))
-    hub = Hub(root, names)
+    proxy = LinkProxy() if args.cut == "link" else None
+    hub = Hub(root, names, advertise=None if proxy is None else proxy.port)
     hub.start()
-    leaves = [Leaf(root, name, hub) for name in names]
+    if proxy is not None:
+        proxy.target_port = hub.leaf_port
+        proxy.start()
+    leaves = [Leaf(root, n, hub, via=None if proxy is None else proxy.port) for n in names]
     for leaf in leaves:
         leaf.start()
     url = pg.url(pg.create_database())
     central = open_database(root / "central", url)
     child = central_ingest(root, hub, url, names)
-    result: dict[str, Any] = {"sites": args.sites, "records_a_site": args.records}
+    result: dict[str, Any] = {"cut": args.cut, "sites": args.sites, "records_a_site": args.records}
+
+    def cut() -> None:
+        if proxy is None:
+            hub.stop()
+        else:
+            proxy.cut()
+
+    def restore() -> None:
+        if proxy is None:
+            hub.start()
+        else:
+            proxy.restore()
+
     try:
         sites = [Site(root, leaf) for leaf in leaves]
         deadline = time.monotonic() + 30
@@ -190,9 +229,9 @@ def main() -> None:
             for s in sites:
                 s.latencies.clear()
             # 2. the hub down; the sites record; the ingest killed once
-            hub.stop()
+            cut()
             down_at = time.monotonic()
-            log(f"hub stopped; the sites record {args.records} weighings each")
+            log(f"{args.cut} cut; the sites record {args.records} weighings each")
             nonlocal child
             recording = asyncio.ensure_future(run_sites(sites, args.records, fixes=True))
             await asyncio.sleep(min(5.0, args.down_s / 4))
@@ -212,14 +251,15 @@ def main() -> None:
             await asyncio.sleep(max(0.0, args.down_s - (time.monotonic() - down_at)))
             # 3. the link back; the ingest killed again as the backlog starts to land
             rows_before = counts(central)[0]
-            hub.start()
+            restore()
             back = time.monotonic()
-            log(f"hub back after {back - down_at:.0f} s")
+            log(f"{args.cut} back after {back - down_at:.0f} s")
             while counts(central)[0] == rows_before and time.monotonic() - back < 30:
                 await asyncio.sleep(0.02)
             first = time.monotonic() - back
             child.send_signal(signal.SIGKILL)
             child.wait(10)
+            killed_wall, killed = time.time(), time.monotonic()
             child = central_ingest(root, hub, url, names)
             log(f"first of the backlog at the central {first:.1f} s after; ingest killed again")
             rows = sum(s.expected()[0] for s in sites)
@@ -228,6 +268,8 @@ def main() -> None:
             all_in = None if took is None else round(time.monotonic() - back, 2)
             result["first_after_return_s"] = round(first, 2)
             result["all_after_return_s"] = all_in
+            result["second_kill_at_s"] = round(killed - back, 2)
+            result["restarted_first_row_after_kill_s"] = first_row_after(central, killed_wall)
             for s in sites:
                 await s.publisher.stop()
 
@@ -248,13 +290,16 @@ def main() -> None:
         central.dispose()
         for leaf in leaves:
             leaf.stop()
+        if proxy is not None:
+            proxy.stop()
         hub.stop()
         pg.stop()
     result["load_average"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
     print(json.dumps(result, indent=2))
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.results}")
+    path = args.results or RESULTS.with_name(f"sites_link_{args.cut}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ the sites' link. Start-up waits on the monitoring port's /healthz, never a fixed
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -14,11 +16,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pigweight.sites.nats_config import HubPorts, hub_config, leaf_config, site_password_variable
 
@@ -103,28 +107,44 @@ class NatsServer:
 
 
 class Hub(NatsServer):
-    def __init__(self, folder: Path, sites: Sequence[str]) -> None:
+    """`advertise`: the leaf port the hub tells leaf nodes to come back to (a LinkProxy's: a
+    leaf learns the hub's own address from it otherwise, and goes round the proxy)."""
+
+    def __init__(self, folder: Path, sites: Sequence[str], advertise: int | None = None) -> None:
         env = {"PW_CENTRAL_PASSWORD": CENTRAL_PASSWORD}
         env |= {site_password_variable(s): site_password(s) for s in sites}
         super().__init__("hub", folder, env)
         self.leaf_port = free_port()
         ports = HubPorts(self.client_port, self.leaf_port, self.monitor_port)
-        self.config.write_text(hub_config(sites, folder / "hub-js", ports, host="127.0.0.1"))
+        config = hub_config(sites, folder / "hub-js", ports, host="127.0.0.1")
+        if advertise is not None:
+            config = config.replace(
+                "leafnodes {", f"leafnodes {{\n  advertise: 127.0.0.1:{advertise}"
+            )
+        self.config.write_text(config)
 
     def leafnode_count(self) -> int:
         return int(self.monitor("leafz").get("leafnodes", 0))  # type: ignore[call-overload]
 
 
 class Leaf(NatsServer):
-    """A site's nats-server; `password`: the leaf password it presents (a wrong one for the
-    tests of a site posing as another)."""
+    """A site's nats-server; `login_as`: the leaf user it presents (another site's, for the
+    tests of a site posing as another); `via`: the port its link goes through (a LinkProxy's)."""
 
-    def __init__(self, folder: Path, site: str, hub: Hub, login_as: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        site: str,
+        hub: Hub,
+        login_as: str | None = None,
+        via: int | None = None,
+    ) -> None:
         user = login_as or site
+        port = hub.leaf_port if via is None else via
         env = {
             "NATS_USER": site,
             "NATS_PASSWORD": site_password(site),
-            "PW_HUB_URL": f"nats-leaf://{user}:{site_password(user)}@127.0.0.1:{hub.leaf_port}",
+            "PW_HUB_URL": f"nats-leaf://{user}:{site_password(user)}@127.0.0.1:{port}",
         }
         super().__init__(f"leaf-{site}", folder, env)
         self.site = site
@@ -149,6 +169,74 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free port")
+
+
+class LinkProxy:
+    """A TCP relay for the sites' leaf links, to cut the link while both nats-servers run (a
+    barn's internet gone, not the hub stopped). Its own thread and event loop; `cut()` closes
+    the listener and every relayed connection, `restore()` listens again."""
+
+    def __init__(self, target_port: int | None = None) -> None:
+        self.port = free_port()
+        self.target_port = target_port  # set before start() when the hub is made after
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def start(self) -> None:
+        self._thread.start()
+        self.restore()
+
+    def restore(self) -> None:
+        self._call(self._listen())
+
+    def cut(self) -> None:
+        self._call(self._cut())
+
+    def stop(self) -> None:
+        self.cut()
+        self._call(self._settle())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    async def _settle(self) -> None:
+        """Let the relays the cut ended finish (a pending task left would warn at close)."""
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.wait(others, timeout=2) if others else None
+
+    def _call(self, coroutine: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(5)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self.target_port is not None
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError, asyncio.CancelledError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.transport.abort()
 
 
 class Single(NatsServer):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,16 @@ from pigweight.store.db import (
 )
 from pigweight.weighing.records import RecordBook
 from pigweight.weighing.rules import Weighing
-from tests.natsd import CENTRAL_PASSWORD, Hub, Leaf, central_ingest, site_password
+from tests.conftest import need_system
+from tests.natsd import (
+    CENTRAL_PASSWORD,
+    Hub,
+    Leaf,
+    LinkProxy,
+    central_ingest,
+    installed,
+    site_password,
+)
 
 pytestmark = pytest.mark.timeout(120)
 SITES = ("barn1", "barn2")  # the hub's (tests/sites/conftest.py)
@@ -81,6 +91,42 @@ async def _published(publisher: SitePublisher, count: int) -> None:
 def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
     tmp_path: Path, hub: Hub, barn1: Leaf, postgres: Any
 ) -> None:
+    _cut_record_return(tmp_path, hub, barn1, postgres, hub.stop, hub.start)
+
+
+@pytest.mark.alone
+def test_a_barns_internet_gone_while_the_hub_runs_loses_nothing(
+    tmp_path: Path, postgres: Any
+) -> None:
+    """The hub stays up; the leaf link is cut between the two nats-servers (a TCP relay)."""
+    need_system(installed(), "nats-server is not installed (Debian: apt-get install nats-server)")
+    proxy = LinkProxy()
+    hub = Hub(tmp_path, list(SITES), advertise=proxy.port)
+    hub.start()
+    proxy.target_port = hub.leaf_port
+    proxy.start()
+    barn1 = Leaf(tmp_path, "barn1", hub, via=proxy.port)
+    barn1.start()
+    try:
+        _wait(lambda: hub.leafnode_count() == 1, 10, "the leaf link through the relay")
+        _cut_record_return(tmp_path, hub, barn1, postgres, proxy.cut, proxy.restore)
+    finally:
+        barn1.stop()
+        proxy.stop()
+        hub.stop()
+
+
+def _cut_record_return(
+    tmp_path: Path,
+    hub: Hub,
+    barn1: Leaf,
+    postgres: Any,
+    cut: Callable[[], None],
+    restore: Callable[[], None],
+) -> None:
+    """The link cut; the site records 20 weighings, corrects one and deletes one; the link
+    back and the central's ingest SIGKILLed as the first arrives: every one at the central
+    within 10 s of the link's return, once."""
     name = postgres.create_database()
     url = postgres.url(name)
     central = open_database(tmp_path / "central", url)  # its schema before the ingest
@@ -89,7 +135,7 @@ def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
         book, publisher, site_db = _site(tmp_path, barn1)
         # the central's streams exist before the cut (as they would after its first start)
         _wait(lambda: _streams_made(hub), 20, "the central's streams on the hub")
-        hub.stop()  # the link is down
+        cut()
         latencies: list[float] = []
 
         async def record_while_down() -> None:
@@ -109,7 +155,7 @@ def test_link_cut_and_a_killed_central_lose_nothing_and_repeat_nothing(
 
         asyncio.run(record_while_down())
         print(f"site: 20 weighings while the link was down, slowest {max(latencies):.3f} s")
-        hub.start()
+        restore()
         back = time.monotonic()
         _wait(lambda: _rows(central) > 0, 10, "the first record at the central")
         ingest.send_signal(signal.SIGKILL)  # mid-ingest: before its acks, maybe mid-batch
