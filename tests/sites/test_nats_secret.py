@@ -5,9 +5,7 @@ logger at DEBUG, and then every answer they give about their link is read."""
 from __future__ import annotations
 
 import base64
-import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from fastapi.testclient import TestClient
 from pigweight.app import create_app
 from tests.api.conftest import make_settings
 from tests.natsd import Hub, Leaf
+from tests.sites.conftest import LogLines
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,34 +22,11 @@ PLANTED = "Barn2-Secret"
 FORMS = (PLANTED.lower(), base64.b64encode(f"barn2:{PLANTED}".encode()).decode().lower())
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.NOTSET)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.name}: {logging.Formatter().format(record)}")
-
-
-@pytest.fixture
-def every_log() -> Iterator[_Lines]:
-    handler = _Lines()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 def _leaks(text: str) -> list[str]:
     return [form for form in FORMS if form in text.lower()]
 
 
-def test_the_nats_password_is_never_shown(tmp_path: Path, hub: Hub, every_log: _Lines) -> None:
+def test_the_nats_password_is_never_shown(tmp_path: Path, hub: Hub, every_log: LogLines) -> None:
     barn2 = Leaf(tmp_path, "barn2", hub)
     barn2.start()
     site_settings = make_settings(
