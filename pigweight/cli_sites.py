@@ -2,6 +2,8 @@
 
     pigweight sites nats-config --hub --sites barn1,barn2 --store-dir /var/lib/nats
     pigweight sites nats-config --leaf --site barn1 --store-dir /var/lib/nats
+    … --tls-cert hub.pem --tls-key hub.key [--tls-ca ca.pem --verify-clients]   (TLS)
+    … --leaf … --hub-ca ca.pem [--link-cert barn1.pem --link-key barn1.key]    (TLS link)
     pigweight sites ingest      (the central's taking of CENTRAL_SITES alone, without the web)
 
 The configurations are the ones the tests run (pigweight/sites/nats_config.py); they hold no
@@ -14,13 +16,14 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pigweight.errors import PigWeightError
 from pigweight.settings import load_settings
 from pigweight.sites.central import CentralIngest
-from pigweight.sites.nats_config import HubPorts, hub_config, leaf_config
+from pigweight.sites.nats_config import HubPorts, TlsFiles, hub_config, leaf_config
 from pigweight.sites.wire import check_site
 from pigweight.store.db import open_database
 
@@ -44,24 +47,94 @@ def add_parser(sub: Any) -> None:
     config.add_argument("--port", type=int, default=4222, help="client port")
     config.add_argument("--leaf-port", type=int, default=7422, help="--hub: leaf node port")
     config.add_argument("--monitor-port", type=int, default=8222)
+    config.add_argument(
+        "--host", help="the client and leaf ports' address (hub: 0.0.0.0; leaf: 127.0.0.1)"
+    )
+    _add_tls_arguments(config)
     config.set_defaults(func=_nats_config)
     ingest = actions.add_parser("ingest", help="take the sites' messages (CENTRAL_SITES)")
     ingest.set_defaults(func=_ingest)
 
 
+def _add_tls_arguments(config: Any) -> None:
+    tls = config.add_argument_group("TLS (PEM files; the keys stay in their files)")
+    tls.add_argument("--tls-cert", type=Path, help="this server's certificate: TLS only")
+    tls.add_argument("--tls-key", type=Path, help="the key of --tls-cert")
+    tls.add_argument("--tls-ca", type=Path, help="the CA that signs the clients' certificates")
+    tls.add_argument(
+        "--verify-clients",
+        action="store_true",
+        help="every client (and, on the hub, every site's leaf) must show a certificate "
+        "signed by --tls-ca",
+    )
+    tls.add_argument(
+        "--hub-ca", type=Path, help="--leaf: link to the hub over TLS, checked by this CA"
+    )
+    tls.add_argument("--link-cert", type=Path, help="--leaf: the certificate shown to the hub")
+    tls.add_argument("--link-key", type=Path, help="--leaf: the key of --link-cert")
+
+
 def _nats_config(args: argparse.Namespace) -> int:
+    tls = _listener_tls(args)
     if args.hub:
         sites = [check_site(s.strip()) for s in args.sites.split(",") if s.strip()]
         if not sites:
             raise SitesError("--hub needs --sites barn1,barn2,...")
+        if args.hub_ca or args.link_cert or args.link_key:
+            raise SitesError("--hub-ca, --link-cert and --link-key are a leaf's (--leaf)")
         ports = HubPorts(args.port, args.leaf_port, args.monitor_port)
-        print(hub_config(sites, args.store_dir, ports), end="")
+        host = args.host or "0.0.0.0"
+        print(_checked(lambda: hub_config(sites, args.store_dir, ports, host, tls)), end="")
         return 0
     site = args.site or load_settings().sites.site_id
     if not site:
         raise SitesError("--leaf needs --site ID (or SITE_ID)")
-    print(leaf_config(check_site(site), args.store_dir, args.port, args.monitor_port), end="")
+    link = _link_tls(args)
+    host = args.host or "127.0.0.1"
+    config = _checked(
+        lambda: leaf_config(
+            check_site(site), args.store_dir, args.port, args.monitor_port, host, link, tls
+        )
+    )
+    print(config, end="")
     return 0
+
+
+def _listener_tls(args: argparse.Namespace) -> TlsFiles | None:
+    """The server's own listeners' TLS (--tls-*), None without it."""
+    if not (args.tls_cert or args.tls_key or args.tls_ca or args.verify_clients):
+        return None
+    files = TlsFiles(args.tls_cert, args.tls_key, args.tls_ca, args.verify_clients)
+    problem = files.problem()
+    if problem:
+        raise SitesError(f"{problem}: --tls-cert FILE --tls-key FILE [--tls-ca FILE]")
+    _readable(args.tls_cert, args.tls_key, args.tls_ca)
+    return files
+
+
+def _link_tls(args: argparse.Namespace) -> TlsFiles | None:
+    """A leaf's link to the hub over TLS (--hub-ca, --link-cert, --link-key)."""
+    if not (args.hub_ca or args.link_cert or args.link_key):
+        return None
+    if args.hub_ca is None:
+        raise SitesError("a TLS link needs --hub-ca: the CA that signs the hub's certificate")
+    if (args.link_cert is None) != (args.link_key is None):
+        raise SitesError("--link-cert and --link-key go together")
+    _readable(args.hub_ca, args.link_cert, args.link_key)
+    return TlsFiles(args.link_cert, args.link_key, args.hub_ca)
+
+
+def _readable(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None and not path.is_file():
+            raise SitesError(f"no such file: {path}")
+
+
+def _checked(make: Callable[[], str]) -> str:
+    try:
+        return make()
+    except ValueError as error:  # a path nats-server could not read
+        raise SitesError(str(error)) from None
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 Each runs from the configuration `pigweight sites nats-config` prints (pigweight/sites/
 nats_config.py), in a folder of its own; the hub can be stopped and started again to cut
-the sites' link. Start-up waits on the monitoring port's /healthz, never a fixed sleep.
+the sites' link. With `TlsFiles` a server's ports take TLS only (tests/tlscerts.py makes the
+certificates). Start-up waits on the monitoring port's /healthz, never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pigweight.sites.nats_config import HubPorts, hub_config, leaf_config, site_password_variable
+from pigweight.sites.nats_config import (
+    HubPorts,
+    TlsFiles,
+    hub_config,
+    leaf_config,
+    site_password_variable,
+)
 
 NATS_SERVER = Path("/usr/sbin/nats-server")
 CENTRAL_PASSWORD = "central-pw-1"  # the tests' central user
@@ -41,8 +48,11 @@ def site_password(site: str) -> str:
 class NatsServer:
     """One nats-server process: its config written under `folder`, started and stopped."""
 
-    def __init__(self, name: str, folder: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, folder: Path, env: dict[str, str], tls: TlsFiles | None = None
+    ) -> None:
         self.name = name
+        self.tls = tls
         self.folder = folder
         self.env = env
         self.client_port = free_port()
@@ -53,7 +63,8 @@ class NatsServer:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.client_port}"
+        scheme = "nats" if self.tls is None else "tls"
+        return f"{scheme}://127.0.0.1:{self.client_port}"
 
     def start(self) -> None:
         binary = str(NATS_SERVER) if NATS_SERVER.is_file() else "nats-server"
@@ -110,13 +121,19 @@ class Hub(NatsServer):
     """`advertise`: the leaf port the hub tells leaf nodes to come back to (a LinkProxy's: a
     leaf learns the hub's own address from it otherwise, and goes round the proxy)."""
 
-    def __init__(self, folder: Path, sites: Sequence[str], advertise: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        sites: Sequence[str],
+        tls: TlsFiles | None = None,
+        advertise: int | None = None,
+    ) -> None:
         env = {"PW_CENTRAL_PASSWORD": CENTRAL_PASSWORD}
         env |= {site_password_variable(s): site_password(s) for s in sites}
-        super().__init__("hub", folder, env)
+        super().__init__("hub", folder, env, tls)
         self.leaf_port = free_port()
         ports = HubPorts(self.client_port, self.leaf_port, self.monitor_port)
-        config = hub_config(sites, folder / "hub-js", ports, host="127.0.0.1")
+        config = hub_config(sites, folder / "hub-js", ports, host="127.0.0.1", tls=tls)
         if advertise is not None:
             config = config.replace(
                 "leafnodes {", f"leafnodes {{\n  advertise: 127.0.0.1:{advertise}"
@@ -128,8 +145,9 @@ class Hub(NatsServer):
 
 
 class Leaf(NatsServer):
-    """A site's nats-server; `login_as`: the leaf user it presents (another site's, for the
-    tests of a site posing as another); `via`: the port its link goes through (a LinkProxy's)."""
+    """A site's nats-server; `login_as`: the leaf user it logs in to the hub as (another
+    site's, for the tests of a site posing as another); `link_tls`, `tls`: leaf_config's;
+    `via`: the port its link goes through (a LinkProxy's)."""
 
     def __init__(
         self,
@@ -137,6 +155,8 @@ class Leaf(NatsServer):
         site: str,
         hub: Hub,
         login_as: str | None = None,
+        link_tls: TlsFiles | None = None,
+        tls: TlsFiles | None = None,
         via: int | None = None,
     ) -> None:
         user = login_as or site
@@ -146,11 +166,17 @@ class Leaf(NatsServer):
             "NATS_PASSWORD": site_password(site),
             "PW_HUB_URL": f"nats-leaf://{user}:{site_password(user)}@127.0.0.1:{port}",
         }
-        super().__init__(f"leaf-{site}", folder, env)
+        super().__init__(f"leaf-{site}", folder, env, tls)
         self.site = site
-        self.config.write_text(
-            leaf_config(site, folder / f"{site}-js", self.client_port, self.monitor_port)
+        config = leaf_config(
+            site,
+            folder / f"{site}-js",
+            self.client_port,
+            self.monitor_port,
+            link_tls=link_tls,
+            tls=tls,
         )
+        self.config.write_text(config)
 
 
 # Ports below the kernel's ephemeral range (32768 and up), a block of 2000 for each pytest-xdist
@@ -261,11 +287,16 @@ class Single(NatsServer):
 
 
 def central_ingest(
-    root: Path, hub: Hub, database_url: str, sites: Sequence[str]
+    root: Path,
+    hub: Hub,
+    database_url: str,
+    sites: Sequence[str],
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """The central's ingest as a child process (`pigweight sites ingest`, what `serve
-    --central` runs), on `database_url`, taking `sites` from `hub`; its log in
-    root/ingest.log. A test or bench SIGKILLs it to play a crashed central."""
+    --central` runs), on `database_url`, taking `sites` from `hub` (with `settings` added to
+    its environment: NATS_TLS_CA ...); its log in root/ingest.log. A test or bench SIGKILLs
+    it to play a crashed central."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
@@ -275,7 +306,7 @@ def central_ingest(
         "NATS_USER": "central",
         "NATS_PASSWORD": CENTRAL_PASSWORD,
         "CENTRAL_SITES": ",".join(sites),
-    }
+    } | (settings or {})
     command = [sys.executable, "-m", "pigweight", "sites", "ingest"]
     with (root / "ingest.log").open("ab") as log:  # the child keeps its own copy
         return subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=log)

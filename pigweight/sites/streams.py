@@ -63,6 +63,10 @@ async def connect(
     to `on_error` (a refused login is retried for ever, never raised: the owner's status
     says it from there)."""
 
+    tls = _tls(settings)
+    # TLS 1.3 finishes the client's handshake before the server checks for a certificate: a
+    # server that wants one and gets none then just closes the connection.
+    certless = tls is not None and settings.nats_tls_cert is None
     last_text, times = "", 0
 
     async def error(exc: Exception) -> None:
@@ -70,7 +74,9 @@ async def connect(
         # run of the same error is a warning, the rest once a minute (a link down for a day
         # would write 86,400 lines otherwise).
         nonlocal last_text, times
-        text = type(exc).__name__ if not str(exc) else str(exc)
+        text = tls_words(exc) or (type(exc).__name__ if not str(exc) else str(exc))
+        if certless and isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            text += " (TLS: does the NATS server ask for a client certificate? NATS_TLS_CERT)"
         times = times + 1 if text == last_text else 0
         last_text = text
         if times == 0:
@@ -102,7 +108,6 @@ async def connect(
         options["user"] = settings.nats_user
     if settings.nats_password is not None:
         options["password"] = settings.nats_password.get_secret_value()
-    tls = _tls(settings)
     if tls is not None:
         options["tls"] = tls
     return await nats.connect(**options)  # type: ignore[arg-type]
@@ -189,4 +194,27 @@ def describe(exc: BaseException) -> str:
     """An error in one line for a status or a log (a TaskGroup's: each of its errors)."""
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(describe(e) for e in exc.exceptions)
+    words = tls_words(exc)
+    if words is not None:
+        return words
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def tls_words(exc: BaseException) -> str | None:
+    """A TLS handshake that failed, said with the setting to look at (None: not TLS).
+
+    OpenSSL's own text ("sslv3 alert bad certificate") names neither side: which one
+    refused, and which file is wrong, is what an operator needs."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            "TLS: the NATS server's certificate failed our check (NATS_TLS_CA, and the host "
+            f"in NATS_URL): certificate verify failed: {exc.verify_message}"
+        )
+    if isinstance(exc, ssl.SSLError) and "CERTIFICATE" in str(exc.reason or "").upper():
+        return (
+            "TLS: the NATS server refused our certificate or its absence (NATS_TLS_CERT and "
+            f"NATS_TLS_KEY: one its CA signed): {exc.reason}"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or exc}"
+    return None
