@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.errors import UnexpectedEOF
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
@@ -75,7 +77,7 @@ async def connect(
         # would write 86,400 lines otherwise).
         nonlocal last_text, times
         text = tls_words(exc) or (type(exc).__name__ if not str(exc) else str(exc))
-        if certless and isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+        if certless and isinstance(exc, _CLOSED):
             text += " (TLS: does the NATS server ask for a client certificate? NATS_TLS_CERT)"
         times = times + 1 if text == last_text else 0
         last_text = text
@@ -113,15 +115,42 @@ async def connect(
     return await nats.connect(**options)  # type: ignore[arg-type]
 
 
+class TlsFileError(ValueError):
+    """A NATS_TLS_* file that cannot be used; the message names the setting."""
+
+
 def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
-    if settings.nats_tls_ca is None and settings.nats_tls_cert is None:
+    ca, cert, key = settings.nats_tls_ca, settings.nats_tls_cert, settings.nats_tls_key
+    if ca is None and cert is None:
         return None if not settings.nats_url.startswith("tls://") else ssl.create_default_context()
-    context = ssl.create_default_context(
-        cafile=None if settings.nats_tls_ca is None else str(settings.nats_tls_ca)
-    )
-    if settings.nats_tls_cert is not None and settings.nats_tls_key is not None:
-        context.load_cert_chain(str(settings.nats_tls_cert), str(settings.nats_tls_key))
+    # OpenSSL's own errors name no file, and one about a file reads like the server's refusal
+    for name, path in (("NATS_TLS_CA", ca), ("NATS_TLS_CERT", cert), ("NATS_TLS_KEY", key)):
+        if path is not None:
+            _readable(name, path)
+    try:
+        context = ssl.create_default_context(cafile=None if ca is None else str(ca))
+    except ssl.SSLError as error:
+        raise TlsFileError(f"NATS_TLS_CA: no CA certificate in {ca}: {error.reason}") from None
+    if cert is not None and key is not None:
+        try:
+            context.load_cert_chain(str(cert), str(key))
+        except ssl.SSLError as error:
+            raise TlsFileError(
+                f"NATS_TLS_CERT, NATS_TLS_KEY: not a certificate and its key: {error.reason}"
+            ) from None
     return context
+
+
+# How a server that closed the connection under a client shows (nats-py's own, after the
+# handshake).
+_CLOSED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, UnexpectedEOF)
+
+
+def _readable(name: str, path: Path) -> None:
+    try:
+        path.open("rb").close()
+    except OSError as error:
+        raise TlsFileError(f"{name}: cannot read {path}: {error.strerror or error}") from None
 
 
 async def _disconnected() -> None:
@@ -210,11 +239,14 @@ def tls_words(exc: BaseException) -> str | None:
             "TLS: the NATS server's certificate failed our check (NATS_TLS_CA, and the host "
             f"in NATS_URL): certificate verify failed: {exc.verify_message}"
         )
-    if isinstance(exc, ssl.SSLError) and "CERTIFICATE" in str(exc.reason or "").upper():
+    reason = str(getattr(exc, "reason", None) or exc)
+    if isinstance(exc, ssl.SSLError) and "ALERT" in reason and "CERTIFICATE" in reason:
         return (
             "TLS: the NATS server refused our certificate or its absence (NATS_TLS_CERT and "
-            f"NATS_TLS_KEY: one its CA signed): {exc.reason}"
+            f"NATS_TLS_KEY: one its CA signed): {reason}"
         )
     if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or exc}"
+        return f"TLS: {reason}"
+    if isinstance(exc, TlsFileError):
+        return f"TLS: {exc}"
     return None
