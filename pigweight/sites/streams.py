@@ -141,8 +141,7 @@ def _tls(settings: SiteSettings) -> ssl.SSLContext | None:
     return context
 
 
-# How a server that closed the connection under a client shows (nats-py's own, after the
-# handshake).
+# A server closing the connection under a client, as the socket or nats-py says it.
 _CLOSED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, UnexpectedEOF)
 
 
