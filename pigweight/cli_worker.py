@@ -17,7 +17,7 @@ import signal
 from typing import Any
 
 from pigweight.settings import load_settings
-from pigweight.sites.index_queue import IndexWorker
+from pigweight.sites.index_worker import IndexWorker
 from pigweight.vision.segmenter import create_segmenter
 
 

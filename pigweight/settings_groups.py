@@ -425,6 +425,13 @@ class ArchiveSettings(_Group):
         "(a shared mount, at its own place on each machine); a file under it is sent to the "
         "workers by its path inside it, others by their full path.",
     )
+    index_source_url: str | None = Field(
+        None,
+        description="With INDEX_WORKERS=queue: this server's address as the workers reach it "
+        "(e.g. http://nvr.farm.lan:8000). Each job then carries a link to its file, which a "
+        "worker without the file under its INDEX_SHARED_ROOT reads over HTTP Range with the "
+        "job's own token. Empty: workers need the file on their disks.",
+    )
     max_video_upload_gb: float = Field(
         50.0, gt=0, le=10000, description="Largest video file an upload may have (GB)."
     )
@@ -435,6 +442,22 @@ class ArchiveSettings(_Group):
         description="Disk space for HLS segments remuxed on demand (MB); the least recently "
         "used go first.",
     )
+
+    @field_validator("index_source_url", mode="before")
+    @classmethod
+    def _check_source_url(cls, value: Any) -> Any:
+        value = _blank_is_none(value)
+        if value is None:
+            return None
+        text = str(value).strip().rstrip("/")
+        scheme, found, rest = text.partition("://")
+        if not found or scheme not in ("http", "https") or not rest.split("/")[0]:
+            raise ValueError(
+                "use http://HOST:PORT or https://HOST (this server, as workers see it)"
+            )
+        if "@" in rest.split("/")[0] or "?" in rest or "#" in rest:
+            raise ValueError("give the address alone: no user, password, query or fragment")
+        return text
 
 
 class TeachingSettings(_Group):

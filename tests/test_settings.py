@@ -225,6 +225,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "INDEX_MAX_SIDE_PX": ("960", 960),
     "INDEX_WORKERS": ("queue", "queue"),
     "INDEX_SHARED_ROOT": ("/mnt/nvr", Path("/mnt/nvr")),
+    "INDEX_SOURCE_URL": ("http://nvr.farm.lan:8000/", "http://nvr.farm.lan:8000"),
     "MAX_VIDEO_UPLOAD_GB": ("10", 10.0),
     "HLS_CACHE_MB": ("512", 512.0),
     "LABEL_QUEUE_MB": ("100", 100.0),

@@ -52,6 +52,7 @@ from pigweight.media.uploads import (
 )
 from pigweight.pipeline.archive import InvalidTime, VideoNotFound
 from pigweight.redact import redact_text
+from pigweight.sites.index_source import IndexTokenRefused
 from pigweight.sites.wire import WireError
 from pigweight.store.copy import CopyRefused
 from pigweight.streaming.webrtc import InvalidOffer, TooManyPeers, WebRTCDisabled
@@ -118,6 +119,7 @@ STATUS: dict[type[PigWeightError], int] = {
     LoginRefused: 401,
     NotSignedIn: 401,
     Forbidden: 403,
+    IndexTokenRefused: 403,
     TooManyLogins: 429,
     LoginBusy: 503,
     # users and tokens

@@ -29,6 +29,8 @@ EXCEPTIONS: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/auth/me"): None,
     ("POST", "/api/auth/login"): None,
     ("POST", "/api/auth/logout"): None,
+    # A queued index job's file: its token opens it, not a login (sites/index_source.py).
+    ("GET", "/api/index_jobs/{video_id}/file"): None,
     # POSTs that change nothing stored: counting a photo, opening a live view, signing a
     # link to media the viewer may watch anyway.
     ("POST", "/api/count_image"): "viewer",

@@ -70,8 +70,8 @@ class SigningKey:
     """The key in DATA_DIR/url-signing.key. Every call reads the file (64 bytes; call it
     from a thread): a key deleted or replaced voids the links signed with it at once."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / KEY_FILE
+    def __init__(self, data_dir: Path, name: str = KEY_FILE) -> None:
+        self.path = Path(data_dir) / name  # another name: another key (index-jobs.key)
 
     def current(self) -> bytes | None:
         """The key now; None when there is none or it is damaged: then no link opens."""
@@ -83,16 +83,16 @@ class SigningKey:
 
     def for_signing(self) -> bytes:
         """The key, made when there is none."""
-        key = self.current()
+        key, name = self.current(), self.path.name
         if key is None and not self.path.exists():
             try:
                 self._make()
             except OSError as exc:  # a full or read-only disk
-                raise KeyFileError(f"cannot write {KEY_FILE} in DATA_DIR: {exc.strerror}") from exc
+                raise KeyFileError(f"cannot write {name} in DATA_DIR: {exc.strerror}") from exc
             key = self.current()
         if key is None:
             raise KeyFileError(
-                f"{KEY_FILE} in DATA_DIR cannot be read or holds no key: delete it and a new "
+                f"{name} in DATA_DIR cannot be read or holds no key: delete it and a new "
                 "one is made (links given out with the old one stop working)"
             )
         return key

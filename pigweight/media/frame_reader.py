@@ -7,10 +7,11 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import av
+import av.container
 import numpy as np
 
 from pigweight.domain import Image
@@ -49,18 +50,27 @@ def fit_size(width: int, height: int, max_side_px: int | None) -> tuple[int, int
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
+# How a reader opens its file when not from info.path (a worker reading over HTTP).
+Opener = Callable[[VideoInfo], av.container.InputContainer]
+
+
 class FrameReader:
     """The first frame at or after each requested time, decoding forward in one pass."""
 
     def __init__(
-        self, info: VideoInfo, keyframes_only: bool, max_side_px: int | None = INDEX_MAX_SIDE_PX
+        self,
+        info: VideoInfo,
+        keyframes_only: bool,
+        max_side_px: int | None = INDEX_MAX_SIDE_PX,
+        opener: Opener | None = None,
     ) -> None:
         self._info = info
         self._size = fit_size(info.width, info.height, max_side_px)
         self._keys = list(info.keyframes)
         self._keyframes_only = keyframes_only
         self._period = 1.0 / info.fps if info.fps > 0 else 0.04
-        self._container = open_video(info.path)
+        self._open: Opener = opener or (lambda video: open_video(video.path))
+        self._container = self._open(info)
         self._stream = self._container.streams.video[0]
         self._tb = float(self._stream.time_base or 1 / 90000)
         self._packets: Iterator[av.Packet] | None = None
@@ -136,7 +146,7 @@ class FrameReader:
         while True:
             if k <= 0:
                 self._container.close()
-                self._container = open_video(self._info.path)
+                self._container = self._open(self._info)
                 self._stream = self._container.streams.video[0]
                 self._setup()
                 self._packets = self._container.demux(self._stream)

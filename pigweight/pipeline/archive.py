@@ -112,8 +112,10 @@ class Archive:
         if self.settings.index_workers == "queue" and self.sites is not None:
             from pigweight.sites.index_queue import QueuedIndexer  # INDEX_WORKERS=queue
 
+            url, shared = self.settings.index_source_url, self.settings.index_shared_root
+            source = None if url is None else (url, self.data_dir)  # links to the files
             self.indexer = QueuedIndexer(
-                engine, self._segmenter, self.sites, self.settings.index_shared_root, **options
+                engine, self._segmenter, self.sites, shared, source, **options
             )
         else:
             self.indexer = VideoIndexer(engine, self._segmenter, **options)

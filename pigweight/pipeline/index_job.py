@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 
 from pigweight.domain import Detections
-from pigweight.media.frame_reader import FrameReader
+from pigweight.media.frame_reader import FrameReader, Opener
 from pigweight.media.probe import VideoInfo
 from pigweight.pipeline.sprites import THUMB_EVERY_S, SpriteSheets
 from pigweight.store.videos import SampleRow, VideoRow
@@ -80,6 +80,7 @@ class IndexJob:
         tiles = [int(t // THUMB_EVERY_S + 1e-9) for t in self.times]
         self.tile_starts = {k for k in range(len(tiles)) if k == 0 or tiles[k] != tiles[k - 1]}
         self.reader: FrameReader | None = None
+        self.opener: Opener | None = None  # None: the file at row.info.path
         self.thumbs: SpriteSheets | None = None
 
     @property
@@ -117,7 +118,9 @@ class IndexJob:
 
     def open_reader(self) -> FrameReader:
         if self.reader is None:
-            self.reader = FrameReader(self.row.info, self.keyframes_only, self.max_side_px)
+            self.reader = FrameReader(
+                self.row.info, self.keyframes_only, self.max_side_px, self.opener
+            )
         return self.reader
 
     def close_reader(self) -> None:

@@ -13,7 +13,14 @@ anyway replaces the same rows), tells JetStream it is still working after every 
 (`in_progress`), and acks once the last batch is published. Stopped (SIGTERM) it naks the
 job: another worker takes it at once. Killed, the job comes again after JOB_ACK_WAIT_S, and
 the next worker resumes after the last batch that job published (the last message on the
-video's samples subject), not from zero.
+video's samples subject), not from zero. The worker is `index_worker.IndexWorker`.
+
+With INDEX_SOURCE_URL set, a job also carries a link to its file on this server and the
+token that opens it (`index_source.py`), for workers that do not see the file on a disk.
+A cancel purges the video's job from the queue and publishes `pw.index.cancel.<video id>`
+(core NATS): the worker that holds the job drops it after the batch in hand (`term`: it is
+not delivered again). Samples that still come for a cancelled video are not stored, and
+the cancel is published again: a worker that missed it hears it after its next batch.
 """
 
 from __future__ import annotations
@@ -21,25 +28,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 from sqlalchemy import Engine
 
-from pigweight.media.frame_reader import INDEX_MAX_SIDE_PX
 from pigweight.media.probe import VideoInfo
-from pigweight.pipeline.index_job import IndexJob
-from pigweight.pipeline.indexer import VideoIndexer, count_batch
+from pigweight.pipeline.indexer import VideoIndexer
 from pigweight.settings import SiteSettings
-from pigweight.sites.streams import connect
+from pigweight.sites.backoff import Backoff
+from pigweight.sites.index_source import JobTokens, file_url
+from pigweight.sites.streams import connect_until
 from pigweight.store import videos as repo
 from pigweight.store.videos import SampleRow, VideoRow
 from pigweight.vision.segmenter import Segmenter
@@ -50,6 +55,7 @@ JOBS_STREAM = "PW_INDEX_JOBS"
 JOBS_SUBJECT = "pw.index.jobs"  # .<video id>
 SAMPLES_STREAM = "PW_INDEX_SAMPLES"
 SAMPLES_SUBJECT = "pw.index.samples"  # .<video id>
+CANCEL_SUBJECT = "pw.index.cancel"  # .<video id>, core NATS: the worker holding it stops
 WORKERS_CONSUMER = "workers"
 SERVER_CONSUMER = "indexer"
 # A job whose worker said nothing for this long goes to another worker. A worker says it is
@@ -64,8 +70,15 @@ WIRE_VERSION = 1
 # --- the wire ------------------------------------------------------------------------------
 
 
-def job_message(row: VideoRow, interval_s: float, max_side_px: int, shared: Path | None) -> bytes:
-    """One video's job: where its file is, its probe, the sampling and where to start."""
+def job_message(
+    row: VideoRow,
+    interval_s: float,
+    max_side_px: int,
+    shared: Path | None,
+    link: dict[str, str] | None = None,
+) -> bytes:
+    """One video's job: where its file is, its probe, the sampling and where to start;
+    `link`: the file's `url` on this server and the `token` that opens it."""
     path = Path(row.info.path)
     if shared is not None and path.is_relative_to(shared):
         where = {"relative": str(path.relative_to(shared))}
@@ -77,6 +90,7 @@ def job_message(row: VideoRow, interval_s: float, max_side_px: int, shared: Path
         "v": WIRE_VERSION,
         "video_id": row.id,
         **where,
+        **(link or {}),
         "info": info,
         "interval_s": interval_s,
         "max_side_px": max_side_px,
@@ -85,14 +99,8 @@ def job_message(row: VideoRow, interval_s: float, max_side_px: int, shared: Path
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def job_row(body: dict[str, Any], shared: Path | None) -> VideoRow:
-    """The worker's VideoRow of a job: the file at this machine's path."""
-    if "relative" in body:
-        if shared is None:
-            raise ValueError("the job names a file under INDEX_SHARED_ROOT, which is not set")
-        path = shared / body["relative"]
-    else:
-        path = Path(body["path"])
+def job_row(body: dict[str, Any], path: Path) -> VideoRow:
+    """The worker's VideoRow of a job, its file at `path` on this machine."""
     fields = dict(body["info"])
     fields["keyframes"] = tuple(float(k) for k in fields["keyframes"])
     info = VideoInfo(path=path, **fields)
@@ -111,7 +119,7 @@ def job_row(body: dict[str, Any], shared: Path | None) -> VideoRow:
     )
 
 
-def _row_json(r: SampleRow) -> dict[str, Any]:
+def row_json(r: SampleRow) -> dict[str, Any]:
     return {"t": r.t, "count": r.count, "confidence": r.confidence, "outlines": r.outlines}
 
 
@@ -182,10 +190,8 @@ async def ensure_streams(js: JetStreamContext, job_ack_wait_s: float = JOB_ACK_W
 
 class QueuedIndexer(VideoIndexer):
     """The archive's indexer when workers index: its thread publishes the queued jobs and
-    stores the samples that come back; queries, progress and on-demand samples as before.
-
-    Not done here: a cancel stops taking the job's samples as progress, but the worker that
-    has it goes on to the end; workers make no timeline previews (thumbs)."""
+    their cancels, and stores the samples that come back; queries, progress and on-demand
+    samples as before. Not done here: workers make no timeline previews (thumbs)."""
 
     def __init__(
         self,
@@ -193,32 +199,38 @@ class QueuedIndexer(VideoIndexer):
         segmenter: Callable[[], Segmenter],
         sites: SiteSettings,
         shared_root: Path | None,
+        source: tuple[str, Path] | None = None,
         **kwargs: Any,
     ) -> None:
+        """`source`: INDEX_SOURCE_URL and DATA_DIR (its token key), to send file links."""
         super().__init__(engine, segmenter, **kwargs)
         self.sites = sites
         self.shared_root = None if shared_root is None else Path(shared_root).resolve()
+        self.source_url = None if source is None else source[0]
+        self.tokens = None if source is None else JobTokens(source[1])
         self._sent: set[int] = set()
+        self._cancels: set[int] = set()  # to purge and announce, under _cond
+
+    def cancel(self, video_id: int) -> None:
+        """Stop indexing this video: its job leaves the queue, its worker drops it."""
+        super().cancel(video_id)
+        with self._cond:
+            self._cancels.add(video_id)
 
     def _run(self) -> None:
         asyncio.run(self._serve())
         self._close_jobs()
 
     async def _serve(self) -> None:
-        nc: NATS | None = None
-        while nc is None:
-            if self._stopping:
-                return
-            try:
-                nc = await connect(self.sites, "pigweight-indexer")
-            except Exception as exc:
-                logger.warning("index queue: no NATS at %s: %s", self.sites.nats_url, exc)
-                await asyncio.sleep(2.0)
+        nc = await connect_until(lambda: self._stopping, self.sites, "pigweight-indexer", Backoff())
+        if nc is None:
+            return
         try:
             js = nc.jetstream()
             await ensure_streams(js)
             sub = await js.pull_subscribe_bind(SERVER_CONSUMER, SAMPLES_STREAM)
             while not self._stopping:
+                await self._announce_cancels(nc, js)
                 await self._dispatch(js)
                 try:
                     msgs = await sub.fetch(100, timeout=0.3)
@@ -230,20 +242,31 @@ class QueuedIndexer(VideoIndexer):
         finally:
             await nc.close()
 
+    async def _announce_cancels(self, nc: NATS, js: JetStreamContext) -> None:
+        with self._cond:
+            cancels, self._cancels = self._cancels, set()
+        for video_id in cancels:
+            # Out of the queue (a worker that has not taken it never will; queued again,
+            # it is a new job with a new token), then to the worker that holds it.
+            await js.purge_stream(JOBS_STREAM, subject=f"{JOBS_SUBJECT}.{video_id}")
+            await nc.publish(f"{CANCEL_SUBJECT}.{video_id}", b"")
+            self._sent.discard(video_id)
+            logger.info("video %d: index job cancelled; its worker is told", video_id)
+
     async def _dispatch(self, js: JetStreamContext) -> None:
         with self._cond:
             queued = set(self._queue)
             todo = [v for v in self._queue if v not in self._sent]
-        # A cancelled video left the queue: queued again later, its job is sent again (and
-        # refused by the stream while its old job is still there).
-        self._sent &= queued
+        self._sent &= queued  # a cancelled video left the queue: queued again, sent again
         for video_id in todo:
             with self.engine.connect() as conn:
                 row = repo.get_video(conn, video_id)
             if row is None:
                 self._unqueue(video_id)
                 continue
-            body = job_message(row, self.interval_s, self.max_side_px, self.shared_root)
+            body = job_message(
+                row, self.interval_s, self.max_side_px, self.shared_root, self._link(video_id)
+            )
             try:
                 await js.publish(f"{JOBS_SUBJECT}.{video_id}", body, stream=JOBS_STREAM)
                 logger.info("video %d: index job queued for the workers", video_id)
@@ -251,13 +274,19 @@ class QueuedIndexer(VideoIndexer):
                 logger.info("video %d: index job already queued (%s)", video_id, exc)
             self._sent.add(video_id)
 
+    def _link(self, video_id: int) -> dict[str, str] | None:
+        if self.source_url is None or self.tokens is None:
+            return None
+        return {"url": file_url(self.source_url, video_id), "token": self.tokens.issue(video_id)}
+
     def _apply(self, body: dict[str, Any]) -> None:
         """Store one batch a worker sent; a repeat replaces the same rows."""
         video_id = int(body["video_id"])
         rows = [_row_of(d) for d in body["rows"]]
         with self.engine.begin() as conn:
             row = repo.get_video(conn, video_id)
-            if row is None:
+            if row is None or row.index_state not in _PENDING:
+                self._late(video_id, None if row is None else row.index_state)
                 return
             repo.add_samples(conn, video_id, rows)
             if float(body["indexed_until_s"]) >= row.indexed_until_s:  # never back
@@ -285,135 +314,10 @@ class QueuedIndexer(VideoIndexer):
             spacing_s = row.info.duration_s / max(int(body["samples_total"]), 1)
             self._measure(video_id, len(rows), spacing_s, float(body["elapsed_s"]))
 
-
-# --- the worker ----------------------------------------------------------------------------
-
-
-class IndexWorker:
-    """`pigweight worker`: takes index jobs one at a time until `stop` is set."""
-
-    def __init__(
-        self,
-        sites: SiteSettings,
-        segmenter: Segmenter,
-        shared_root: Path | None = None,
-        batch: int = 4,
-    ) -> None:
-        self.sites = sites
-        self.segmenter = segmenter
-        self.shared_root = None if shared_root is None else Path(shared_root).resolve()
-        self.batch = max(1, batch)
-        self.jobs_done = 0
-        self.batches_sent = 0
-        self._flush: Callable[[], Awaitable[None]] = _nothing
-
-    async def run(self, stop: asyncio.Event, max_jobs: int | None = None) -> None:
-        nc = await connect(self.sites, "pigweight-worker")
-        self._flush = nc.flush
-        try:
-            js = nc.jetstream()
-            await ensure_streams(js)
-            sub = await js.pull_subscribe_bind(WORKERS_CONSUMER, JOBS_STREAM)
-            logger.info("worker: waiting for index jobs on %s", self.sites.nats_url)
-            while not stop.is_set() and (max_jobs is None or self.jobs_done < max_jobs):
-                try:
-                    msgs = await sub.fetch(1, timeout=1.0)
-                except (TimeoutError, NatsTimeout):
-                    continue
-                for msg in msgs:
-                    await self._job(js, msg, stop)
-        finally:
-            await nc.close()  # every publish was acked: nothing is left to flush
-
-    async def _job(self, js: JetStreamContext, msg: Msg, stop: asyncio.Event) -> None:
-        body = json.loads(msg.data)
-        video_id = int(body["video_id"])
-        run = msg.metadata.sequence.stream  # the same on every delivery of this job
-        subject = f"{SAMPLES_SUBJECT}.{video_id}"
-        try:
-            row = job_row(body, self.shared_root)
-        except (ValueError, KeyError, TypeError) as exc:
-            await self._send(js, subject, video_id, run, [], None, error=str(exc))
-            await msg.term()
-            return
-        resume = await _resume_point(js, subject, run)
-        if resume is not None and resume > row.indexed_until_s:
-            logger.info("video %d: resuming at %.3f s", video_id, resume)
-            row = replace(row, indexed_until_s=resume)
-        interval_s = float(body["interval_s"])
-        job = IndexJob(row, interval_s, [], int(body.get("max_side_px", INDEX_MAX_SIDE_PX)))
-        try:
-            while not job.complete:
-                if stop.is_set():
-                    await msg.nak()  # another worker takes it now, from what was sent
-                    await self._flush()
-                    logger.info("video %d: stopped; job handed back", video_id)
-                    return
-                picked = job.next_batch(self.batch, None)
-                started = time.perf_counter()
-                try:
-                    _, rows = await asyncio.to_thread(count_batch, job, picked, self.segmenter)
-                except Exception as exc:
-                    logger.exception("video %d: indexing failed", video_id)
-                    await self._send(js, subject, video_id, run, [], job, error=str(exc))
-                    await msg.term()
-                    return
-                elapsed = time.perf_counter() - started
-                await self._send(js, subject, video_id, run, rows, job, elapsed_s=elapsed)
-                await msg.in_progress()
-            await self._send(js, subject, video_id, run, [], job, done=True)
-            await msg.ack()
-            self.jobs_done += 1
-            logger.info("video %d: indexed, %d samples", video_id, job.samples_done)
-        finally:
-            job.close_reader()
-
-    async def _send(
-        self,
-        js: JetStreamContext,
-        subject: str,
-        video_id: int,
-        run: int,
-        rows: list[SampleRow],
-        job: IndexJob | None,
-        done: bool = False,
-        error: str | None = None,
-        elapsed_s: float = 0.0,
-    ) -> None:
-        until = 0.0 if job is None else job.indexed_until_s
-        body = {
-            "v": WIRE_VERSION,
-            "video_id": video_id,
-            "job": run,
-            "rows": [_row_json(r) for r in rows],
-            "indexed_until_s": until,
-            "samples_done": 0 if job is None else job.samples_done,
-            "samples_total": 0 if job is None else len(job.times),
-            "done": done,
-            "error": error,
-            "elapsed_s": round(elapsed_s, 4),
-        }
-        tag = "done" if done else "error" if error else f"{until:.3f}"
-        await js.publish(
-            subject,
-            json.dumps(body, separators=(",", ":")).encode(),
-            stream=SAMPLES_STREAM,
-            headers={"Nats-Msg-Id": f"{video_id}-{run}-{tag}"},
-        )
-        self.batches_sent += 1
-
-
-async def _nothing() -> None:
-    return None
-
-
-async def _resume_point(js: JetStreamContext, subject: str, run: int) -> float | None:
-    """Where this job's last worker got to: the last batch it published, if any."""
-    try:
-        last = await js.get_last_msg(SAMPLES_STREAM, subject)
-    except NotFoundError:
-        return None
-    body = json.loads(last.data or b"{}")
-    if body.get("job") != run or body.get("error"):
-        return None
-    return float(body["indexed_until_s"])
+    def _late(self, video_id: int, state: str | None) -> None:
+        """A batch for a video with no pending job: not stored; a cancelled video's worker
+        (which missed the cancel, or sent this before it) is told again."""
+        logger.debug("video %d: a worker's batch dropped (the video is %s)", video_id, state)
+        if state == "cancelled":
+            with self._cond:
+                self._cancels.add(video_id)

@@ -11,18 +11,20 @@ site's id in its stream's name keeps the sourcing's flow-control replies
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.errors import UnexpectedEOF
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from pigweight.settings import SiteSettings
+from pigweight.sites.backoff import Backoff
 from pigweight.sites.nats_config import deliver_prefix, site_stream
 from pigweight.sites.wire import site_prefix
 
@@ -57,42 +59,113 @@ async def connect(
     name: str,
     on_error: Callable[[str], None] | None = None,
     inbox_prefix: str | None = None,
+    backoff: Backoff | None = None,
 ) -> NATS:
     """A connection to NATS_URL with NATS_USER/NATS_PASSWORD and TLS when configured; it
     reconnects by itself for ever. Raises on a first connect that fails (the caller retries).
 
     Errors are logged by the callbacks below, in words, never with the password, and handed
     to `on_error` (a refused login is retried for ever, never raised: the owner's status
-    says it from there)."""
-
+    says it from there). With `backoff`, the first connect keeps trying too, and every try
+    (first or after a drop) waits as `backoff` says: one warning a try, with the wait."""
     tls = _tls(settings)
+    client = NATS()
     # TLS 1.3 finishes the client's handshake before the server checks for a certificate: a
     # server that wants one and gets none then just closes the connection.
     certless = tls is not None and settings.nats_tls_cert is None
-    last_text, times = "", 0
+    watch = _Watch(client, settings.nats_url, on_error, backoff, certless)
+    options = _options(settings, name, inbox_prefix, tls)
+    options.update(
+        error_cb=watch.error, disconnected_cb=watch.disconnected, reconnected_cb=watch.reconnected
+    )
+    if backoff is not None:
+        options["reconnect_time_wait"] = backoff.first_s
+    try:
+        await client.connect(**options)  # type: ignore[arg-type]
+    except asyncio.CancelledError:  # given up while trying (connect_until): nothing left open
+        with contextlib.suppress(Exception):
+            await client.close()
+        raise
+    await watch.reconnected(quiet=True)
+    return client
 
-    async def error(exc: Exception) -> None:
-        # The client retries every second for as long as the server is away: the first of a
-        # run of the same error is a warning, the rest once a minute (a link down for a day
-        # would write 86,400 lines otherwise).
-        nonlocal last_text, times
+
+class _Watch:
+    """A connection's callbacks: errors logged in words (and handed on); with a backoff, a
+    failed try sets the wait before the next one (nats-py sleeps `reconnect_time_wait`).
+
+    Without one the client retries every second for as long as the server is away: the first
+    of a run of the same error is a warning, the rest once a minute (a link down for a day
+    would write 86,400 lines otherwise)."""
+
+    def __init__(
+        self,
+        client: NATS,
+        url: str,
+        on_error: Callable[[str], None] | None,
+        backoff: Backoff | None,
+        certless: bool,
+    ) -> None:
+        self.client, self.url, self.on_error, self.backoff = client, url, on_error, backoff
+        self.certless = certless
+        self.up = False
+        self.last_text, self.times = "", 0
+
+    async def error(self, exc: Exception) -> None:
         text = tls_words(exc) or (type(exc).__name__ if not str(exc) else str(exc))
-        if certless and isinstance(exc, _CLOSED):
+        if self.certless and isinstance(exc, _CLOSED):
             text += " (TLS: does the NATS server ask for a client certificate? NATS_TLS_CERT)"
-        times = times + 1 if text == last_text else 0
-        last_text = text
-        if times == 0:
+        if self.backoff is not None and not self.up:  # a try failed: wait longer next time
+            delay_s = self.backoff.next()
+            self.client.options["reconnect_time_wait"] = delay_s
+            logger.warning(
+                "nats: no server at %s (%s); trying again in %.1f s", self.url, text, delay_s
+            )
+        else:
+            self._log(text)
+        if self.on_error is not None:
+            self.on_error(text)
+
+    def _log(self, text: str) -> None:
+        self.times = self.times + 1 if text == self.last_text else 0
+        self.last_text = text
+        if self.times == 0:
             logger.warning("nats: %s", text)
-        elif times % REPEAT_LOG_EVERY == 0:
-            logger.warning("nats: %s (again, %d times)", text, times)
-        if on_error is not None:
-            on_error(text)
+        elif self.times % REPEAT_LOG_EVERY == 0:
+            logger.warning("nats: %s (again, %d times)", text, self.times)
 
-    async def reconnected() -> None:
-        nonlocal last_text, times
-        last_text, times = "", 0
-        logger.info("nats: reconnected")
+    async def disconnected(self) -> None:
+        self.up = False
+        logger.info("nats: disconnected; reconnecting")
 
+    async def reconnected(self, quiet: bool = False) -> None:
+        self.up = True
+        self.last_text, self.times = "", 0
+        if self.backoff is not None:
+            self.backoff.reset()
+        if not quiet:
+            logger.info("nats: reconnected")
+
+
+async def connect_until(
+    stopped: Callable[[], bool], settings: SiteSettings, name: str, backoff: Backoff
+) -> NATS | None:
+    """`connect` with `backoff`, given up (None) once `stopped()` says so (polled 5 times a
+    second): a worker told to stop while the server is away stops at once."""
+    task = asyncio.create_task(connect(settings, name, backoff=backoff))
+    while not task.done():
+        if stopped():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return None
+        await asyncio.wait({task}, timeout=0.2)
+    return task.result()
+
+
+def _options(
+    settings: SiteSettings, name: str, inbox_prefix: str | None, tls: ssl.SSLContext | None
+) -> dict[str, object]:
     options: dict[str, object] = {
         "servers": [settings.nats_url],
         "name": name,
@@ -100,9 +173,6 @@ async def connect(
         "reconnect_time_wait": 1,
         "max_reconnect_attempts": -1,
         "allow_reconnect": True,
-        "error_cb": error,
-        "disconnected_cb": _disconnected,
-        "reconnected_cb": reconnected,
     }
     if inbox_prefix is not None:
         options["inbox_prefix"] = inbox_prefix
@@ -112,7 +182,7 @@ async def connect(
         options["password"] = settings.nats_password.get_secret_value()
     if tls is not None:
         options["tls"] = tls
-    return await nats.connect(**options)  # type: ignore[arg-type]
+    return options
 
 
 class TlsFileError(ValueError):
@@ -150,10 +220,6 @@ def _readable(name: str, path: Path) -> None:
         path.open("rb").close()
     except OSError as error:
         raise TlsFileError(f"{name}: cannot read {path}: {error.strerror or error}") from None
-
-
-async def _disconnected() -> None:
-    logger.info("nats: disconnected; reconnecting")
 
 
 async def ensure_site_stream(js: JetStreamContext, site: str) -> None:

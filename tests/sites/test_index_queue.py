@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,45 +25,14 @@ from pigweight.sites.index_queue import (
     SAMPLES_STREAM,
     WORKERS_CONSUMER,
     QueuedIndexer,
-    ensure_streams,
 )
 from pigweight.store import videos as repo
 from pigweight.store.db import open_database
-from pigweight.synthetic import write_demo_video
 from pigweight.vision.classic import ClassicSegmenter
-from tests.conftest import need_system
-from tests.natsd import Single, installed
+from tests.natsd import Single
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL_S = 0.5
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[Single]:
-    need_system(installed(), "nats-server is not installed (Debian: apt-get install nats-server)")
-    server = Single(tmp_path)
-    server.start()
-    # Made here first: a killed worker's job comes again after 2 s, not the default 30 s.
-    asyncio.run(_prepare(server.url))
-    yield server
-    server.stop()
-
-
-async def _prepare(url: str) -> None:
-    import nats
-
-    nc = await nats.connect(url)
-    await ensure_streams(nc.jetstream(), job_ack_wait_s=2.0)
-    await nc.drain()
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("shared")
-    write_demo_video(folder / "a.mp4", seconds=12, width=640, height=360)
-    write_demo_video(folder / "b.mp4", seconds=4, width=320, height=180, seed=1)
-    shutil.copyfile(folder / "b.mp4", folder / "c.mp4")  # another file: another job
-    return folder
 
 
 def _worker(server: Single, shared: Path, cwd: Path, *args: str) -> subprocess.Popen[bytes]:
