@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
@@ -44,7 +45,7 @@ from pigweight.pipeline.indexer import VideoIndexer
 from pigweight.settings import SiteSettings
 from pigweight.sites.backoff import Backoff
 from pigweight.sites.index_source import JobTokens, file_url
-from pigweight.sites.streams import connect_until
+from pigweight.sites.streams import connect_until, describe
 from pigweight.store import videos as repo
 from pigweight.store.videos import SampleRow, VideoRow
 from pigweight.vision.segmenter import Segmenter
@@ -248,8 +249,14 @@ class QueuedIndexer(VideoIndexer):
         for video_id in cancels:
             # Out of the queue (a worker that has not taken it never will; queued again,
             # it is a new job with a new token), then to the worker that holds it.
-            await js.purge_stream(JOBS_STREAM, subject=f"{JOBS_SUBJECT}.{video_id}")
-            await nc.publish(f"{CANCEL_SUBJECT}.{video_id}", b"")
+            try:
+                await js.purge_stream(JOBS_STREAM, subject=f"{JOBS_SUBJECT}.{video_id}")
+                await nc.publish(f"{CANCEL_SUBJECT}.{video_id}", b"")
+            except (NatsError, TimeoutError) as exc:  # NATS away: again on the next round
+                logger.warning("video %d: cancel not sent yet (%s)", video_id, describe(exc))
+                with self._cond:
+                    self._cancels.add(video_id)
+                continue
             self._sent.discard(video_id)
             logger.info("video %d: index job cancelled; its worker is told", video_id)
 
