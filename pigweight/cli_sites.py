@@ -5,6 +5,7 @@
     … --tls-cert hub.pem --tls-key hub.key [--tls-ca ca.pem --verify-clients]   (TLS)
     … --leaf … --hub-ca ca.pem [--link-cert barn1.pem --link-key barn1.key]    (TLS link)
     pigweight sites ingest      (the central's taking of CENTRAL_SITES alone, without the web)
+    pigweight sites resend --since 2026-12-01   (a site's changes since a day, sent again)
 
 The configurations are the ones the tests run (pigweight/sites/nats_config.py); they hold no
 secret: nats-server reads the passwords from its environment.
@@ -17,13 +18,16 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from pigweight.errors import PigWeightError
 from pigweight.settings import load_settings
 from pigweight.sites.central import CentralIngest
+from pigweight.sites.journal import SiteJournal
 from pigweight.sites.nats_config import HubPorts, TlsFiles, hub_config, leaf_config
+from pigweight.sites.resend import resend
 from pigweight.sites.wire import check_site
 from pigweight.store.db import open_database
 
@@ -54,6 +58,14 @@ def add_parser(sub: Any) -> None:
     config.set_defaults(func=_nats_config)
     ingest = actions.add_parser("ingest", help="take the sites' messages (CENTRAL_SITES)")
     ingest.set_defaults(func=_ingest)
+    again = actions.add_parser(
+        "resend",
+        help="a site: send its changes since a day again (its nats-server lost its store)",
+    )
+    again.add_argument(
+        "--since", required=True, metavar="YYYY-MM-DD", help="the first day, the farm's own"
+    )
+    again.set_defaults(func=_resend)
 
 
 def _add_tls_arguments(config: Any) -> None:
@@ -147,6 +159,30 @@ def _ingest(args: argparse.Namespace) -> int:
         asyncio.run(_run_ingest(CentralIngest(settings.sites), engine))
     finally:
         engine.dispose()
+    return 0
+
+
+def _resend(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    site = settings.sites.site_id
+    if not site:
+        raise SitesError("resend runs at a site: set SITE_ID (and the site's DATA_DIR)")
+    try:
+        day = date.fromisoformat(args.since)
+    except ValueError:
+        raise SitesError(f"--since {args.since[:20]!r}: use a day as YYYY-MM-DD") from None
+    since = datetime.combine(day, time(), settings.weighing.zone())
+    engine = open_database(settings.server.data_dir, settings.server.database_url)
+    try:
+        sent = resend(engine, SiteJournal(site), since.timestamp())
+    finally:
+        engine.dispose()
+    print(
+        f"site {site}: since {day:%Y-%m-%d}, {sent.records} records, {sent.deletions} "
+        f"deletions, {sent.confirmations} confirmations and {sent.batches} batches are in the "
+        "outbox again; the running PigWeight sends them (the central takes what it has as "
+        "repeats)"
+    )
     return 0
 
 
