@@ -18,6 +18,7 @@ from pigweight.api import (
     batches,
     cameras,
     central,
+    central_group,
     central_models,
     debug,
     health,
@@ -48,6 +49,7 @@ from pigweight.pipeline.sources import camera_source_factory
 from pigweight.settings import Settings
 from pigweight.sites.central import CentralIngest
 from pigweight.sites.central_book import CentralBook
+from pigweight.sites.hub_link import HubLink
 from pigweight.sites.journal import SiteJournal
 from pigweight.sites.publisher import SitePublisher
 from pigweight.store.db import open_database
@@ -112,6 +114,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             labels=LabelSender(settings.sites.site_id, teacher.queue, site_cameras),
         )
     ingest = CentralIngest(settings.sites) if settings.sites.central else None
+    # The central API's one link to the hub (models out, labelled frames in).
+    hub_link = HubLink(settings.sites) if settings.sites.central else None
     settings_ms = (time.perf_counter() - started) * 1000.0
 
     @asynccontextmanager
@@ -138,6 +142,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         if ingest is not None:
             app.state.central_book = CentralBook(engine)  # /api/central/* and the page
             await ingest.start(engine)
+        if hub_link is not None:
+            hub_link.start()
         webrtc_service.start()
         # What start-up built lives as long as the server: out of the garbage collector's
         # sight, a full collection no longer walks it (pauses of several ms under load).
@@ -149,6 +155,8 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
             await webrtc_service.stop()  # peers first: their tracks read the cameras
             if ingest is not None:
                 await ingest.stop()
+            if hub_link is not None:
+                await hub_link.stop()
             if publisher is not None:
                 await publisher.stop()
             if receiver is not None:
@@ -179,6 +187,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
     app.state.auth = access
     app.state.site_publisher = publisher  # its status() for /api/health and the page
     app.state.central_ingest = ingest
+    app.state.central_hub = hub_link
     app.state.model_receiver = receiver  # the model the central sent: /api/health
     app.state.central_book = None  # made in the lifespan on the central
     app.state.login_html = auth.render_login(settings.server.ui_language)
@@ -199,6 +208,7 @@ def create_app(settings: Settings, source_factory: SourceFactory | None = None) 
         health.router,
         central.router,
         central_models.router,
+        central_group.router,
         images.router,
         cameras.router,
         live.router,

@@ -11,20 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+import nats.errors
+import nats.js.errors
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from nats.js import JetStreamContext
 
 from pigweight.api.body_limits import read_upload
 from pigweight.api.central import CentralBookDep
 from pigweight.api.refusals import NotFound, Unavailable
 from pigweight.settings import SiteSettings
-from pigweight.sites import models, streams
+from pigweight.sites import models
+from pigweight.sites.hub_link import HubDown, HubLink
+from pigweight.sites.models import REQUEST_TIMEOUT_S
 from pigweight.teaching.models import MAX_MODEL_BYTES, check_model_file
 
 router = APIRouter(tags=["central"])
+
+SEND_TIMEOUT_S = 300.0  # a model of up to 200 MB into the object store
 
 
 def _settings(request: Request) -> SiteSettings:
@@ -37,14 +45,29 @@ def _user(request: Request) -> str:
     return str(user.name) if user is not None else "local"
 
 
-async def _hub(settings: SiteSettings) -> Any:
+@contextlib.asynccontextmanager
+async def hub(
+    request: Request, timeout_s: float = 3 * REQUEST_TIMEOUT_S
+) -> AsyncIterator[JetStreamContext]:
+    """The hub's JetStream over the app's one link (sites/hub_link.py); a 503 that says why
+    at once when the hub is down, or when it stops answering within REQUEST_TIMEOUT_S."""
+    link: HubLink | None = getattr(request.app.state, "central_hub", None)
+    if link is None:
+        raise NotFound("this PigWeight is not the central service", "not_central")
     try:
-        return await streams.connect(settings, "pigweight-central-models")
-    except Exception as exc:
+        js = link.jetstream()
+    except HubDown as exc:
+        raise Unavailable(str(exc), "hub_unreachable") from None
+    try:
+        with anyio.fail_after(timeout_s):
+            yield js
+    except (TimeoutError, nats.errors.TimeoutError, nats.errors.ConnectionClosedError) as exc:
         raise Unavailable(
-            f"the hub cannot be reached ({type(exc).__name__}); try again when it is up",
+            f"the hub did not answer ({type(exc).__name__}); try again when it is up",
             "hub_unreachable",
         ) from None
+    except nats.js.errors.ServiceUnavailableError:
+        raise Unavailable("the hub's JetStream is not available now", "hub_unreachable") from None
 
 
 @router.get("/api/central/models")
@@ -52,14 +75,9 @@ async def site_models(request: Request, _book: CentralBookDep) -> dict[str, Any]
     """Each site's model from the central: the last activation sent, the site's last report
     and the state (none | pending | active | refused)."""
     settings = _settings(request)
-    nc = await _hub(settings)
-    try:
-        js = nc.jetstream()
+    async with hub(request) as js:
         await models.ensure_central_streams(js, settings.central_sites)
         sites = [await models.site_model_state(js, s) for s in settings.central_sites]
-    finally:
-        with contextlib.suppress(Exception):
-            await nc.close()
     return {"sites": sites}
 
 
@@ -70,14 +88,9 @@ async def site_labels(request: Request, site: str, _book: CentralBookDep) -> dic
     settings = _settings(request)
     if site not in settings.central_sites:
         raise NotFound(f"no site {site[:40]!r} in CENTRAL_SITES", "site_not_found")
-    nc = await _hub(settings)
-    try:
-        js = nc.jetstream()
+    async with hub(request) as js:
         await models.ensure_central_streams(js, settings.central_sites)
         frames = await models.site_labels(js, site)
-    finally:
-        with contextlib.suppress(Exception):
-            await nc.close()
     return {"site": site, "frames": frames}
 
 
@@ -106,13 +119,8 @@ async def send_model(
 
     await anyio.to_thread.run_sync(check)
     chosen = [c.strip() for c in cameras.split(",") if c.strip()] or None
-    nc = await _hub(settings)
-    try:
-        js = nc.jetstream()
+    async with hub(request, timeout_s=SEND_TIMEOUT_S) as js:
         await models.send_model(
             js, site, data, file.filename or "model.onnx", chosen, _user(request)
         )
         return await models.site_model_state(js, site)
-    finally:
-        with contextlib.suppress(Exception):
-            await nc.close()

@@ -24,6 +24,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -168,18 +169,56 @@ async def site_labels(js: JetStreamContext, site: str, limit: int = 1000) -> lis
     """A site's labelled frames at the central, oldest first: what each one says (camera,
     version, boxes, who, the JPEG's size), not the picture."""
     found: list[dict[str, Any]] = []
+    async for meta, data in label_messages(js, site):
+        found.append(meta | {"jpeg_bytes": len(data)})
+        if len(found) >= limit:
+            break
+    return found
+
+
+async def label_messages(
+    js: JetStreamContext, site: str
+) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    """Each labelled frame a site sent, oldest first: (its `Pw-Label` metadata, the JPEG).
+    Nothing when the site's stream is not made yet."""
     seq = 1
     wanted = f"pw.labels.{check_site(site)}.frame.*"
-    while len(found) < limit:
+    while True:
         try:
             msg = await js.get_msg(labels_stream(site), seq=seq, subject=wanted, next=True)
         except NotFoundError:
-            break
-        meta = json.loads((msg.headers or {}).get("Pw-Label", "{}"))
-        found.append(meta | {"jpeg_bytes": len(msg.data or b"")})
+            return
+        yield _label_meta(msg.headers), msg.data or b""
         assert msg.seq is not None
         seq = msg.seq + 1
-    return found
+
+
+async def label_image(
+    js: JetStreamContext, site: str, frame_id: int
+) -> tuple[dict[str, Any], bytes] | None:
+    """One labelled frame a site sent, newest version: (metadata, JPEG); None: not there."""
+    try:
+        msg = await js.get_last_msg(labels_stream(site), label_subject(site, frame_id))
+    except NotFoundError:
+        return None
+    return _label_meta(msg.headers), msg.data or b""
+
+
+async def label_count(js: JetStreamContext, site: str) -> int:
+    """How many labelled frames of a site the hub holds (0: its stream is not made yet)."""
+    try:
+        info = await js.stream_info(labels_stream(site))
+    except NotFoundError:
+        return 0
+    return int(info.state.messages)
+
+
+def _label_meta(headers: dict[str, str] | None) -> dict[str, Any]:
+    try:
+        meta = json.loads((headers or {}).get("Pw-Label", "{}"))
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 # --- the site ---------------------------------------------------------------------------------
