@@ -53,6 +53,8 @@ EXCEPTIONS: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/training/{camera_id}"): "admin",
     ("POST", "/api/training/{job_id}/cancel"): "admin",
     ("POST", "/api/central/models/{site}/import"): "admin",
+    ("POST", "/api/central/group/train"): "admin",
+    ("POST", "/api/central/group/models/{model_id}/send"): "admin",
 }
 # Everything under these, whatever the method: users, tokens and the diagnostics.
 ADMIN_AREAS = ("/api/users", "/api/tokens", "/debug/")

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pigweight.errors import Refusal
 
@@ -89,14 +89,24 @@ def split_frames(frames: Sequence[T], light: Callable[[T], bool]) -> FrameSplit[
     return FrameSplit(by_time(train), by_time(validation), by_time(held))
 
 
+Row = tuple[int, float, str | None, Path, Sequence[Sequence[float]]]
+
+
+class TrainingFrames(Protocol):
+    """Where a training's frames come from: a camera's queue, or the sites' (teaching/group.py)."""
+
+    licence: str  # written into the model's metadata: whose frames it learnt from
+
+    def split(self, camera: str) -> FrameSplit[Any]: ...
+
+    def rows(self, split: FrameSplit[Any]) -> FrameSplit[Row]: ...
+
+
 def yolo_lines(boxes: Sequence[Sequence[float]]) -> str:
     lines = []
     for x1, y1, x2, y2 in boxes:
         lines.append(f"0 {(x1 + x2) / 2:.6f} {(y1 + y2) / 2:.6f} {x2 - x1:.6f} {y2 - y1:.6f}")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-Row = tuple[int, float, str | None, Path, Sequence[Sequence[float]]]
 
 
 def write_folder(root: Path, split: FrameSplit[Row]) -> tuple[int, int | None]:

@@ -133,6 +133,8 @@ def _boxes(rows: list[list[float]]) -> tuple[Box, ...]:
 class LabelQueue:
     """Frames and labels of every camera; thread-safe, one per app."""
 
+    licence = "the farm's own frames: for this farm only"
+
     def __init__(self, data_dir: Path, limit_mb: float) -> None:
         self.data_dir = Path(data_dir)
         self.limit_bytes = int(limit_mb * 1024 * 1024)

@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
         validate_from=job.get("validate_from"),
         augment="camera",
         checkpoint_every=max(1, min(50, job["steps"] // 10)),
-        licence="the farm's own frames: for this farm only",
+        licence=job.get("licence") or "the farm's own frames: for this farm only",
         progress=False,
         threads=int(_THREADS),
         on_step=on_step,

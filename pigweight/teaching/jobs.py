@@ -31,7 +31,7 @@ from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError, Refusal
 from pigweight.redact import redact_text
 from pigweight.store.db import training_jobs
-from pigweight.teaching.folder import FrameSplit, split_frames, write_folder
+from pigweight.teaching.folder import FrameSplit, TrainingFrames, write_folder
 from pigweight.teaching.frames import LabelQueue
 from pigweight.teaching.models import ModelBook
 
@@ -63,6 +63,23 @@ class TrainingUnavailable(PigWeightError):
 def can_train() -> bool:
     """True when the training extra (torch) is installed in this environment."""
     return importlib.util.find_spec("torch") is not None
+
+
+def check_request(steps: int, imgsz: int) -> None:
+    """Refuse a training this server cannot run as asked, before anything is prepared."""
+    if not can_train():
+        raise TrainingUnavailable(
+            "this server cannot train: torch is not installed in its environment "
+            "(`make run` installs it where its CPU build is available; otherwise "
+            "`.venv/bin/pip install -e '.[train]'`, or train on another machine and "
+            "import the model)"
+        )
+    if not 1 <= steps <= MAX_STEPS:
+        raise TrainingRejected(f"steps: 1 to {MAX_STEPS}", "invalid_training")
+    if imgsz not in IMAGE_SIZES:
+        raise TrainingRejected(
+            f"imgsz: one of {', '.join(map(str, IMAGE_SIZES))}", "invalid_training"
+        )
 
 
 class JobNotFound(PigWeightError):
@@ -133,20 +150,18 @@ class Trainer:
 
     # --- operations -------------------------------------------------------------------------
 
-    def begin(self, camera: str, steps: int, imgsz: int, user: str) -> dict[str, Any]:
-        if not can_train():
-            raise TrainingUnavailable(
-                "this server cannot train: torch is not installed in its environment "
-                "(`make run` installs it where its CPU build is available; otherwise "
-                "`.venv/bin/pip install -e '.[train]'`, or train on another machine and "
-                "import the model)"
-            )
-        if not 1 <= steps <= MAX_STEPS:
-            raise TrainingRejected(f"steps: 1 to {MAX_STEPS}", "invalid_training")
-        if imgsz not in IMAGE_SIZES:
-            raise TrainingRejected(
-                f"imgsz: one of {', '.join(map(str, IMAGE_SIZES))}", "invalid_training"
-            )
+    def begin(
+        self,
+        camera: str,
+        steps: int,
+        imgsz: int,
+        user: str,
+        frames: TrainingFrames | None = None,
+    ) -> dict[str, Any]:
+        """Start a fine-tune of `camera`'s model on its labelled frames (`frames`: another
+        set, as the central's group model; teaching/group.py)."""
+        source = self.queue if frames is None else frames
+        check_request(steps, imgsz)
         with self._lock:
             if self._running is not None:
                 job = self.job(self._running.job_id)
@@ -156,14 +171,14 @@ class Trainer:
                     camera=job["camera"],
                     job=job["id"],
                 )
-            labelled = self.queue.labelled(camera)
-            split = split_frames(labelled, lambda f: bool(f.infrared))
-            if len(labelled) < MIN_LABELLED:
+            split = source.split(camera)
+            labelled = len(split.ordered)
+            if labelled < MIN_LABELLED:
                 raise TrainingRejected(
-                    f"the camera has {len(labelled)} labelled frames; label at least "
+                    f"the camera has {labelled} labelled frames; label at least "
                     f"{MIN_LABELLED} (the newest fifth is kept to measure the new model)",
                     "too_few_labels",
-                    labelled=len(labelled),
+                    labelled=labelled,
                     needed=MIN_LABELLED,
                 )
             now = time.time()
@@ -190,7 +205,7 @@ class Trainer:
                 job_id = int(key[0])
             job_dir = self.data_dir / JOB_DIR / f"job-{job_id}"
             try:
-                self._prepare(job_dir, job_id, camera, steps, imgsz, user, split)
+                self._prepare(job_dir, job_id, camera, steps, imgsz, user, split, source)
             except Exception as exc:
                 self._set(job_id, state="failed", message=f"could not prepare the data: {exc}")
                 raise
@@ -242,9 +257,10 @@ class Trainer:
         imgsz: int,
         user: str,
         split: FrameSplit[Any],
+        source: TrainingFrames,
     ) -> None:
         job_dir.mkdir(parents=True, exist_ok=True)
-        split_at, validate_from = write_folder(job_dir / "data", self.queue.rows(split))
+        split_at, validate_from = write_folder(job_dir / "data", source.rows(split))
         current_path = self.models.active_path(camera)
         job = {
             "id": job_id,
@@ -252,6 +268,7 @@ class Trainer:
             "user": user,
             "steps": steps,
             "imgsz": imgsz,
+            "licence": source.licence,
             "split_at": split_at,
             "validate_from": validate_from,
             "train_frames": len(split.train),
