@@ -8,6 +8,7 @@ import { locale, onLanguage, t, technicalDetail } from "../i18n.js";
 import { formatKg } from "../format.js";
 import { clockText } from "../site-link.js";
 import * as siteModels from "./central-models.js";
+import * as groupModel from "./central-group.js";
 
 const EVERY_MS = 10000;
 const $ = (id) => document.getElementById(id);
@@ -163,6 +164,7 @@ async function refresh() {
   if (batches.ok) state.batches = batches.payload;
   render();
   await siteModels.refresh();
+  await groupModel.refresh();
 }
 
 export function init() {
@@ -171,9 +173,11 @@ export function init() {
   }
   $("central-filters").addEventListener("submit", (event) => event.preventDefault());
   siteModels.init();
+  groupModel.init();
   onLanguage(() => {
     render();
     siteModels.render();
+    groupModel.render();
   });
 }
 
