@@ -15,7 +15,6 @@ import importlib.util
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,10 +28,16 @@ from sqlalchemy import Engine, insert, select, update
 
 from pigweight.durable import replace_file
 from pigweight.errors import PigWeightError, Refusal
-from pigweight.redact import redact_text
 from pigweight.store.db import training_jobs
 from pigweight.teaching.folder import FrameSplit, TrainingFrames, write_folder
 from pigweight.teaching.frames import LabelQueue
+from pigweight.teaching.job_process import (
+    STOP_WAIT_S,
+    last_lines,
+    lower_priority,
+    terminate,
+    tidy,
+)
 from pigweight.teaching.models import ModelBook
 
 logger = logging.getLogger(__name__)
@@ -43,7 +48,6 @@ MAX_STEPS = 20_000
 IMAGE_SIZES = (64, 96, 128, 160, 224, 320, 416, 512, 640)
 ACTIVE = ("running", "comparing")
 _POLL_S = 0.5
-_STOP_WAIT_S = 10.0
 
 
 class TrainingBusy(Refusal):
@@ -137,7 +141,7 @@ class Trainer:
         with self._lock:
             running = self._running
         if running is not None:
-            _terminate(running.process)
+            terminate(running.process)
             self._set(
                 running.job_id,
                 state="interrupted",
@@ -145,7 +149,7 @@ class Trainer:
                 message="the service stopped during the training; it goes on at the next start",
             )
         if self._watcher is not None:
-            self._watcher.join(timeout=_STOP_WAIT_S)
+            self._watcher.join(timeout=STOP_WAIT_S)
         self._running = None
 
     # --- operations -------------------------------------------------------------------------
@@ -181,28 +185,7 @@ class Trainer:
                     labelled=labelled,
                     needed=MIN_LABELLED,
                 )
-            now = time.time()
-            with self.engine.begin() as conn:
-                key = conn.execute(
-                    insert(training_jobs).values(
-                        camera=camera,
-                        state="running",
-                        steps=steps,
-                        imgsz=imgsz,
-                        base_model=self.models.active(camera),
-                        folder="",
-                        # the frames learnt from (the validation frames pick the threshold)
-                        train_frames=len(split.train),
-                        train_infrared=sum(bool(f.infrared) for f in split.train),
-                        held_out_infrared=sum(bool(f.infrared) for f in split.held_out),
-                        held_out_frames=len(split.held_out),
-                        started_ts=now,
-                        user=user,
-                        resumes=0,
-                    )
-                ).inserted_primary_key
-                assert key is not None
-                job_id = int(key[0])
+            job_id = self._insert(camera, steps, imgsz, user, split)
             job_dir = self.data_dir / JOB_DIR / f"job-{job_id}"
             try:
                 self._prepare(job_dir, job_id, camera, steps, imgsz, user, split, source)
@@ -221,9 +204,9 @@ class Trainer:
             if running is None or running.job_id != job_id:
                 return job  # already over: nothing to stop
             running.cancelled = True
-        _terminate(running.process)
+        terminate(running.process)
         if self._watcher is not None:
-            self._watcher.join(timeout=_STOP_WAIT_S)
+            self._watcher.join(timeout=STOP_WAIT_S)
         logger.info("training: job %d cancelled", job_id)
         return self.job(job_id)
 
@@ -247,6 +230,32 @@ class Trainer:
         return None if row is None else self._public(row)
 
     # --- inside -----------------------------------------------------------------------------
+
+    def _insert(
+        self, camera: str, steps: int, imgsz: int, user: str, split: FrameSplit[Any]
+    ) -> int:
+        """The job's row, running; its id."""
+        with self.engine.begin() as conn:
+            key = conn.execute(
+                insert(training_jobs).values(
+                    camera=camera,
+                    state="running",
+                    steps=steps,
+                    imgsz=imgsz,
+                    base_model=self.models.active(camera),
+                    folder="",
+                    # the frames learnt from (the validation frames pick the threshold)
+                    train_frames=len(split.train),
+                    train_infrared=sum(bool(f.infrared) for f in split.train),
+                    held_out_infrared=sum(bool(f.infrared) for f in split.held_out),
+                    held_out_frames=len(split.held_out),
+                    started_ts=time.time(),
+                    user=user,
+                    resumes=0,
+                )
+            ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def _prepare(
         self,
@@ -304,7 +313,7 @@ class Trainer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # its own group: a cancel stops it and its children
-                preexec_fn=_lower_priority,
+                preexec_fn=lower_priority,
             )
         finally:
             log.close()
@@ -334,12 +343,12 @@ class Trainer:
             values.update(state="finished", model_id=model_id, message=None)
             logger.info("training: job %d finished: model %s", job_id, model_id)
         else:
-            why = _last_lines(job_dir / "log.txt")
+            why = last_lines(job_dir / "log.txt")
             values.update(
                 state="failed", message=f"the training process ended with code {rc}: {why}"
             )
             logger.error("training: job %d failed (code %s): %s", job_id, rc, why)
-        _tidy(job_dir)
+        tidy(job_dir)
         # The job's end and the trainer's freedom are seen together: a training started right
         # after this one ended is not refused as "running".
         with self._lock:
@@ -418,35 +427,3 @@ class Trainer:
             "user": row.user,
             "resumes": int(row.resumes or 0),  # times a restart interrupted and resumed it
         }
-
-
-def _tidy(job_dir: Path) -> None:
-    """An ended job keeps its job.json, log and progress; its copy of the frames and its
-    checkpoint (14 MB) go: the model itself is in DATA_DIR/models."""
-    shutil.rmtree(job_dir / "data", ignore_errors=True)
-    for name in ("model.onnx", "model.onnx.checkpoint.pt"):
-        (job_dir / name).unlink(missing_ok=True)
-
-
-def _lower_priority() -> None:
-    os.nice(10)
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=_STOP_WAIT_S)
-    except (OSError, subprocess.TimeoutExpired):
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _last_lines(path: Path, n: int = 3) -> str:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    except OSError:
-        return "no log"
-    return redact_text(" | ".join(lines[-n:]))[-600:]
