@@ -23,8 +23,9 @@ from pigweight.api.refusals import NotFound, RequestRefused
 from pigweight.api.teaching import TrainingIn
 from pigweight.settings import SiteSettings
 from pigweight.sites import models
-from pigweight.teaching.group import GROUP, GroupFrames, copy_labels
+from pigweight.teaching.group import GROUP, GroupFrames, copy_labels, figures_by_site
 from pigweight.teaching.jobs import can_train, check_request
+from pigweight.teaching.models import SHIPPED, ModelNotFound
 from pigweight.teaching.service import Teaching
 
 router = APIRouter(tags=["central"])
@@ -79,7 +80,8 @@ async def label_picture(
 @router.get("/api/central/group")
 async def group_state(request: Request, _book: CentralBookDep) -> dict[str, Any]:
     """Per site: labelled frames on the hub and copied here; the last group training (its
-    step, loss, state) and the group models with their held-out figures."""
+    step, loss, state) and the group models with their held-out figures (all, and per site:
+    `by_site`)."""
     settings = _settings(request)
     teaching = _teaching(request)
     async with hub(request) as js:
@@ -87,13 +89,27 @@ async def group_state(request: Request, _book: CentralBookDep) -> dict[str, Any]
         on_hub = {s: await models.label_count(js, s) for s in settings.central_sites}
     copied = GroupFrames(teaching.data_dir, settings.central_sites).counts()
     job = await anyio.to_thread.run_sync(teaching.trainer.latest, GROUP)
-    cards = await anyio.to_thread.run_sync(teaching.models.cards, GROUP)
+    cards = await anyio.to_thread.run_sync(_group_cards, teaching)
     return {
         "sites": [{"site": s, "frames": on_hub[s], "copied": copied[s]} for s in on_hub],
         "job": job if job is not None and job["camera"] == GROUP else None,
-        "models": [c for c in cards if c["id"] != "shipped"],
+        "models": cards,
         "available": can_train(),
     }
+
+
+def _group_cards(teaching: Teaching) -> list[dict[str, Any]]:
+    """The group models, newest first, each with its held-out figures per site."""
+    cards = []
+    for card in teaching.models.cards(GROUP):
+        if card["id"] == SHIPPED:
+            continue
+        try:
+            by_site = figures_by_site(teaching.models.comparison(card["id"]))
+        except ModelNotFound:
+            by_site = {}
+        cards.append(card | {"by_site": by_site})
+    return cards
 
 
 class GroupTrainingIn(TrainingIn):
@@ -146,7 +162,7 @@ async def send_group_model(
     site = _site(_settings(request), body.site)
     book = _teaching(request).models
     card = book.card(model_id)  # 404 model_not_found
-    if card.get("camera") != GROUP:
+    if card.get("camera") != GROUP:  # a site's own camera model is not sent from here
         raise NotFound(f"no group model {model_id!r}", "model_not_found")
     data = await anyio.to_thread.run_sync(book.path(model_id).read_bytes)
     cameras = [c.strip() for c in body.cameras or [] if c.strip()] or None

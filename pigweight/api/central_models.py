@@ -50,7 +50,7 @@ async def hub(
     request: Request, timeout_s: float = 3 * REQUEST_TIMEOUT_S
 ) -> AsyncIterator[JetStreamContext]:
     """The hub's JetStream over the app's one link (sites/hub_link.py); a 503 that says why
-    at once when the hub is down, or when it stops answering within REQUEST_TIMEOUT_S."""
+    at once when the hub is down, or when it has not answered within `timeout_s`."""
     link: HubLink | None = getattr(request.app.state, "central_hub", None)
     if link is None:
         raise NotFound("this PigWeight is not the central service", "not_central")

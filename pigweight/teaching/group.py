@@ -179,3 +179,23 @@ class GroupFrames:
             [row(f) for f in split.validation],
             [row(f) for f in split.held_out],
         )
+
+
+def figures_by_site(comparison: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A group model's held-out figures per site, from its comparison's frames: how many,
+    and the count error of the model and of the one it was compared with."""
+    errors: dict[str, list[tuple[int, int]]] = {}
+    for entry in comparison.get("frames", []):
+        site = str(entry.get("source") or "").split("/")[0]
+        if site:
+            truth = int(entry["truth"])
+            pair = (abs(int(entry["candidate"]) - truth), abs(int(entry["current"]) - truth))
+            errors.setdefault(site, []).append(pair)
+    return {
+        site: {
+            "frames": len(pairs),
+            "mae": round(sum(p[0] for p in pairs) / len(pairs), 3),
+            "against_mae": round(sum(p[1] for p in pairs) / len(pairs), 3),
+        }
+        for site, pairs in sorted(errors.items())
+    }

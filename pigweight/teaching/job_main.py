@@ -93,6 +93,8 @@ def main(argv: list[str]) -> int:
     ]
     current = Path(job["current_path"]) if job.get("current_path") else None
     comparison = compare(pig_segmenter(out), pig_segmenter(current), job["current_id"], held)
+    for entry, frame in zip(comparison["frames"], job["held"], strict=True):
+        entry["source"] = frame.get("source")  # a group model's figures per site
 
     models = Path(job["models_dir"]) / job["model_id"]
     models.mkdir(parents=True, exist_ok=True)

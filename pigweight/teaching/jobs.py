@@ -292,6 +292,7 @@ class Trainer:
                     "frame_id": f.id,
                     "image": str(job_dir / "data" / "images" / f"{split_at + i:08d}.jpg"),
                     "truth": len(f.boxes or ()),
+                    "source": f.source_name,  # a group's: site/camera/frame
                 }
                 for i, f in enumerate(split.held_out)
             ],

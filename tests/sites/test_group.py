@@ -150,6 +150,9 @@ def test_the_central_trains_a_group_model_from_the_sites_frames_and_sends_it(
         assert card["id"] == done["model_id"] and card["camera"] == "group"
         assert card["evaluation"]["frames"] == 2 and card["evaluation"]["against"] == "shipped"
         assert card["frames"]["held_out"] == 2
+        # the figures per site: both held-out frames are barn1's (barn2 sent none)
+        assert list(card["by_site"]) == ["barn1"] and card["by_site"]["barn1"]["frames"] == 2
+        assert card["by_site"]["barn1"]["mae"] == card["evaluation"]["mae"]
         book = ModelBook(tmp_path / "central" / "data")
         assert check_model_file(book.path(card["id"])) == {0: "pig"}
         assert central.get("/api/central/group").json()["sites"][0]["copied"] == 6

@@ -105,7 +105,13 @@ function renderModels() {
     const evaluation = model.evaluation;
     cell(row, model.id);
     cell(row, String(evaluation?.frames ?? "—"), "num");
-    cell(row, evaluation ? `${evaluation.mae} / ${evaluation.against_mae}` : "—", "num");
+    const figures = cell(row, evaluation ? `${evaluation.mae} / ${evaluation.against_mae}` : "—", "num");
+    for (const [site, f] of Object.entries(model.by_site ?? {})) {
+      const line = document.createElement("div");
+      line.className = "central-group-site";
+      line.textContent = t("central.group.bySite", { site, frames: f.frames, mae: f.mae, against: f.against_mae });
+      figures.append(line);
+    }
     cell(row, "").append(sendCell(model));
     body.append(row);
   }
