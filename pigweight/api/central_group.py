@@ -63,7 +63,8 @@ async def label_picture(
     request: Request, site: str, frame_id: int, _book: CentralBookDep
 ) -> Response:
     """The picture of a labelled frame a site sent (its newest version), to see what was
-    labelled; 404 label_not_found when the hub has no such frame."""
+    labelled; 404 label_not_found when the hub has no such frame (label_not_a_jpeg: what the
+    site sent is not a JPEG)."""
     _site(_settings(request), site)
     if not 0 <= frame_id < 2**62:
         raise NotFound(f"no labelled frame {frame_id} from site {site}", "label_not_found")
@@ -74,7 +75,10 @@ async def label_picture(
             f"site {site} sent no labelled frame {frame_id} (or the hub has not got it yet)",
             "label_not_found",
         )
-    return Response(found[1], media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    if not found[1].startswith(b"\xff\xd8"):  # a site's bytes are never served as anything else
+        raise NotFound(f"site {site}'s frame {frame_id} is not a JPEG", "label_not_a_jpeg")
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return Response(found[1], media_type="image/jpeg", headers=headers)
 
 
 @router.get("/api/central/group")

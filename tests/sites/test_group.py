@@ -116,6 +116,9 @@ def test_the_central_trains_a_group_model_from_the_sites_frames_and_sends_it(
         assert missing.status_code == 404 and missing.json()["code"] == "label_not_found"
         assert central.get("/api/central/labels/barn9/1.jpg").json()["code"] == "site_not_found"
         assert central.get("/api/central/labels/barn1/x.jpg").status_code == 422
+        foreign = central.get("/api/central/labels/barn2/7.jpg")
+        assert foreign.status_code == 404 and foreign.json()["code"] == "label_not_a_jpeg"
+        assert picture.headers["x-content-type-options"] == "nosniff"
 
         state = central.get("/api/central/group").json()
         assert state["sites"] == [
