@@ -219,6 +219,8 @@ def test_a_hub_that_is_down_is_a_quick_503(tmp_path: Path, hub: Hub) -> None:
         started = time.monotonic()
         answer = central.get("/api/central/models")
         assert answer.status_code == 503 and answer.json()["code"] == "hub_unreachable"
-        assert time.monotonic() - started < 2
+        # at once once the link saw the hub go; a request sent just before that waits for
+        # its reply no longer than the JetStream timeout (5 s)
+        assert time.monotonic() - started < 7
         hub.start()  # it reconnects by itself
         assert _until_ok(central, "/api/central/models", 20)["sites"][0]["state"] == "none"
