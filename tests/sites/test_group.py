@@ -160,13 +160,17 @@ def test_the_central_trains_a_group_model_from_the_sites_frames_and_sends_it(
         assert check_model_file(book.path(card["id"])) == {0: "pig"}
         assert central.get("/api/central/group").json()["sites"][0]["copied"] == 6
 
-        for model_id, body, code in (
-            ("no-such", {"site": "barn1"}, "model_not_found"),
-            ("shipped", {"site": "barn1"}, "model_not_found"),
-            (card["id"], {"site": "barn9"}, "site_not_found"),
+        for model_id, site, code in (
+            ("no-such", "barn1", "model_not_found"),
+            ("shipped", "barn1", "model_not_found"),
+            (card["id"], "barn9", "site_not_found"),
         ):
-            refused = central.post(f"/api/central/group/models/{model_id}/send", json=body)
+            path = f"/api/central/group/models/{model_id}/send"
+            refused = central.post(path, json={"site": site})
             assert refused.status_code == 404 and refused.json()["code"] == code
+        for bad in ({}, {"site": "barn1", "cameras": "cam1"}, {"site": "barn1", "to": "all"}):
+            refused = central.post(f"/api/central/group/models/{card['id']}/send", json=bad)
+            assert refused.status_code == 422 and refused.json()["code"] == "invalid_request"
         sent = central.post(
             f"/api/central/group/models/{card['id']}/send",
             json={"site": "barn1", "cameras": ["cam1"]},
