@@ -66,8 +66,11 @@ class HubLink:
                 self.last_error = None
                 logger.info("central: connected to the hub")
             except Exception as exc:  # the hub is down: try again, for ever
-                self.last_error = describe(exc)
-                logger.warning("central: the hub cannot be reached: %s", self.last_error)
+                error = describe(exc)
+                # said once a cause, not every RETRY_S for as long as the hub is away
+                level = logging.DEBUG if error == self.last_error else logging.WARNING
+                logger.log(level, "central: the hub cannot be reached: %s", error)
+                self.last_error = error
                 await asyncio.sleep(RETRY_S)
 
     def _error(self, text: str) -> None:
