@@ -58,9 +58,15 @@ TOKEN_LIKE = re.compile(r"[0-9]{9,12}\.[0-9a-f]{64}")
 @contextmanager
 def _serving(app: FastAPI, port: int) -> Iterator[None]:
     """The app (lifespan included) on 127.0.0.1:port, as `pigweight serve` runs it."""
-    # log_config=None: uvicorn leaves logging alone, and its access lines reach caplog
+    # log_config=None: uvicorn leaves logging alone, and its access lines reach caplog. An
+    # earlier test in this process may have run uvicorn at log_level="warning" (tests/web/
+    # server.py), which left its access logger at WARNING: INFO again for this one.
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
     server = uvicorn.Server(config)
+    access = logging.getLogger("uvicorn.access")
+    was = access.level, access.propagate, access.disabled
+    access.setLevel(logging.INFO)
+    access.propagate, access.disabled = True, False
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -72,6 +78,8 @@ def _serving(app: FastAPI, port: int) -> Iterator[None]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        access.setLevel(was[0])
+        access.propagate, access.disabled = was[1:]
 
 
 def _free_http_port() -> int:
