@@ -164,31 +164,48 @@ class IndexWorker:
     async def _batches(
         self, nc: NATS, msg: Msg, job: IndexJob, send: _Sender, stop: asyncio.Event
     ) -> bool:
-        """Count and publish batch after batch; False: the job ended otherwise."""
+        """Count and publish batch after batch; False: the job ended otherwise.
+
+        A batch is published while the next one is counted (one publish in flight, in
+        order: a resume reads the last one): waiting for each PubAck before counting on cost
+        an hour's job 7 % against in-process indexing."""
         video_id = send.video_id
-        while not job.complete:
-            if self._cancelled:
-                await msg.term()  # cancelled: nobody takes it again
-                await nc.flush()
-                logger.info("video %d: cancelled on the server; job dropped", video_id)
-                return False
-            if stop.is_set():
-                await msg.nak()  # another worker takes it now, from what was sent
-                await nc.flush()
-                logger.info("video %d: stopped; job handed back", video_id)
-                return False
-            picked = job.next_batch(self.batch, None)
-            started = time.perf_counter()
-            try:
-                _, rows = await asyncio.to_thread(count_batch, job, picked, self.segmenter)
-            except Exception as exc:  # the job's top loop: the server shows the error
-                logger.exception("video %d: indexing failed", video_id)
-                await send([], job, error=str(exc))
-                await msg.term()
-                return False
-            await send(rows, job, elapsed_s=time.perf_counter() - started)
-            await msg.in_progress()
-        return True
+        sending: asyncio.Task[None] | None = None
+        try:
+            while not job.complete:
+                if self._cancelled or stop.is_set():
+                    await _finish(sending)
+                    await (msg.term() if self._cancelled else msg.nak())
+                    await nc.flush()
+                    if self._cancelled:  # nobody takes it again
+                        logger.info("video %d: cancelled on the server; job dropped", video_id)
+                    else:  # another worker takes it now, from what was sent
+                        logger.info("video %d: stopped; job handed back", video_id)
+                    return False
+                picked = job.next_batch(self.batch, None)
+                started = time.perf_counter()
+                try:
+                    _, rows = await asyncio.to_thread(count_batch, job, picked, self.segmenter)
+                except Exception as exc:  # the job's top loop: the server shows the error
+                    logger.exception("video %d: indexing failed", video_id)
+                    await _finish(sending)
+                    await send([], job, error=str(exc))
+                    await msg.term()
+                    return False
+                body = send.body(rows, job, elapsed_s=time.perf_counter() - started)
+                await _finish(sending)
+                sending = asyncio.create_task(send.publish(body, msg))
+            await _finish(sending)
+            return True
+        finally:
+            if sending is not None and not sending.done():
+                sending.cancel()
+
+
+async def _finish(sending: asyncio.Task[None] | None) -> None:
+    """The publish in flight, done (its error raised here)."""
+    if sending is not None:
+        await sending
 
 
 class _Sender:
@@ -207,22 +224,36 @@ class _Sender:
         job: IndexJob | None,
         done: bool = False,
         error: str | None = None,
-        elapsed_s: float = 0.0,
     ) -> None:
-        until = 0.0 if job is None else job.indexed_until_s
-        body = {
+        await self.publish(self.body(rows, job, done, error))
+
+    def body(
+        self,
+        rows: list[SampleRow],
+        job: IndexJob | None,
+        done: bool = False,
+        error: str | None = None,
+        elapsed_s: float = 0.0,
+    ) -> dict[str, Any]:
+        """The batch's message, as the job stands now (the next batch moves it on)."""
+        return {
             "v": WIRE_VERSION,
             "video_id": self.video_id,
             "job": self.run,
             "rows": [row_json(r) for r in rows],
-            "indexed_until_s": until,
+            "indexed_until_s": 0.0 if job is None else job.indexed_until_s,
             "samples_done": 0 if job is None else job.samples_done,
             "samples_total": 0 if job is None else len(job.times),
             "done": done,
             "error": error,
             "elapsed_s": round(elapsed_s, 4),
         }
-        tag = "done" if done else "error" if error else f"{until:.3f}"
+
+    async def publish(self, body: dict[str, Any], job_msg: Msg | None = None) -> None:
+        """Publish `body` and wait for its PubAck; `job_msg`: then tell JetStream the job is
+        still being worked on."""
+        until = float(body["indexed_until_s"])
+        tag = "done" if body["done"] else "error" if body["error"] else f"{until:.3f}"
         await self.js.publish(
             self.subject,
             json.dumps(body, separators=(",", ":")).encode(),
@@ -230,6 +261,8 @@ class _Sender:
             headers={"Nats-Msg-Id": f"{self.video_id}-{self.run}-{tag}"},
         )
         self.worker.batches_sent += 1
+        if job_msg is not None:
+            await job_msg.in_progress()
 
 
 async def _resume_point(js: JetStreamContext, subject: str, run: int) -> float | None:
