@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.central import CentralBookDep
 from pigweight.api.central_models import SEND_TIMEOUT_S, hub
+from pigweight.api.deps import actor_name
 from pigweight.api.refusals import NotFound, RequestRefused
 from pigweight.api.teaching import TrainingIn
 from pigweight.settings import SiteSettings
@@ -41,11 +42,6 @@ def _settings(request: Request) -> SiteSettings:
 def _teaching(request: Request) -> Teaching:
     teaching: Teaching = request.app.state.teaching
     return teaching
-
-
-def _user(request: Request) -> str:
-    user = getattr(request.state, "user", None)
-    return str(user.name) if user is not None else "local"
 
 
 def _site(settings: SiteSettings, site: str) -> str:
@@ -143,7 +139,7 @@ async def train_group(
         copied = await copy_labels(js, sites, teaching.data_dir)
     frames = GroupFrames(teaching.data_dir, sites)
     job = await anyio.to_thread.run_sync(
-        teaching.trainer.begin, GROUP, body.steps, body.imgsz, _user(request), frames
+        teaching.trainer.begin, GROUP, body.steps, body.imgsz, actor_name(request), frames
     )
     return job | {"sites": sites, "copied": copied}
 
@@ -171,5 +167,5 @@ async def send_group_model(
     data = await anyio.to_thread.run_sync(book.path(model_id).read_bytes)
     cameras = [c.strip() for c in body.cameras or [] if c.strip()] or None
     async with hub(request, timeout_s=SEND_TIMEOUT_S) as js:
-        await models.send_model(js, site, data, f"{model_id}.onnx", cameras, _user(request))
+        await models.send_model(js, site, data, f"{model_id}.onnx", cameras, actor_name(request))
         return await models.site_model_state(js, site)

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 
 from pigweight.api.body_limits import read_upload
 from pigweight.api.central import CentralBookDep
+from pigweight.api.deps import actor_name
 from pigweight.api.refusals import NotFound, Unavailable
 from pigweight.settings import SiteSettings
 from pigweight.sites import models
@@ -38,11 +39,6 @@ SEND_TIMEOUT_S = 300.0  # a model of up to 200 MB into the object store
 def _settings(request: Request) -> SiteSettings:
     settings: SiteSettings = request.app.state.settings.sites
     return settings
-
-
-def _user(request: Request) -> str:
-    user = getattr(request.state, "user", None)
-    return str(user.name) if user is not None else "local"
 
 
 @contextlib.asynccontextmanager
@@ -121,6 +117,6 @@ async def send_model(
     chosen = [c.strip() for c in cameras.split(",") if c.strip()] or None
     async with hub(request, timeout_s=SEND_TIMEOUT_S) as js:
         await models.send_model(
-            js, site, data, file.filename or "model.onnx", chosen, _user(request)
+            js, site, data, file.filename or "model.onnx", chosen, actor_name(request)
         )
         return await models.site_model_state(js, site)

@@ -36,6 +36,13 @@ def get_cpu_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
+def actor_name(request: Request) -> str:
+    """Who asked: the logged-in user's name, or "local" while no user exists (the gate lets
+    everyone in then): what a model, a label or a training job records as its author."""
+    user = getattr(request.state, "user", None)
+    return str(user.name) if user is not None else "local"
+
+
 # SQLite keeps 64-bit integers: a larger id names no row and must not reach the driver (its
 # OverflowError would be a 500); bounded here, it is a 422 that says so.
 MAX_ROW_ID = 2**63 - 1

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pigweight.api.body_limits import TEACHING_IMPORT_MB, read_upload
-from pigweight.api.deps import CpuLimiterDep, RowIdPath
+from pigweight.api.deps import CpuLimiterDep, RowIdPath, actor_name
 from pigweight.api.live_deps import LiveDep, find_worker
 from pigweight.api.refusals import NoFrame, RequestRefused
 from pigweight.teaching.boxes import MAX_BOXES
@@ -33,11 +33,6 @@ router = APIRouter(tags=["teaching"])
 def _teaching(request: Request) -> Teaching:
     teaching: Teaching = request.app.state.teaching
     return teaching
-
-
-def _user(request: Request) -> str:
-    user = getattr(request.state, "user", None)
-    return str(user.name) if user is not None else "local"
 
 
 def _camera(live: LiveDep, camera_id: str) -> str:
@@ -151,7 +146,7 @@ async def save_labels(
     another version since `base_version`."""
     teaching = _teaching(request)
     await anyio.to_thread.run_sync(
-        teaching.save_labels, frame_id, body.base_version, body.boxes, _user(request)
+        teaching.save_labels, frame_id, body.base_version, body.boxes, actor_name(request)
     )
     return await _frame_detail(request, frame_id, limiter, live)
 
@@ -224,7 +219,7 @@ async def import_labels(
     camera = _camera(live, camera_id)
     data = await read_upload(file, TEACHING_IMPORT_MB)
     teaching = _teaching(request)
-    return await anyio.to_thread.run_sync(teaching.import_zip, camera, data, _user(request))
+    return await anyio.to_thread.run_sync(teaching.import_zip, camera, data, actor_name(request))
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -257,7 +252,9 @@ async def activate_model(
     than the active one on the held-out frames, or was never measured there."""
     camera = _camera(live, camera_id)
     teaching = _teaching(request)
-    await anyio.to_thread.run_sync(teaching.models.activate, camera, body.model_id, _user(request))
+    await anyio.to_thread.run_sync(
+        teaching.models.activate, camera, body.model_id, actor_name(request)
+    )
     return await anyio.to_thread.run_sync(teaching.overview, camera)
 
 
@@ -266,7 +263,7 @@ async def rollback_model(request: Request, camera_id: str, live: LiveDep) -> dic
     """Count with the model that counted before the active one."""
     camera = _camera(live, camera_id)
     teaching = _teaching(request)
-    await anyio.to_thread.run_sync(teaching.models.rollback, camera, _user(request))
+    await anyio.to_thread.run_sync(teaching.models.rollback, camera, actor_name(request))
     return await anyio.to_thread.run_sync(teaching.overview, camera)
 
 
@@ -295,7 +292,7 @@ async def import_model(
     data = await read_upload(file, MAX_MODEL_BYTES / 1024 / 1024)
     teaching = _teaching(request)
     model_id, _card = await anyio.to_thread.run_sync(
-        teaching.models.add_file, camera, data, file.filename or "model.onnx", _user(request)
+        teaching.models.add_file, camera, data, file.filename or "model.onnx", actor_name(request)
     )
     await anyio.to_thread.run_sync(teaching.evaluate, camera, model_id, limiter=limiter)
     overview = await anyio.to_thread.run_sync(teaching.overview, camera)
@@ -322,7 +319,7 @@ async def start_training(
     body = body or TrainingIn.model_validate({})
     trainer = _teaching(request).trainer
     return await anyio.to_thread.run_sync(
-        trainer.begin, camera, body.steps, body.imgsz, _user(request)
+        trainer.begin, camera, body.steps, body.imgsz, actor_name(request)
     )
 
 

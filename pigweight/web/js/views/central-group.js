@@ -4,6 +4,7 @@
 // site as an uploaded model is.
 
 import { call, refusalKey, viewTexts } from "../api.js";
+import { cell } from "../table.js";
 import { t } from "../i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,14 +14,6 @@ let group = null;
 let result = null; // {key, params, why} of the last action's outcome, written again on a language change
 const pictures = new Map(); // site -> {frames, ids}: the thumbnails shown, read again when the count changes
 const unchecked = new Set(); // sites the admin left out of the next training
-
-function cell(row, text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
-  return td;
-}
 
 function thumbnails(site) {
   const box = document.createElement("div");

@@ -3,17 +3,11 @@
 // admin's form that sends an ONNX model to one site's cameras (all when none is named).
 
 import { call, answerDetail } from "../api.js";
+import { cell } from "../table.js";
 import { t } from "../i18n.js";
 
 const $ = (id) => document.getElementById(id);
 let models = null;
-
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.append(td);
-  return td;
-}
 
 function stateText(site) {
   if (site.state === "refused") return t("central.model.refused", { reason: site.report?.reason ?? "" });

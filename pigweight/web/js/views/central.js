@@ -4,6 +4,7 @@
 // Read again every 10 s while on screen.
 
 import { call, refusalKey, viewTexts, answerDetail } from "../api.js";
+import { cell } from "../table.js";
 import { locale, onLanguage, t, technicalDetail } from "../i18n.js";
 import { formatKg } from "../format.js";
 import { clockText } from "../site-link.js";
@@ -23,14 +24,6 @@ export function siteTime(localTime) {
   const [, y, mo, d, h, mi] = m;
   const sep = locale() === "ru-RU" ? "." : "/";
   return `${d}${sep}${mo}${sep}${y} ${h}:${mi}`;
-}
-
-function cell(row, text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
-  return td;
 }
 
 function number(value) {
