@@ -178,8 +178,9 @@ class Trainer:
             split = source.split(camera)
             labelled = len(split.ordered)
             if labelled < MIN_LABELLED:
+                whose = "the camera has" if frames is None else "the chosen sites have"
                 raise TrainingRejected(
-                    f"the camera has {labelled} labelled frames; label at least "
+                    f"{whose} {labelled} labelled frames; label at least "
                     f"{MIN_LABELLED} (the newest fifth is kept to measure the new model)",
                     "too_few_labels",
                     labelled=labelled,

@@ -136,6 +136,7 @@ def test_the_central_trains_a_group_model_from_the_sites_frames_and_sends_it(
             refused = central.post("/api/central/group/train", json=body)
             assert refused.json()["code"] == code, (body, refused.text)
             assert 400 <= refused.status_code < 500
+            assert "the camera" not in refused.json()["detail"]  # the central has no camera
         started = central.post("/api/central/group/train", json={"steps": 2, "imgsz": 64})
         assert started.status_code == 202, started.text
         job = started.json()
