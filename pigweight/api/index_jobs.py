@@ -14,10 +14,9 @@ from pigweight.api.schemas import ErrorPublic
 from pigweight.api.video_files import MEDIA_WORK, archive_of
 from pigweight.pipeline.archive import Archive
 from pigweight.sites.index_source import TOKEN_HEADER, IndexTokenRefused, JobTokens
+from pigweight.store.videos import PENDING_STATES
 
 router = APIRouter(prefix="/api/index_jobs", tags=["index workers"])
-
-_PENDING = ("queued", "indexing")
 
 
 @router.get(
@@ -50,7 +49,7 @@ async def job_file(
 def _open(archive: Archive, video_id: int, token: str | None) -> str:
     JobTokens(archive.data_dir).check(video_id, token)  # first: no token learns what exists
     row = archive.video(video_id)
-    if row.index_state not in _PENDING:
+    if row.index_state not in PENDING_STATES:
         raise IndexTokenRefused(
             f"video {video_id} has no pending index job (it is {row.index_state}): its "
             "file is no longer served to workers"

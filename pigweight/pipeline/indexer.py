@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 STOP_WAIT_S = 10.0  # the batch in hand commits first
 
 _FOCUS_SPAN_S = 60.0  # after focus(t), [t, t + this) is indexed before anything else
-_PENDING = ("queued", "indexing")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -110,7 +109,7 @@ class VideoIndexer:
 
     def _queue_pending(self) -> None:
         with self.engine.connect() as conn:
-            pending = repo.list_videos(conn, states=_PENDING)
+            pending = repo.list_videos(conn, states=repo.PENDING_STATES)
         with self._cond:
             self._stopping = False
             # Jobs a crash left half done first: they were the oldest in the queue.
@@ -152,7 +151,7 @@ class VideoIndexer:
         """Stop indexing this video after the batch in hand; its samples stay."""
         self._unqueue(video_id)
         with self.engine.begin() as conn:
-            repo.set_index_state(conn, video_id, "cancelled", only_from=_PENDING)
+            repo.set_index_state(conn, video_id, "cancelled", only_from=repo.PENDING_STATES)
 
     def focus(self, video_id: int, t: float) -> None:
         """Index around t first: the user is watching there (no effect once indexed)."""
@@ -180,7 +179,7 @@ class VideoIndexer:
         if row is None:
             raise KeyError(f"no video {video_id}")
         with self._cond:
-            rate = self._rates.get(video_id) if row.index_state in _PENDING else None
+            rate = self._rates.get(video_id) if row.index_state in repo.PENDING_STATES else None
         done, total = row.samples_done, row.samples_total
         if row.index_state == "done":
             percent = 100.0
@@ -386,7 +385,7 @@ class VideoIndexer:
                 samples_done=job.samples_done,
                 samples_total=len(job.times),
             )
-            repo.set_index_state(conn, video_id, "indexing", only_from=_PENDING)
+            repo.set_index_state(conn, video_id, "indexing", only_from=repo.PENDING_STATES)
         self.samples.add(video_id, rows)
         if job.thumbs is not None:
             for d in decoded:
@@ -417,7 +416,7 @@ class VideoIndexer:
                 indexed_until_s=job.indexed_until_s,
                 samples_done=job.samples_done,
                 samples_total=len(job.times),
-                only_from=_PENDING,
+                only_from=repo.PENDING_STATES,
             )
         logger.info("video %d: indexed, %d samples", video_id, job.samples_done)
         self._drop(video_id)
@@ -425,7 +424,9 @@ class VideoIndexer:
     def _fail(self, video_id: int, message: str) -> None:
         logger.warning("video %d: indexing stopped: %s", video_id, message)
         with self.engine.begin() as conn:
-            repo.set_index_state(conn, video_id, "error", error=message, only_from=_PENDING)
+            repo.set_index_state(
+                conn, video_id, "error", error=message, only_from=repo.PENDING_STATES
+            )
         self._drop(video_id)
 
     def _unqueue(self, video_id: int) -> None:

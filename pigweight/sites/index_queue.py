@@ -64,7 +64,6 @@ SERVER_CONSUMER = "indexer"
 JOB_ACK_WAIT_S = 30.0
 SAMPLES_MAX_AGE_S = 7 * 24 * 3600.0  # the server takes them within seconds; a resume reads them
 SAMPLES_ACK_WAIT_S = 5.0
-_PENDING = ("queued", "indexing")
 WIRE_VERSION = 1
 
 
@@ -292,7 +291,7 @@ class QueuedIndexer(VideoIndexer):
         rows = [_row_of(d) for d in body["rows"]]
         with self.engine.begin() as conn:
             row = repo.get_video(conn, video_id)
-            if row is None or row.index_state not in _PENDING:
+            if row is None or row.index_state not in repo.PENDING_STATES:
                 self._late(video_id, None if row is None else row.index_state)
                 return
             repo.add_samples(conn, video_id, rows)
@@ -306,12 +305,12 @@ class QueuedIndexer(VideoIndexer):
                 )
             if body.get("error"):
                 repo.set_index_state(
-                    conn, video_id, "error", error=str(body["error"]), only_from=_PENDING
+                    conn, video_id, "error", error=str(body["error"]), only_from=repo.PENDING_STATES
                 )
             elif body.get("done"):
-                repo.set_index_state(conn, video_id, "done", only_from=_PENDING)
+                repo.set_index_state(conn, video_id, "done", only_from=repo.PENDING_STATES)
             else:
-                repo.set_index_state(conn, video_id, "indexing", only_from=_PENDING)
+                repo.set_index_state(conn, video_id, "indexing", only_from=repo.PENDING_STATES)
         self.samples.add(video_id, rows)
         if body.get("done") or body.get("error"):
             self._unqueue(video_id)

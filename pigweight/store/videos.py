@@ -19,6 +19,7 @@ from pigweight.media.probe import VideoInfo
 from pigweight.store.db import video_files, video_samples
 
 INDEX_STATES = ("queued", "indexing", "done", "cancelled", "error")
+PENDING_STATES = ("queued", "indexing")  # an index job waits or runs: not over
 
 
 @dataclass(frozen=True, slots=True)
